@@ -1,0 +1,94 @@
+"""``picky bounds``: values against hand computation, stable JSON keys, clear errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from verify.cli import main
+
+KEYS = {
+    "id", "title", "status", "kind", "convention", "source_convention", "applicable", "missing", "iterations",
+    "restarts", "iterations_with_restarts", "step_size", "threshold", "success_probability", "constant",
+    "delay_parameters", "notes",
+}
+
+
+def run_json(capsys, *args):
+    assert main(["bounds", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_matches_hand_computation(capsys):
+    out = run_json(capsys, "--beta", "2", "--F", "3", "--sigma", "1", "--eps", "0.5", "--tau-avg", "1", "--tau-max", "9", "--delta", "0.1")
+    assert out["schema"] == "picky-bounds/1"
+    by = {r["id"]: r for r in out["results"]}
+    for r in out["results"]:
+        assert set(r) == KEYS
+    # hand: beta F/eps^2 = 24, beta F sigma^2/eps^4 = 96
+    assert by["picky-explicit"]["iterations"] == pytest.approx(2048 * 24 + 128 * 96 + 8960 * 1 * 24)
+    assert by["picky-explicit-sharp"]["iterations"] == pytest.approx(max(512 * 24 + 128 * 96, 8960 * 24))
+    assert by["picky-explicit"]["step_size"] == pytest.approx(1 / 64)
+    assert by["picky-explicit"]["threshold"] == pytest.approx(0.125)
+    assert by["picky"]["iterations"] == pytest.approx(96 + 2 * 24)
+    assert by["sgd"]["iterations"] == pytest.approx(4 * 24 + 32 * 96)
+    assert by["delayed-sgd"]["iterations"] == pytest.approx(96 + 10 * 24)
+    # ceil(log2(10)) = 4 restarts
+    assert by["picky-explicit"]["restarts"] == 4
+    assert by["picky-explicit"]["iterations_with_restarts"] == pytest.approx(4 * (2048 * 24 + 128 * 96 + 8960 * 24))
+    assert by["picky"]["constant"]["status"] == "unconfirmed" and by["picky"]["constant"]["value"] == 1.0
+    assert by["picky-explicit"]["status"] == "derived" and by["picky"]["status"] == "paper-rate-only"
+
+
+def test_constants_convention_and_optional_results(capsys):
+    out = run_json(capsys, "--beta", "2", "--F", "3", "--sigma", "0", "--eps", "0.25", "--convention", "squared",
+                   "--tau-avg", "1", "--workers", "8", "--quantile", "0.5", "--tau-q", "3", "--constant", "picky=3")
+    by = {r["id"]: r for r in out["results"]}
+    # squared eps 0.25 = norm eps 0.5: picky = 3 * 6 * 2/0.25
+    assert by["picky"]["iterations"] == pytest.approx(3 * 6 * 8)
+    assert by["picky"]["constant"]["status"] == "user"
+    assert by["delay-adaptive"]["delay_parameters"]["tau_C"] == "workers = 8"
+    assert by["delay-adaptive"]["iterations"] == pytest.approx(6 * 9 * 4)
+    assert by["quantile"]["iterations"] == pytest.approx(6 * 4 * 4 / 0.5)
+    assert not by["delayed-sgd"]["applicable"] and by["delayed-sgd"]["missing"] == ["tau_max"]
+
+
+def test_table_and_latex(capsys):
+    assert main(["bounds", "--beta", "1", "--F", "1", "--sigma", "0", "--eps", "0.1", "--tau-avg", "2", "--latex"]) == 0
+    text = capsys.readouterr().out
+    assert "picky-explicit" in text and "1.9968e+06" in text and "needs --tau-max" in text
+    assert r"\frac" in text
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--sigma", "-1"], "sigma must be a finite real in [0, inf); got -1.0"),
+        (["--eps", "0"], "eps must be a finite real in (0, inf); got 0.0"),
+        (["--eps", "nan"], "eps must be a finite real in (0, inf); got nan"),
+        (["--beta", "inf"], "beta must be a finite real in (0, inf); got inf"),
+        (["--delta", "1.5"], "delta must be a finite real in (0, 1); got 1.5"),
+        (["--tau-avg", "5", "--tau-max", "2"], "tau_avg must be <= tau_max"),
+        (["--constant", "nope=2"], "constants keys must be result ids"),
+    ],
+)
+def test_bad_input_exit_2(capsys, args, needle):
+    base = {"--beta": "1", "--F": "1", "--sigma": "0", "--eps": "0.1"}
+    for k, v in zip(args[::2], args[1::2]):
+        base[k] = v
+    flat = [x for kv in base.items() for x in kv]
+    if "--constant" in base:
+        pass
+    with pytest.raises(SystemExit) as ei:
+        main(["bounds", *flat])
+    assert ei.value.code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_console_script_entry_point():
+    # the module runs as a program (the installed `picky` script calls the same main)
+    r = subprocess.run([sys.executable, "-m", "verify.cli", "bounds", "--beta", "1", "--F", "1", "--sigma", "0", "--eps", "0.1", "--json"],
+                       capture_output=True, text=True, check=True)
+    assert json.loads(r.stdout)["schema"] == "picky-bounds/1"

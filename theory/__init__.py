@@ -1,0 +1,68 @@
+"""picky-sgd theory: every bound of the package as SymPy, and fast calculators derived from it.
+
+>>> import theory
+>>> theory.iterations("picky-explicit", beta=1.0, F=1.0, sigma=0.0, eps=0.1, tau_avg=2.0)
+1996800.0
+
+Nothing in ``theory`` imports ``verify``: data flows theory -> verify.
+"""
+from __future__ import annotations
+
+from . import symbols
+from .calculators import (
+    CONVENTIONS,
+    accuracy,
+    compare,
+    condition_holds,
+    crossover_tau_max,
+    evaluate,
+    first_horizon,
+    inverse_expression,
+    iterations,
+    max_stable_delay,
+    restarts,
+    stability_threshold,
+    step_size,
+    threshold,
+)
+from .results import RESULTS, get, ids
+from .statement import Convention, Kind, Statement, Status, UnknownConstant
+from .validation import DelaySequenceError, check, validate_delays
+
+__version__ = "0.1.0"
+
+
+def latex(result_id: str, what: str = "bound") -> str:
+    """LaTeX of a statement's bound (or step_size, threshold, an aux entry)."""
+    return get(result_id).latex(what)
+
+
+__all__ = [
+    "RESULTS",
+    "get",
+    "ids",
+    "latex",
+    "symbols",
+    "Statement",
+    "Status",
+    "Convention",
+    "Kind",
+    "UnknownConstant",
+    "iterations",
+    "accuracy",
+    "step_size",
+    "threshold",
+    "restarts",
+    "evaluate",
+    "condition_holds",
+    "first_horizon",
+    "crossover_tau_max",
+    "stability_threshold",
+    "max_stable_delay",
+    "compare",
+    "inverse_expression",
+    "CONVENTIONS",
+    "check",
+    "validate_delays",
+    "DelaySequenceError",
+]

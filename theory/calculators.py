@@ -1,0 +1,473 @@
+"""Fast numeric calculators generated from the SymPy statements of :mod:`theory.results`.
+
+Nothing here retypes a formula: every function lambdifies an expression of a
+:class:`~theory.statement.Statement` (once, cached) into a plain-float function (Python ``math``)
+and a numpy function (vectorised, broadcasting). Inputs are validated by
+:mod:`theory.validation`: bad input raises ``ValueError`` naming the parameter, its value and the
+allowed range.
+
+Conventions: ``convention="norm"`` (default) means ``eps`` is the target for ||grad f||;
+``convention="squared"`` means ``eps`` is the target for ||grad f||^2, converted by eps -> sqrt(eps)
+on input (and accuracies are returned squared).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+import sympy as sp
+
+from . import symbols as Sy
+from .results import RESULTS, get
+from .statement import Kind, Statement
+from .validation import DOMAINS, check, validate_delays
+
+__all__ = [
+    "iterations",
+    "accuracy",
+    "step_size",
+    "threshold",
+    "restarts",
+    "evaluate",
+    "condition_holds",
+    "first_horizon",
+    "crossover_tau_max",
+    "stability_threshold",
+    "max_stable_delay",
+    "compare",
+    "inverse_expression",
+    "CONVENTIONS",
+]
+
+CONVENTIONS = ("norm", "squared")
+_ArrayLike = Any
+
+
+# --------------------------------------------------------------------------------------------
+# compilation
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Compiled:
+    names: tuple[str, ...]  # positional argument names ("C" for the unknown constant)
+    scalar: Callable[..., float]
+    vector: Callable[..., np.ndarray]
+    expr: sp.Expr
+
+
+def _arg_name(st: Statement, s: sp.Symbol) -> str:
+    if st.constant is not None and s == st.constant.symbol:
+        return "C"
+    return Sy.NAMES[s]
+
+
+def _compile(st: Statement, expr: sp.Expr) -> _Compiled:
+    syms = sorted(expr.free_symbols, key=lambda s: _arg_name(st, s))
+    names = tuple(_arg_name(st, s) for s in syms)
+    scalar = sp.lambdify(syms, expr, modules="math")
+    vector = sp.lambdify(syms, expr, modules="numpy")
+    return _Compiled(names, scalar, vector, expr)
+
+
+def inverse_expression(st: Statement) -> sp.Expr:
+    """eps reachable after T steps, solved symbolically from ``st.bound`` = T.
+
+    Every iteration bound here is a polynomial a u^2 + b u + c in u = 1/eps^2 with nonnegative
+    coefficients (possibly under Max, each argument decreasing in eps). For T > c the positive root
+    is written in the cancellation-free form u = 2 (T - c) / (b + sqrt(b^2 + 4 a (T - c))), which
+    stays finite at a = 0 (sigma = 0); eps = u^(-1/2). Under Max the inverse is the Max of the
+    inverses (T >= max_i g_i(eps) iff eps >= max_i g_i^{-1}(T)).
+    """
+    if st.kind is Kind.COUNT:
+        raise ValueError(f"{st.id!r} is a counting bound, not an iteration bound: it has no accuracy inverse")
+    return _invert(st.bound)
+
+
+def _invert(expr: sp.Expr) -> sp.Expr:
+    if isinstance(expr, sp.Max):
+        return sp.Max(*[_invert(a) for a in expr.args])
+    u = sp.Symbol("u", positive=True)
+    poly = sp.Poly(sp.expand(expr.subs(Sy.eps, 1 / sp.sqrt(u))), u)
+    if poly.degree() > 2:
+        raise NotImplementedError(f"bound is not quadratic in 1/eps^2: {expr}")
+    c2, c1, c0 = (poly.coeff_monomial(u**k) for k in (2, 1, 0))
+    rest = Sy.T - c0
+    u_root = 2 * rest / (c1 + sp.sqrt(c1**2 + 4 * c2 * rest))
+    return 1 / sp.sqrt(u_root)
+
+
+@lru_cache(maxsize=None)
+def _compiled(result_id: str, what: str) -> _Compiled:
+    st = get(result_id)
+    if what == "inverse":
+        return _compile(st, inverse_expression(st))
+    expr = st._expr(what)
+    if expr is None:
+        note = getattr(st, f"{what}_note", "")
+        raise ValueError(f"result {result_id!r} has no {what}" + (f": {note}" if note else ""))
+    return _compile(st, expr)
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------------------------
+def _is_array(v: Any) -> bool:
+    return isinstance(v, (np.ndarray, list, tuple))
+
+
+def _convert_eps(params: dict[str, Any], convention: str) -> None:
+    if convention == "norm":
+        return
+    if convention != "squared":
+        raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
+    if "eps" in params:
+        e = check("eps", params["eps"])
+        params["eps"] = np.sqrt(e) if isinstance(e, np.ndarray) else math.sqrt(e)
+
+
+def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any) -> Any:
+    for k in params:
+        if k not in DOMAINS:
+            raise ValueError(f"unknown parameter {k!r}; known parameters: {sorted(DOMAINS)}")
+    args = []
+    vector = False
+    for name in comp.names:
+        if name == "C":
+            st = RESULTS[result_id]
+            v = st.constant.default if C is None else C  # type: ignore[union-attr]
+        else:
+            try:
+                v = params[name]
+            except KeyError:
+                dom = DOMAINS[name]
+                raise ValueError(
+                    f"result {result_id!r} needs parameter {name} ({dom.meaning}; {dom.describe()})"
+                ) from None
+        v = check(name, v)
+        vector = vector or isinstance(v, np.ndarray)
+        args.append(v)
+    if not vector:
+        return float(comp.scalar(*args))
+    arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = comp.vector(*arrays)
+    return np.broadcast_to(np.asarray(out, dtype=float), arrays[0].shape if arrays else ()).copy()
+
+
+def evaluate(result_id: str, what: str = "bound", /, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
+    """Evaluate any named expression of a statement (``bound``, ``step_size``, ``threshold`` or an
+    ``aux`` entry) at validated parameters. Scalars in, float out; arrays broadcast."""
+    _convert_eps(params, convention)
+    return _call(_compiled(result_id, what), result_id, params, C)
+
+
+def iterations(result_id: str, /, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
+    """Steps T that the statement's bound asks for (a number of gradient steps; real-valued, take
+    ``ceil`` for an integer horizon). For a LOWER statement, the steps that are necessary."""
+    st = get(result_id)
+    if st.kind is Kind.COUNT:
+        raise ValueError(f"{result_id!r} is a counting bound; use evaluate({result_id!r}, ...) instead")
+    _convert_eps(params, convention)
+    return _call(_compiled(result_id, "bound"), result_id, params, C)
+
+
+def accuracy(result_id: str, /, T: Any, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
+    """The accuracy eps the statement guarantees after T steps: the inverse of :func:`iterations`
+    in eps (returned as eps^2 when ``convention="squared"``)."""
+    if "eps" in params:
+        raise ValueError("accuracy() solves for eps: do not pass eps")
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
+    params["T"] = T
+    out = _call(_compiled(result_id, "inverse"), result_id, params, C)
+    if convention == "squared":
+        return out * out
+    return out
+
+
+def step_size(result_id: str, /, *, convention: str = "norm", **params: Any) -> Any:
+    """The statement's step size eta (units: length^2 per f-unit; beta*eta is dimensionless)."""
+    _convert_eps(params, convention)
+    return _call(_compiled(result_id, "step_size"), result_id, params, None)
+
+
+def threshold(result_id: str, /, *, convention: str = "norm", **params: Any) -> Any:
+    """The statement's distance threshold rho (units of x)."""
+    _convert_eps(params, convention)
+    return _call(_compiled(result_id, "threshold"), result_id, params, None)
+
+
+def restarts(delta: Any) -> Any:
+    """k = ceil(log2(1/delta)): the number of independent runs whose joint failure probability
+    2^-k is <= delta (paper.md §4.1). Computed exactly (no floating-point off-by-one at powers of
+    two): the smallest integer k >= 0 with 2^-k <= delta."""
+    d = check("delta", delta)
+    if isinstance(d, np.ndarray):
+        k = np.ceil(-np.log2(d))
+        k = np.where(np.exp2(-(k - 1)) <= d, k - 1, k)
+        k = np.where(np.exp2(-k) <= d, k, k + 1)
+        return k.astype(np.int64)
+    k = math.ceil(-math.log2(d))
+    while k > 0 and 2.0 ** -(k - 1) <= d:
+        k -= 1
+    while 2.0**-k > d:
+        k += 1
+    return k
+
+
+# --------------------------------------------------------------------------------------------
+# the condition of Theorem D / D' on a pair (T, d_1..d_T)
+# --------------------------------------------------------------------------------------------
+def _margin_exprs(st: Statement) -> tuple[sp.Expr, ...]:
+    """Each side condition as an expression that is >= 0 exactly when it holds."""
+    out = []
+    for rel in st.side_conditions:
+        if isinstance(rel, (sp.GreaterThan, sp.StrictGreaterThan)):
+            out.append(rel.lhs - rel.rhs)
+        elif isinstance(rel, (sp.LessThan, sp.StrictLessThan)):
+            out.append(rel.rhs - rel.lhs)
+        else:  # pragma: no cover
+            raise NotImplementedError(rel)
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _margins(result_id: str) -> tuple[_Compiled, ...]:
+    st = get(result_id)
+    if not st.side_conditions or Sy.T not in set().union(*(r.free_symbols for r in st.side_conditions)):
+        raise ValueError(
+            f"result {result_id!r} has no condition on the pair (T, d_1..d_T); "
+            "use 'picky-explicit' or 'picky-explicit-sharp'"
+        )
+    return tuple(_compile(st, m) for m in _margin_exprs(st))
+
+
+def condition_holds(result_id: str, /, *, T: Any, sum_delays: Any, convention: str = "norm", **params: Any) -> Any:
+    """Whether the statement's side conditions hold for horizon T and S = sum_{t<=T} d_t."""
+    _convert_eps(params, convention)
+    params = dict(params, T=T, sum_delays=sum_delays)
+    ok: Any = True
+    for comp in _margins(result_id):
+        m = _call(comp, result_id, params, None)
+        ok = np.logical_and(ok, np.asarray(m) >= 0)
+    return bool(ok) if np.ndim(ok) == 0 else ok
+
+
+def first_horizon(
+    delays: _ArrayLike,
+    /,
+    *,
+    result: str = "picky-explicit-sharp",
+    convention: str = "norm",
+    **params: Any,
+) -> int | None:
+    """The first horizon T (a number of steps, 1 <= T <= len(delays)) at which the statement's
+    condition holds for the prefix d_1..d_T, or ``None`` if it never holds within the sequence.
+
+    Theorem D/D' (theorem-d-review.md §7.3): the condition is on the pair (T, d_1..d_T) and is not
+    monotone in T, but the conclusion is; so the guarantee applies from this first T on.
+    """
+    d = validate_delays(delays)
+    if d.size == 0:
+        return None
+    _convert_eps(params, convention)
+    Ts = np.arange(1, d.size + 1, dtype=float)
+    Ss = np.cumsum(d, dtype=np.float64)
+    ok = np.asarray(condition_holds(result, T=Ts, sum_delays=Ss, **params))
+    if not ok.any():
+        return None
+    return int(np.argmax(ok)) + 1
+
+
+# --------------------------------------------------------------------------------------------
+# comparisons
+# --------------------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _crossover(picky: str, baseline: str) -> _Compiled:
+    sp_, sb = get(picky), get(baseline)
+    cp = sp.Symbol("C_a", positive=True)
+    cb = sp.Symbol("C_b", positive=True)
+    ep = sp_.bound.subs(sp_.constant.symbol, cp) if sp_.constant else sp_.bound
+    eb = sb.bound.subs(sb.constant.symbol, cb) if sb.constant else sb.bound
+    if Sy.tau_max not in eb.free_symbols or Sy.tau_max in ep.free_symbols:
+        raise ValueError(f"crossover needs a tau_max-bound baseline and a tau_max-free contender; got {picky}, {baseline}")
+    sols = sp.solve(sp.Eq(ep, eb), Sy.tau_max)
+    if len(sols) != 1:
+        raise NotImplementedError(f"no unique crossover between {picky} and {baseline}: {sols}")
+    expr = sp.Max(0, sp.simplify(sols[0]))
+    names_map = {cp: "C_a", cb: "C_b"}
+    syms = sorted(expr.free_symbols, key=lambda s: names_map.get(s, Sy.NAMES.get(s, str(s))))
+    names = tuple(names_map.get(s, Sy.NAMES.get(s)) for s in syms)
+    return _Compiled(names, sp.lambdify(syms, expr, "math"), sp.lambdify(syms, expr, "numpy"), expr)
+
+
+def crossover_tau_max(
+    *,
+    picky: str = "picky",
+    baseline: str = "delayed-sgd",
+    C_picky: float | None = None,
+    C_baseline: float | None = None,
+    convention: str = "norm",
+    **params: Any,
+) -> Any:
+    """The smallest tau_max >= 0 at which ``picky``'s bound (in tau_avg) is <= ``baseline``'s (in
+    tau_max): solved symbolically from the two bounds. Divide by tau_avg for the tau_max/tau_avg
+    ratio. With equal constants and the rate forms, the crossover is tau_max = tau_avg (ratio 1)."""
+    _convert_eps(params, convention)
+    comp = _crossover(picky, baseline)
+    sp_, sb = get(picky), get(baseline)
+    vals = dict(params)
+    vals["C_a"] = (sp_.constant.default if C_picky is None else C_picky) if sp_.constant else 1.0
+    vals["C_b"] = (sb.constant.default if C_baseline is None else C_baseline) if sb.constant else 1.0
+    args = []
+    for n in comp.names:
+        if n not in vals:
+            raise ValueError(f"crossover_tau_max needs parameter {n}")
+        args.append(check("C" if n in ("C_a", "C_b") else n, vals[n]))
+    if any(isinstance(a, np.ndarray) for a in args):
+        arrays = np.broadcast_arrays(*[np.asarray(a, float) for a in args])
+        return np.asarray(comp.vector(*arrays), dtype=float)
+    return float(comp.scalar(*args))
+
+
+@lru_cache(maxsize=None)
+def _stability() -> _Compiled:
+    st = get("delayed-sgd")
+    return _compile(st, st.aux["stability_threshold"])
+
+
+def stability_threshold(tau: Any) -> Any:
+    """a*(tau) = 2 sin(pi/(2(2 tau + 1))): delayed GD with constant delay tau on f = (beta/2) x^2
+    is asymptotically stable iff 0 < eta*beta < a*(tau) (dimensionless; DERIVED, related.md §2)."""
+    if isinstance(tau, (np.ndarray, list, tuple)):
+        t = np.asarray(tau)
+        if not np.issubdtype(t.dtype, np.integer) and not np.all(t == np.floor(t)):
+            raise ValueError(f"tau must be a nonnegative integer delay; got {tau!r}")
+        if np.any(t < 0):
+            raise ValueError(f"tau must be a nonnegative integer delay; got {tau!r}")
+        return np.asarray(_stability().vector(t.astype(float)), dtype=float)
+    if isinstance(tau, bool) or not isinstance(tau, (int, np.integer)) or tau < 0:
+        raise ValueError(f"tau must be a nonnegative integer delay; got {tau!r}")
+    return float(_stability().scalar(float(tau)))
+
+
+def max_stable_delay(eta: float, beta: float) -> int | None:
+    """The largest constant delay tau for which delayed GD with step eta is stable on
+    f = (beta/2) x^2, i.e. eta*beta < a*(tau); None if eta*beta >= 2 (unstable even without
+    delay). a*(tau) decreases in tau, so this is a search over tau."""
+    a = check("eta", eta) * check("beta", beta)
+    if not a < 2.0:
+        return None
+    # a*(tau) ~ pi/(2 tau): start near the root and walk
+    tau = max(0, int(math.pi / (2 * a)) - 2)
+    while tau > 0 and not a < stability_threshold(tau):
+        tau -= 1
+    while a < stability_threshold(tau + 1):
+        tau += 1
+    return tau
+
+
+def compare(
+    *,
+    beta: float,
+    F: float,
+    eps: float,
+    sigma: float = 0.0,
+    tau_avg: float | None = None,
+    tau_max: float | None = None,
+    workers: int | None = None,
+    q: float | None = None,
+    tau_q: float | None = None,
+    delta: float | None = None,
+    convention: str = "norm",
+    constants: dict[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per iteration-bound statement for one parameter set (used by ``picky bounds``).
+
+    Each row: id, title, status, kind, convention, applicable, missing (parameters needed but not
+    given), iterations, restarts and iterations_with_restarts (when delta is given and the result
+    has a constant success probability), step_size, threshold, success_probability, constant
+    (name, value, status), delay_parameters (what was substituted), notes.
+    """
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
+    base: dict[str, Any] = {"beta": beta, "F": F, "eps": eps, "sigma": sigma}
+    for name, v in (("tau_avg", tau_avg), ("tau_max", tau_max), ("q", q), ("tau_q", tau_q)):
+        if v is not None:
+            base[name] = v
+    for k, v in base.items():
+        check(k, v)
+    if workers is not None:
+        check("workers", workers)
+    if tau_avg is not None and tau_max is not None and tau_avg > tau_max:
+        raise ValueError(f"tau_avg must be <= tau_max (an average cannot exceed the maximum); got tau_avg={tau_avg}, tau_max={tau_max}")
+    if (q is None) != (tau_q is None):
+        raise ValueError("q and tau_q must be given together (the q-quantile of the delays is tau_q)")
+    k = restarts(delta) if delta is not None else None
+    constants = dict(constants or {})
+    unknown = set(constants) - set(RESULTS)
+    if unknown:
+        raise ValueError(f"constants keys must be result ids {sorted(RESULTS)}; got {sorted(unknown)}")
+
+    rows = []
+    for st in RESULTS.values():
+        if st.kind is Kind.COUNT:
+            continue
+        params = dict(base)
+        subst: dict[str, Any] = {}
+        note = ""
+        if "tau_C" in st.parameters:
+            if workers is not None:
+                params["tau_C"] = float(workers)
+                subst["tau_C"] = f"workers = {workers}"
+            elif tau_avg is not None and st.id == "delay-adaptive":
+                params["tau_C"] = tau_avg
+                subst["tau_C"] = "tau_avg (KSJ Cor. 9, constant concurrency)"
+        missing = [p for p in st.parameters if p not in params]
+        C = constants.get(st.id)
+        row: dict[str, Any] = {
+            "id": st.id,
+            "title": st.title,
+            "status": st.status.value,
+            "kind": st.kind.value,
+            "convention": convention,
+            "source_convention": st.source_convention.value,
+            "applicable": not missing,
+            "missing": missing,
+            "iterations": None,
+            "restarts": None,
+            "iterations_with_restarts": None,
+            "step_size": None,
+            "threshold": None,
+            "success_probability": float(st.success_probability) if st.success_probability is not None else None,
+            "constant": None,
+            "delay_parameters": subst,
+            "notes": note,
+        }
+        if st.constant is not None:
+            row["constant"] = {
+                "name": "C",
+                "symbol": str(st.constant.symbol),
+                "value": float(st.constant.default if C is None else C),
+                "status": st.constant.status.value if C is None else "user",
+                "meaning": st.constant.meaning if C is None else "set by the user",
+            }
+        if not missing:
+            p = {k2: params[k2] for k2 in st.parameters}
+            row["iterations"] = iterations(st.id, convention=convention, C=C, **p)
+            if st.step_size is not None:
+                row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
+            if st.threshold is not None:
+                row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
+            if k is not None and st.restarts is not None:
+                row["restarts"] = k
+                row["iterations_with_restarts"] = k * row["iterations"]
+        else:
+            if st.step_size is not None and all(n in params for n in _compiled(st.id, "step_size").names):
+                row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
+            if st.threshold is not None and all(n in params for n in _compiled(st.id, "threshold").names):
+                row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
+        rows.append(row)
+    return rows
