@@ -126,6 +126,16 @@ def test_picky_never_worse_than_delayed_sgd_under_equal_constants(beta, F, sigma
     assert x == pytest.approx(ta, rel=1e-9, abs=1e-9 * (1 + sigma**2 / eps**2))
 
 
+def test_crossover_ratio_hand_value():
+    # picky-explicit (sigma = 0) vs delayed-sgd with C = 1, beta F/eps^2 = 1:
+    # 2048 + 8960 tau_a = 1 + tau_max  ->  tau_max = 2047 + 8960 * 2 = 19967, ratio 9983.5
+    kw = dict(beta=1.0, F=0.01, sigma=0.0, eps=0.1, tau_avg=2.0)
+    assert theory.crossover_tau_max(picky="picky-explicit", **kw) == pytest.approx(19967)
+    assert theory.crossover_ratio(picky="picky-explicit", **kw) == pytest.approx(9983.5)
+    with pytest.raises(ValueError, match="tau_avg > 0"):
+        theory.crossover_ratio(**dict(kw, tau_avg=0.0))
+
+
 @given(beta=pos, F=pos, sigma=sigmas, eps=small_eps, ta=taus, Cp=st.floats(0.1, 1e4))
 def test_crossover_equalises_bounds(beta, F, sigma, eps, ta, Cp):
     x = theory.crossover_tau_max(beta=beta, F=F, sigma=sigma, eps=eps, tau_avg=ta, C_picky=Cp)

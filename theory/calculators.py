@@ -35,6 +35,7 @@ __all__ = [
     "condition_holds",
     "first_horizon",
     "crossover_tau_max",
+    "crossover_ratio",
     "stability_threshold",
     "max_stable_delay",
     "compare",
@@ -330,6 +331,18 @@ def crossover_tau_max(
         arrays = np.broadcast_arrays(*[np.asarray(a, float) for a in args])
         return np.asarray(comp.vector(*arrays), dtype=float)
     return float(comp.scalar(*args))
+
+
+def crossover_ratio(**kwargs: Any) -> Any:
+    """tau_max/tau_avg at the crossover of :func:`crossover_tau_max` (same arguments; tau_avg > 0):
+    Picky's bound is below the baseline's once the delays are this skewed."""
+    ta = kwargs.get("tau_avg")
+    if ta is None:
+        raise ValueError("crossover_ratio needs parameter tau_avg")
+    t = check("tau_avg", ta)
+    if np.any(np.asarray(t) == 0):
+        raise ValueError("crossover_ratio needs tau_avg > 0 (the ratio tau_max/tau_avg is undefined at 0); use crossover_tau_max")
+    return crossover_tau_max(**kwargs) / t
 
 
 @lru_cache(maxsize=None)

@@ -149,25 +149,30 @@ def validate_delays(delays: Any, length: int | None = None, name: str = "delays"
         return arr.astype(np.int64)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise DelaySequenceError(f"{name} must hold integers; got dtype {arr.dtype}")
+    # one pass: the first offending step overall, whatever the kind of violation
+    idx = np.arange(arr.shape[0])
     if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DelaySequenceError(f"{name}[{i}] (step t={i + 1}) is not finite: {arr[i]!r}")
-        frac = arr != np.floor(arr)
-        if frac.any():
-            i = int(np.argmax(frac))
-            raise DelaySequenceError(f"{name}[{i}] (step t={i + 1}) is not an integer: {arr[i]!r}")
+        finite = np.isfinite(arr)
+        safe = np.where(finite, arr, 0.0)
+        integral = safe == np.floor(safe)
+    else:
+        finite = integral = np.ones(arr.shape[0], dtype=bool)
+        safe = arr
+    bad = ~finite | ~integral | (safe < 0) | (safe > idx)
+    if bad.any():
+        i = int(np.argmax(bad))
+        v = arr[i].item()
+        if not finite[i]:
+            why = f"is not finite: {v!r}"
+        elif not integral[i]:
+            why = f"is not an integer: {v!r}"
+        elif safe[i] < 0:
+            why = f"= {v!r} is negative; delays must satisfy 0 <= d_t <= t-1"
+        else:
+            why = (
+                f"= {v!r} exceeds t-1 = {i}: the gradient would come from before step 1 "
+                "(causality requires 0 <= d_t <= t-1)"
+            )
+        raise DelaySequenceError(f"{name}[{i}] (step t={i + 1}) {why}")
     d = arr.astype(np.int64)
-    neg = d < 0
-    if neg.any():
-        i = int(np.argmax(neg))
-        raise DelaySequenceError(f"{name}[{i}] (step t={i + 1}) = {d[i]} is negative; delays must satisfy 0 <= d_t <= t-1")
-    acausal = d > np.arange(d.shape[0])
-    if acausal.any():
-        i = int(np.argmax(acausal))
-        raise DelaySequenceError(
-            f"{name}[{i}] (step t={i + 1}) = {d[i]} exceeds t-1 = {i}: the gradient would come from before step 1 "
-            "(causality requires 0 <= d_t <= t-1)"
-        )
     return d
