@@ -1,0 +1,1034 @@
+"""Test problems with known constants, and unit-variance gradient-noise models.
+
+The bounds of Cohen, Daniely, Drori, Koren, Schain ("Asynchronous Stochastic Optimization Robust
+to Arbitrary Delays", NeurIPS 2021) are stated in terms of
+
+* ``beta``  -- smoothness: ``||grad f(x) - grad f(y)|| <= beta ||x - y||`` (Euclidean norm),
+* ``F``     -- initial gap ``f(x_1) - inf f``,
+* ``sigma`` -- noise level: ``E||g(x; z) - grad f(x)||^2 <= sigma^2``,
+* ``eps``   -- target ``||grad f(x)|| <= eps``.
+
+To compare simulations with the bounds these constants must be known.  Every problem here carries
+``beta`` and ``f_inf`` together with a flag saying whether the value is EXACT or only a bound in the
+safe direction (an upper bound on ``beta``; a lower bound on ``inf f``, hence an upper bound on
+``F``).  A bound keeps the theorems valid, but must never be reported as exact.
+
+Problems (any dimension ``dim >= 1``; everything is vectorised over leading axes ``(..., dim)``):
+
+=============  =====================================  ==============================  ==============
+problem        f(x)                                    beta                            inf f
+=============  =====================================  ==============================  ==============
+``Quadratic``  1/2 sum_i lambda_i y_i^2, y = Q^T x      max lambda_i        (exact)     0   (exact)
+``LogSum``     sum_i log(1 + x_i^2 / a^2)               2 / a^2             (exact)     0   (exact)
+``Chain``      (L lam^2/152) f_T(x / lam)               L (paper: 152 for f_T; bound)   exact, see below
+=============  =====================================  ==============================  ==============
+
+Noise models (``sample(rng, n, dim)`` -> ``(n, dim)``, rows i.i.d., mean zero, ``E||row||^2 = 1``
+exactly; the engine multiplies by ``sigma``): ``gaussian``, ``bounded``, ``rademacher``,
+``student_t:df=...``.  All of them consume the generator element by element in C order, so drawing
+``(n, dim)`` at once gives the same rows (and leaves the generator in the same state) as drawing
+``(1, dim)`` ``n`` times.
+
+Factories: :func:`make` (``"quadratic:spectrum=geometric,mu=0.001"``, ``"logsum"``,
+``"chain:L=1,lam=1"``) and :func:`make_noise` (``"student_t:df=3"``); listings :data:`PROBLEMS`
+and :data:`NOISES`.  Bad names or parameters raise ``ValueError`` naming the parameter, the value
+and the allowed range.
+
+Hot-loop notes: ``grad(X, out=out)`` writes into ``out`` (which may be ``X`` itself) and returns
+it; ``Quadratic`` and ``LogSum`` then allocate nothing, ``Chain`` allocates a handful of
+temporaries of the size of ``X``.  Objects are immutable after construction and hold no mutable
+scratch state, so they are safe to share between threads.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+from scipy.special import ndtr
+
+__all__ = [
+    "Problem",
+    "Quadratic",
+    "LogSum",
+    "Chain",
+    "Noise",
+    "GaussianNoise",
+    "BoundedNoise",
+    "RademacherNoise",
+    "StudentTNoise",
+    "PROBLEMS",
+    "NOISES",
+    "make",
+    "make_noise",
+    "parse_spec",
+]
+
+# ----------------------------------------------------------------------------------------------
+# validation helpers (messages: "<name> must be <range>; got <value>")
+# ----------------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(
+        value, (int, float, np.integer, np.floating)
+    )
+
+
+def _check_int(name: str, value: Any, low: int = 1) -> int:
+    """An integer >= low (integral floats such as 3.0 are accepted; bools are not)."""
+    what = "a positive integer" if low == 1 else f"an integer >= {low}"
+    if not _is_number(value) or not math.isfinite(float(value)) or float(value) != math.floor(float(value)):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    iv = int(value)
+    if iv < low:
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    return iv
+
+
+def _fmt(x: float) -> str:
+    return "inf" if x == math.inf else ("-inf" if x == -math.inf else f"{x:g}")
+
+
+def _check_real(
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = True,
+    high_open: bool = True,
+) -> float:
+    """A finite real in the interval (low|[low, high)|high]."""
+    lo = "(" if low_open else "["
+    hi = ")" if high_open else "]"
+    rng = f"a finite real in {lo}{_fmt(low)}, {_fmt(high)}{hi}"
+    if not _is_number(value):
+        raise ValueError(f"{name} must be {rng}; got {value!r}")
+    x = float(value)
+    ok = math.isfinite(x)
+    ok = ok and ((x > low) if low_open else (x >= low))
+    ok = ok and ((x < high) if high_open else (x <= high))
+    if not ok:
+        raise ValueError(f"{name} must be {rng}; got {value!r}")
+    return x
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if _is_number(value) and float(value) in (0.0, 1.0):
+        return bool(value)
+    raise ValueError(f"{name} must be a boolean (true/false); got {value!r}")
+
+
+# ----------------------------------------------------------------------------------------------
+# spec parsing
+# ----------------------------------------------------------------------------------------------
+
+
+def _parse_value(text: str) -> Any:
+    t = text.strip()
+    low = t.lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    try:
+        return float(t)
+    except ValueError:
+        return t
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name:k1=v1,k2=v2"`` into ``("name", {"k1": v1, "k2": v2})``.
+
+    Values are parsed as int, float, bool (true/false) or left as strings.  A list of numbers
+    (only the ``spectrum`` parameter uses one) is written with ``;`` separators: ``1;0.5;0.25``.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"spec must be a non-empty string like 'name' or 'name:k=v,...'; got {spec!r}")
+    name, _, rest = spec.strip().partition(":")
+    name = name.strip().lower()
+    params: dict[str, Any] = {}
+    if rest.strip():
+        for item in rest.split(","):
+            key, eq, val = item.partition("=")
+            key = key.strip()
+            if not eq or not key or not val.strip():
+                raise ValueError(f"spec parameter must be written key=value; got {item.strip()!r} in {spec!r}")
+            if key in params:
+                raise ValueError(f"spec parameter {key!r} given twice in {spec!r}")
+            params[key] = _parse_value(val)
+    return name, params
+
+
+def _fmt_spec_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ";".join(repr(float(x)) for x in np.asarray(v, dtype=float).ravel())
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def _build_spec(name: str, params: dict[str, Any]) -> str:
+    if not params:
+        return name
+    return name + ":" + ",".join(f"{k}={_fmt_spec_value(v)}" for k, v in params.items())
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v)
+    if isinstance(v, np.ndarray):
+        return [float(x) for x in v.ravel()]
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+# ----------------------------------------------------------------------------------------------
+# Problem base class
+# ----------------------------------------------------------------------------------------------
+
+
+class Problem:
+    """A smooth objective with known constants.  Immutable after construction.
+
+    Attributes
+    ----------
+    name : str              registry name (``"quadratic"``, ``"logsum"``, ``"chain"``)
+    dim : int               dimension
+    beta : float            smoothness constant used by the theory
+    beta_exact : bool       True iff ``beta`` is the exact Lipschitz constant of ``grad f``
+    f_inf : float           ``inf f`` (or a lower bound on it)
+    f_inf_exact : bool      True iff ``f_inf`` is exactly ``inf f``
+    x1 : ndarray            default starting point, shape ``(dim,)`` (read-only)
+    params : dict           the constructor parameters (JSON-serialisable)
+    spec : str              a spec string such that ``make(spec, dim)`` rebuilds the problem
+                            (except for a custom ``x1``)
+    """
+
+    name: str = "problem"
+    convex: bool = False
+    beta_source: str = ""
+    f_inf_source: str = ""
+
+    # set by subclasses' __init__ through _finish()
+    dim: int
+    beta: float
+    beta_exact: bool
+    f_inf: float
+    f_inf_exact: bool
+    x1: np.ndarray
+    params: dict[str, Any]
+
+    _frozen = False
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if self._frozen:
+            raise AttributeError(f"{type(self).__name__} is immutable; cannot set {key!r}")
+        object.__setattr__(self, key, value)
+
+    def _finish(self, x1: Any, default_x1: np.ndarray, custom_x1: bool) -> None:
+        if custom_x1:
+            arr = np.array(x1, dtype=np.float64)
+            if arr.shape != (self.dim,) or not np.all(np.isfinite(arr)):
+                raise ValueError(
+                    f"x1 must be a finite array of shape ({self.dim},); got shape {arr.shape}"
+                    + ("" if arr.shape != (self.dim,) else " with non-finite entries")
+                )
+        else:
+            arr = np.array(default_x1, dtype=np.float64)
+        arr.setflags(write=False)
+        self.x1 = arr
+        self._custom_x1 = custom_x1
+        self._frozen = True
+
+    # -- interface -----------------------------------------------------------------------------
+    def f(self, X: Any) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def hessian(self, X: Any) -> np.ndarray:  # pragma: no cover - abstract
+        """Exact Hessian, ``(..., dim)`` -> ``(..., dim, dim)`` (for verification, not hot loops)."""
+        raise NotImplementedError
+
+    def grad_norm(self, X: Any) -> np.ndarray:
+        """Exact Euclidean norm of the gradient, shape ``(...)``."""
+        g = self.grad(X)
+        return np.sqrt(np.einsum("...i,...i->...", g, g))
+
+    @property
+    def F(self) -> float:
+        """``f(x1) - f_inf``: exact if ``f_inf_exact``, otherwise an upper bound on the gap."""
+        return float(self.f(self.x1)) - self.f_inf
+
+    @property
+    def F_exact(self) -> bool:
+        return bool(self.f_inf_exact)
+
+    @property
+    def spec(self) -> str:
+        return _build_spec(self.name, {k: v for k, v in self.params.items()})
+
+    def describe(self) -> dict:
+        """JSON-serialisable summary of the problem and its constants."""
+        d = {
+            "name": self.name,
+            "spec": self.spec,
+            "dim": int(self.dim),
+            "parameters": {k: _jsonable(v) for k, v in self.params.items()},
+            "convex": bool(self.convex),
+            "beta": float(self.beta),
+            "beta_exact": bool(self.beta_exact),
+            "beta_source": self.beta_source,
+            "f_inf": float(self.f_inf),
+            "f_inf_exact": bool(self.f_inf_exact),
+            "f_inf_source": self.f_inf_source,
+            "f_x1": float(self.f(self.x1)),
+            "F": float(self.F),
+            "F_exact": bool(self.F_exact),
+            "x1_custom": bool(self._custom_x1),
+        }
+        if self._custom_x1:
+            d["x1"] = [float(v) for v in self.x1]
+        d.update(self._extra_description())
+        return d
+
+    def _extra_description(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec!r} dim={self.dim}>"
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _as_x(self, X: Any) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 0 or X.shape[-1] != self.dim:
+            raise ValueError(f"X must have shape (..., {self.dim}); got shape {X.shape}")
+        return X
+
+    def _as_out(self, X: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        if out is None:
+            return np.empty_like(X)
+        if not isinstance(out, np.ndarray) or out.shape != X.shape or out.dtype != np.float64:
+            raise ValueError(
+                f"out must be a float64 array of shape {X.shape}; got "
+                f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}"
+            )
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. Quadratic
+# ----------------------------------------------------------------------------------------------
+
+_SPECTRUM_FAMILIES = ("linear", "geometric", "constant")
+
+
+class Quadratic(Problem):
+    """``f(x) = 1/2 sum_i lambda_i y_i^2`` with ``y = Q^T x`` (``Q = I`` unless ``rotate``).
+
+    Parameters
+    ----------
+    dim : int >= 1
+    spectrum : ``"linear"`` | ``"geometric"`` | ``"constant"`` | array of ``dim`` eigenvalues >= 0
+        Named families run from ``mu`` (smallest) to ``L`` (largest), evenly spaced (linear) or
+        log-spaced (geometric); ``"constant"`` is ``L * ones``.  For ``dim == 1`` every family is
+        ``[L]``.  An explicit array must be finite, >= 0, with a positive maximum.  In a spec
+        string write it as ``spectrum=1;0.5;0.25``.
+    mu : float in (0, L], default 0.01 (named families only)
+    L : float > 0, default 1.0 (named families only)
+    scale : finite real, default 1.0 -- default start ``x1 = scale * ones(dim)``
+    rotate : bool, default False -- use a random orthogonal ``Q`` (Haar, from ``seed``)
+    seed : int >= 0, default 0 -- seed of ``Q``
+    x1 : optional custom starting point
+
+    Constants (PRIMARY, elementary): the Hessian is the constant matrix
+    ``A = Q diag(lambda) Q^T``, so ``grad f`` is Lipschitz with constant exactly
+    ``||A||_2 = max lambda_i`` (attained by any pair differing along the top eigenvector);
+    ``inf f = 0`` attained at ``x = 0``.  Both exact.
+    """
+
+    name = "quadratic"
+    convex = True
+    beta_source = "exact: max eigenvalue of the constant Hessian Q diag(lambda) Q^T"
+    f_inf_source = "exact: f >= 0 with f(0) = 0"
+
+    def __init__(
+        self,
+        dim: int,
+        spectrum: Any = "linear",
+        mu: float | None = None,
+        L: float | None = None,
+        scale: float = 1.0,
+        rotate: bool = False,
+        seed: int = 0,
+        x1: Any = None,
+    ) -> None:
+        dim = _check_int("dim", dim)
+        self.dim = dim
+        params: dict[str, Any] = {}
+        if isinstance(spectrum, str) and spectrum.strip().lower() in _SPECTRUM_FAMILIES:
+            family = spectrum.strip().lower()
+            Lv = 1.0 if L is None else _check_real("L", L, 0.0, math.inf)
+            if family == "constant":
+                if mu is not None:
+                    raise ValueError(f"mu must not be given with spectrum='constant'; got mu={mu!r}")
+                lam = np.full(dim, Lv)
+                params.update(spectrum=family, L=Lv)
+            else:
+                if mu is None and Lv < 0.01:
+                    raise ValueError(f"mu must be a finite real in (0, {Lv:g}]; got the default 0.01 (pass mu <= L)")
+                muv = _check_real("mu", 0.01 if mu is None else mu, 0.0, Lv, low_open=True, high_open=False)
+                if dim == 1:
+                    lam = np.array([Lv])
+                else:
+                    lam = (np.linspace if family == "linear" else np.geomspace)(muv, Lv, dim)
+                    lam[0], lam[-1] = muv, Lv  # endpoints exact
+                params.update(spectrum=family, mu=muv, L=Lv)
+        else:
+            if mu is not None or L is not None:
+                raise ValueError(
+                    "mu and L must not be given with an explicit spectrum (they only shape the "
+                    f"named families {_SPECTRUM_FAMILIES}); got mu={mu!r}, L={L!r}"
+                )
+            if isinstance(spectrum, str):
+                if ";" not in spectrum and _parse_value(spectrum) == spectrum.strip():
+                    raise ValueError(
+                        f"spectrum must be one of {_SPECTRUM_FAMILIES} or an array of {dim} "
+                        f"eigenvalues >= 0 (in a spec: '1;0.5;...'); got {spectrum!r}"
+                    )
+                try:
+                    lam = np.array([float(t) for t in spectrum.split(";")], dtype=np.float64)
+                except ValueError:
+                    raise ValueError(
+                        f"spectrum must be one of {_SPECTRUM_FAMILIES} or ';'-separated numbers; "
+                        f"got {spectrum!r}"
+                    ) from None
+            elif _is_number(spectrum):
+                lam = np.array([float(spectrum)])
+            else:
+                try:
+                    lam = np.array(spectrum, dtype=np.float64).ravel()
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"spectrum must be one of {_SPECTRUM_FAMILIES} or an array of {dim} "
+                        f"eigenvalues >= 0; got {spectrum!r}"
+                    ) from None
+            if lam.shape != (dim,):
+                raise ValueError(f"spectrum must have length dim={dim}; got length {lam.size}")
+            bad = ~np.isfinite(lam) | (lam < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"spectrum entries must be finite reals in [0, inf); got {float(lam[i])!r} at index {i}"
+                )
+            if not lam.max() > 0:
+                raise ValueError("spectrum must have a positive maximum (beta > 0); got all zeros")
+            params.update(spectrum=[float(v) for v in lam])
+        scale = _check_real("scale", scale)
+        rotate = _check_bool("rotate", rotate)
+        seed = _check_int("seed", seed, low=0)
+        params.update(scale=scale, rotate=rotate)
+        if rotate:
+            params["seed"] = seed
+        lam = np.ascontiguousarray(lam, dtype=np.float64)
+        lam.setflags(write=False)
+        self.lam = lam
+        if rotate:
+            g = np.random.default_rng(seed).standard_normal((dim, dim))
+            q, r = np.linalg.qr(g)
+            q *= np.where(np.diag(r) < 0, -1.0, 1.0)  # Haar-distributed orthogonal matrix
+            a = (q * lam) @ q.T
+            a = 0.5 * (a + a.T)
+            q.setflags(write=False)
+            a.setflags(write=False)
+            self.Q, self.A = q, a
+        else:
+            self.Q = None
+            self.A = None
+        self.params = params
+        self.beta = float(lam.max())
+        self.beta_exact = True
+        self.f_inf = 0.0
+        self.f_inf_exact = True
+        self._finish(x1, np.full(dim, scale), x1 is not None)
+
+    def f(self, X: Any) -> np.ndarray:
+        X = self._as_x(X)
+        Y = X if self.Q is None else X @ self.Q
+        return 0.5 * np.einsum("...i,...i->...", Y * self.lam, Y)
+
+    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
+        X = self._as_x(X)
+        out = self._as_out(X, out)
+        if self.A is None:
+            return np.multiply(X, self.lam, out=out)
+        return np.matmul(X, self.A, out=out)
+
+    def hessian(self, X: Any) -> np.ndarray:
+        X = self._as_x(X)
+        H = np.diag(self.lam) if self.A is None else np.array(self.A)
+        return np.broadcast_to(H, X.shape[:-1] + (self.dim, self.dim)).copy()
+
+    def _extra_description(self) -> dict:
+        return {
+            "eigenvalues_min": float(self.lam.min()),
+            "eigenvalues_max": float(self.lam.max()),
+            "x_star": "0 (unique if all eigenvalues > 0)",
+        }
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. LogSum
+# ----------------------------------------------------------------------------------------------
+
+
+class LogSum(Problem):
+    """Separable non-convex ``f(x) = sum_i log(1 + x_i^2 / a^2)`` (``a = width``).
+
+    ``grad_i = 2 x_i / (a^2 + x_i^2)``; second derivative ``h(x) = 2 (a^2 - x^2) / (a^2 + x^2)^2``.
+
+    Constants (PRIMARY, elementary): with ``t = x^2/a^2``, ``h = (2/a^2) (1 - t)/(1 + t)^2`` and
+    ``(1 - t)/(1 + t)^2`` ranges over ``[-1/8, 1]`` for ``t >= 0`` (max 1 at t = 0, min -1/8 at
+    t = 3).  The Hessian is diagonal, so ``sup ||Hess||_2 = 2/a^2`` and ``beta = 2/a^2`` exactly
+    (approached by pairs near the origin).  ``f >= 0 = f(0)``: ``inf f = 0`` exact.
+    Non-convex: ``h < 0`` for ``|x_i| > a``.
+
+    Parameters: ``dim``; ``scale`` (finite real, default 1) -- default start
+    ``x1 = 3 * scale * ones(dim)`` (independent of ``width``), so with the defaults
+    ``F = dim * log(10)``; ``width`` (a > 0, default 1); optional custom ``x1``.
+    """
+
+    name = "logsum"
+    convex = False
+    beta_source = "exact: sup |d^2/dx^2 log(1 + x^2/a^2)| = 2/a^2 at x = 0 (diagonal Hessian)"
+    f_inf_source = "exact: f >= 0 with f(0) = 0"
+
+    def __init__(self, dim: int, scale: float = 1.0, width: float = 1.0, x1: Any = None) -> None:
+        self.dim = _check_int("dim", dim)
+        scale = _check_real("scale", scale)
+        a = _check_real("width", width, 0.0, math.inf)
+        self.width = a
+        self._a2 = a * a
+        if not (self._a2 > 0 and math.isfinite(2.0 / self._a2)):
+            raise ValueError(f"width must give a finite beta = 2/width^2 > 0; got width={width!r}")
+        self.params = {"scale": scale, "width": a}
+        self.beta = 2.0 / self._a2
+        self.beta_exact = True
+        self.f_inf = 0.0
+        self.f_inf_exact = True
+        self._finish(x1, np.full(self.dim, 3.0 * scale), x1 is not None)
+
+    def f(self, X: Any) -> np.ndarray:
+        X = self._as_x(X)
+        with np.errstate(over="ignore"):  # |x|/a may overflow to inf; handled by the 2 log branch
+            u = np.abs(X / self.width)
+        big = u > 1e100  # log1p(u^2) = 2 log u + log1p(u^-2), the last term < 1e-200
+        v = np.minimum(u, 1e100)
+        np.square(v, out=v)
+        np.log1p(v, out=v)
+        if big.any():
+            v[big] = 2.0 * (np.log(np.abs(X[big])) - math.log(self.width))
+        return v.sum(axis=-1)
+
+    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
+        X = self._as_x(X)
+        out = self._as_out(X, out)
+        if np.may_share_memory(X, out):
+            X = X.copy()
+        # 2 x / (a^2 + x^2), no temporaries.  For |x| > 1.3e154, x^2 overflows to inf (silenced)
+        # and the result is 0 instead of 2x/(a^2+x^2) -- an absolute error < 2/|x| < 1.5e-154.
+        with np.errstate(over="ignore"):
+            np.multiply(X, X, out=out)
+        out += self._a2
+        np.divide(X, out, out=out)
+        out *= 2.0
+        return out
+
+    def hessian(self, X: Any) -> np.ndarray:
+        X = self._as_x(X)
+        s = np.hypot(X, self.width)  # no overflow; s = a^2/(a^2+x^2) in (0, 1]
+        np.divide(self.width, s, out=s)
+        np.square(s, out=s)
+        d = self.beta * s * (2.0 * s - 1.0)  # = 2 (a^2 - x^2)/(a^2 + x^2)^2
+        H = np.zeros(X.shape + (self.dim,))
+        idx = np.arange(self.dim)
+        H[..., idx, idx] = d
+        return H
+
+    def _extra_description(self) -> dict:
+        return {"x_star": "0 (unique global minimiser; the only stationary point)"}
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. Chain (Carmon, Duchi, Hinder, Sidford)
+# ----------------------------------------------------------------------------------------------
+
+_SQRT_E = math.sqrt(math.e)
+_PHI_MAX = math.sqrt(2.0 * math.pi * math.e)  # sup Phi = sqrt(e) * sqrt(2 pi)
+_PSI_CUT = 0.01  # for t - 1/2 <= 0.01, exp(1 - 1/(2t-1)^2) <= exp(-2499) == 0.0 in float64
+_PHI_CUT = 40.0  # for |t| >= 40, sqrt(e) exp(-t^2/2) <= exp(-799.5) == 0.0 in float64
+_Z_CLIP = 1e300  # |z| beyond this changes nothing in float64 (Psi = e, Psi' = 0, Phi saturated)
+CHAIN_L1_PAPER = 152.0
+CHAIN_GAP_PER_COORD_PAPER = 12.0
+
+
+def _psi_parts(az: np.ndarray, order: int = 1) -> tuple[np.ndarray, ...]:
+    """Psi(t), Psi'(t)[, Psi''(t)] at t = az >= 0 (any t works), overflow/NaN-free.
+
+    Psi(t) = exp(1 - r^2) with r = 1/(2t - 1) = 0.5/(t - 0.5) for t > 1/2, else 0.
+    Psi' = 4 r^3 Psi, Psi'' = (16 r^6 - 24 r^4) Psi.  Clamping t - 1/2 at 0.01 from below gives
+    exactly 0.0 (float64 underflow of the exact value) for t <= 0.51, so no branch is needed.
+    """
+    r = az - 0.5
+    np.maximum(r, _PSI_CUT, out=r)
+    np.divide(0.5, r, out=r)
+    w = r * r
+    P = np.subtract(1.0, w)
+    np.exp(P, out=P)
+    dP = w * r
+    dP *= P
+    dP *= 4.0
+    if order == 1:
+        return P, dP
+    d2P = w * w * (16.0 * w - 24.0) * P
+    return P, dP, d2P
+
+
+class Chain(Problem):
+    """The hard non-convex chain of Carmon, Duchi, Hinder & Sidford, scaled.
+
+    Reference: Y. Carmon, J. C. Duchi, O. Hinder, A. Sidford, "Lower bounds for finding stationary
+    points I", Math. Programming 184 (2020), arXiv:1710.11606 (Section 3, the function
+    ``\\bar f_T``; also used by Arjevani et al., "Lower bounds for non-convex stochastic
+    optimization", 2019/2022).
+
+    Unscaled function (T = dim, x_0 := 1 by convention)::
+
+        f_T(x) = -Psi(1) Phi(x_1) + sum_{i=2}^T [Psi(-x_{i-1}) Phi(-x_i) - Psi(x_{i-1}) Phi(x_i)]
+        Psi(t) = 0 (t <= 1/2),  exp(1 - 1/(2t - 1)^2) (t > 1/2);   Psi(1) = 1,  Psi -> e
+        Phi(t) = sqrt(e) int_{-inf}^t exp(-s^2/2) ds = sqrt(2 pi e) * ndtr(t);   Phi -> sqrt(2 pi e)
+
+    This class implements ``f(x) = (L lam^2 / 152) f_T(x / lam)`` with parameters ``L > 0``
+    (default 152, so that the default IS the paper's ``f_T``) and ``lam > 0`` (default 1).
+    Then ``grad f(x) = (L lam/152) grad f_T(x/lam)`` and ``Hess f(x) = (L/152) Hess f_T(x/lam)``.
+
+    SECONDARY facts (from the paper, Lemma 3 of arXiv:1710.11606, not re-proved here):
+
+    * ``grad f_T`` is ``l_1 = 152``-Lipschitz (an upper bound) => ``beta = L`` for the scaled
+      function, ``beta_exact = False``.  NUMERICAL (Nelder-Mead maximisation of
+      ``||Hess f_T(x)||_2``, 150 random starts, T = 1..6; an estimate, not a bound): the supremum
+      is 1 for T = 1 (``-Phi''``), ~132.91 for T = 2 and ~134.02 for T >= 3 (e.g. at
+      ``x ~ (0.7814, 0.7815, 0.7812, 0.7820, 0.7604, 39.3)`` for T = 6; the dominant term is
+      ``Psi''(0.7604) * sqrt(2 pi e)``).  So for T >= 2, 152 overestimates the true constant by
+      ~13-14%; the tests check ``||Hess|| <= 152`` everywhere they look and ``>= 0.875 * 152``
+      at that point.
+    * ``f_T(0) - inf f_T <= 12 T``.
+
+    PRIMARY facts (elementary; proofs sketched here and checked by the tests):
+
+    * ``inf f_T = -sqrt(2 pi e) (1 + (T-1) e)`` EXACTLY (not attained): every term
+      ``Psi(-x_{i-1}) Phi(-x_i) >= 0`` and ``-Psi(x_{i-1}) Phi(x_i) > -e sqrt(2 pi e)``,
+      ``-Psi(1) Phi(x_1) > -sqrt(2 pi e)``, and all bounds are approached together by
+      ``x = n * ones`` as ``n -> inf``.  Hence ``f_inf = (L lam^2/152) inf f_T`` with
+      ``f_inf_exact = True`` and, at the default ``x1 = 0`` (``f_T(0) = -sqrt(pi e / 2)``),
+      ``F = (L lam^2/152) sqrt(2 pi e) (1/2 + (T-1) e)`` -- exact and below the paper's ``12 T``
+      (``describe()`` reports both).
+    * Large gradient until the chain is discovered: if ``|z_j| < 1`` for some j (in particular
+      if ``|z_T| < 1``), z = x / lam, then with i the smallest such index
+      ``d/dz_i f_T(z) < -1``, so ``||grad f(x)||_inf > L lam / 152`` (= ``grad_floor``).
+      (All four contributions to ``d/dz_i f_T`` are <= 0; the one
+      ``-Psi(|z_{i-1}|) sqrt(e) exp(-z_i^2/2)`` is < -1 since ``Psi(|z_{i-1}|) >= Psi(1) = 1``.)
+      The paper states the ``|x_T| < 1`` case.
+    * ``f_T`` is non-increasing in every coordinate (all partial derivatives are <= 0).
+
+    Numerics: Psi, Psi', Phi' are evaluated through clamped forms that equal the exact function
+    values in float64 (they underflow to exactly 0.0 where clamped), so no overflow, division or
+    invalid-value warnings occur for any finite input and no NaN is produced.
+    """
+
+    name = "chain"
+    convex = False
+    beta_source = (
+        "upper bound: grad f_T is 152-Lipschitz (Carmon et al., arXiv:1710.11606, Lemma 3), "
+        "scaled to L; numerically sup ||Hess f_T|| ~ 134.02 for T >= 3"
+    )
+    f_inf_source = (
+        "exact: inf f_T = -sqrt(2 pi e)(1 + (T-1) e), approached as x -> +inf (elementary bound "
+        "Psi < e, Phi < sqrt(2 pi e)); scaled by L lam^2/152"
+    )
+
+    def __init__(self, dim: int, L: float = CHAIN_L1_PAPER, lam: float = 1.0, x1: Any = None) -> None:
+        self.dim = _check_int("dim", dim)
+        Lv = _check_real("L", L, 0.0, math.inf)
+        lamv = _check_real("lam", lam, 0.0, math.inf)
+        self.L = Lv
+        self.lam = lamv
+        self._fscale = Lv * lamv * lamv / CHAIN_L1_PAPER
+        self._gscale = Lv * lamv / CHAIN_L1_PAPER
+        self._hscale = Lv / CHAIN_L1_PAPER
+        for nm, v in (("L*lam^2/152", self._fscale), ("L*lam/152", self._gscale)):
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError(f"{nm} must be a finite positive real; got {v!r} (L={L!r}, lam={lam!r})")
+        self.params = {"L": Lv, "lam": lamv}
+        self.beta = Lv
+        self.beta_exact = False
+        T = self.dim
+        self.f_inf = -self._fscale * _PHI_MAX * (1.0 + (T - 1) * math.e)
+        self.f_inf_exact = True
+        self.grad_floor = self._gscale  # ||grad f(x)|| > grad_floor whenever |x_T| < lam
+        self.F_paper_bound = self._fscale * CHAIN_GAP_PER_COORD_PAPER * T  # for x1 = 0
+        self._finish(x1, np.zeros(T), x1 is not None)
+
+    def _z(self, X: np.ndarray) -> np.ndarray:
+        if self.lam == 1.0:
+            return X
+        if self.lam < 1.0:
+            lim = _Z_CLIP * self.lam
+            return np.clip(X, -lim, lim) / self.lam
+        return X / self.lam
+
+    def f(self, X: Any) -> np.ndarray:
+        X = self._as_x(X)
+        z = self._z(X)
+        P, _ = _psi_parts(np.abs(z))
+        # term_i = -s_{i-1} Psi(|z_{i-1}|) Phi(s_{i-1} z_i), s = sign, with z_0 = 1
+        Y = np.array(z, dtype=np.float64, copy=True)
+        if self.dim > 1:
+            sgn = np.sign(z[..., :-1])
+            Y[..., 1:] *= sgn
+            Phi = ndtr(Y)
+            Phi[..., 1:] *= P[..., :-1]
+            Phi[..., 1:] *= sgn
+        else:
+            Phi = ndtr(Y)
+        return (-self._fscale * _PHI_MAX) * Phi.sum(axis=-1)
+
+    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
+        X = self._as_x(X)
+        out = self._as_out(X, out)
+        z = self._z(X)
+        az = np.abs(z)
+        P, dP = _psi_parts(az)  # Psi(|z|), Psi'(|z|)
+        # p = Phi'(z) = sqrt(e) exp(-z^2/2) = exp((1 - z^2)/2), clamped where it is exactly 0
+        np.minimum(az, _PHI_CUT, out=az)
+        np.multiply(az, az, out=az)
+        np.subtract(1.0, az, out=az)
+        az *= 0.5
+        p = np.exp(az, out=az)
+        T = self.dim
+        if T > 1:
+            # Phi(Y_{i+1}) with Y_{i+1} = sign(z_i) z_{i+1}
+            Y = np.sign(z[..., :-1])
+            Y *= z[..., 1:]
+            ndtr(Y, out=Y)
+            dPh = dP[..., :-1]
+            dPh *= Y
+            dPh *= -self._gscale * _PHI_MAX
+        # all reads of z (possibly aliasing out) are done; now write out
+        # d_i f_T = -Phi'(z_i) Psi(|z_{i-1}|) - Psi'(|z_i|) Phi(Y_{i+1})   (Psi(|z_0|) = 1)
+        np.multiply(p[..., :1], -self._gscale, out=out[..., :1])
+        if T > 1:
+            np.multiply(p[..., 1:], P[..., :-1], out=out[..., 1:])
+            out[..., 1:] *= -self._gscale
+            out[..., :-1] += dPh
+        return out
+
+    def hessian(self, X: Any) -> np.ndarray:
+        X = self._as_x(X)
+        z = self._z(X)
+        az = np.abs(z)
+        P, dP, d2P = _psi_parts(az, order=2)
+        m = np.minimum(az, _PHI_CUT)
+        p = np.exp(0.5 * (1.0 - m * m))
+        T = self.dim
+        H = np.zeros(X.shape + (T,))
+        Pprev = np.ones_like(z)
+        Pprev[..., 1:] = P[..., :-1]
+        diag = z * p * Pprev
+        if T > 1:
+            s = np.sign(z[..., :-1])
+            Y = s * z[..., 1:]
+            diag[..., :-1] -= s * d2P[..., :-1] * (_PHI_MAX * ndtr(Y))
+            off = -s * dP[..., :-1] * p[..., 1:]
+            i = np.arange(T - 1)
+            H[..., i, i + 1] = off
+            H[..., i + 1, i] = off
+        j = np.arange(T)
+        H[..., j, j] = diag
+        return self._hscale * H
+
+    def _extra_description(self) -> dict:
+        return {
+            "f_T": "Carmon-Duchi-Hinder-Sidford chain, arXiv:1710.11606; f = (L lam^2/152) f_T(x/lam)",
+            "beta_paper_unscaled": CHAIN_L1_PAPER,
+            "beta_numerical_estimate": (1.0 if self.dim == 1 else 132.91 if self.dim == 2 else 134.02)
+            * self._hscale,
+            "beta_numerical_estimate_note": "numerical maximisation of ||Hess||_2 (not a bound); theory uses beta",
+            "F_paper_bound": float(self.F_paper_bound),
+            "grad_floor": float(self.grad_floor),
+            "grad_floor_statement": "||grad f(x)|| > L lam/152 whenever |x_j| < lam for some j (in particular j = T)",
+            "f_inf_attained": False,
+        }
+
+
+# ----------------------------------------------------------------------------------------------
+# registry and factory for problems
+# ----------------------------------------------------------------------------------------------
+
+PROBLEMS: dict[str, dict[str, Any]] = {
+    "quadratic": {
+        "description": "convex quadratic 1/2 sum lambda_i y_i^2 (y = Q^T x); beta = max lambda, inf f = 0 (both exact)",
+        "defaults": {"spectrum": "linear", "mu": 0.01, "L": 1.0, "scale": 1.0, "rotate": False, "seed": 0},
+        "parameters": {
+            "spectrum": "'linear' | 'geometric' | 'constant' | ';'-separated eigenvalues >= 0 (length dim)",
+            "mu": "smallest eigenvalue of a named family, in (0, L]",
+            "L": "largest eigenvalue (= beta), > 0",
+            "scale": "x1 = scale * ones, finite real",
+            "rotate": "true/false: random orthogonal basis",
+            "seed": "integer >= 0, seed of the rotation",
+        },
+    },
+    "logsum": {
+        "description": "non-convex separable sum log(1 + x_i^2/a^2); beta = 2/a^2, inf f = 0 (both exact); defaults F = dim log 10",
+        "defaults": {"scale": 1.0, "width": 1.0},
+        "parameters": {"scale": "x1 = 3 * scale * ones, finite real", "width": "a > 0"},
+    },
+    "chain": {
+        "description": "Carmon et al. hard chain (L lam^2/152) f_T(x/lam), x1 = 0; beta = L (upper bound), inf f exact",
+        "defaults": {"L": CHAIN_L1_PAPER, "lam": 1.0},
+        "parameters": {"L": "smoothness bound (beta), > 0", "lam": "length scale lambda > 0"},
+    },
+}
+
+_PROBLEM_CLASSES: dict[str, type[Problem]] = {"quadratic": Quadratic, "logsum": LogSum, "chain": Chain}
+
+
+def make(spec: str, dim: int, **overrides: Any) -> Problem:
+    """Build a problem from a spec string, e.g. ``make("quadratic:spectrum=geometric,mu=1e-3", 10)``.
+
+    Keyword ``overrides`` take precedence over the spec's parameters (e.g. ``x1=...``,
+    ``spectrum=np.array([...])``).  Unknown names/parameters raise ValueError.
+    """
+    name, params = parse_spec(spec)
+    if name not in _PROBLEM_CLASSES:
+        raise ValueError(f"problem name must be one of {sorted(_PROBLEM_CLASSES)}; got {name!r}")
+    params.update(overrides)
+    allowed = set(PROBLEMS[name]["parameters"]) | {"x1"}
+    for key in params:
+        if key not in allowed:
+            raise ValueError(
+                f"parameter {key!r} is not accepted by problem {name!r}; allowed: {sorted(allowed)}"
+            )
+    return _PROBLEM_CLASSES[name](dim, **params)
+
+
+# ----------------------------------------------------------------------------------------------
+# noise models
+# ----------------------------------------------------------------------------------------------
+
+
+class Noise:
+    """A unit-variance noise model: rows i.i.d., mean zero, ``E||row||^2 = 1`` exactly.
+
+    ``sample(rng, n, dim, out=None)`` returns an ``(n, dim)`` array; it is a deterministic
+    function of the generator state and consumes the generator element by element in C order,
+    so one ``(n, dim)`` draw equals ``n`` successive ``(1, dim)`` draws (``streaming = True``).
+    """
+
+    name: str = "noise"
+    bounded: bool = False
+    streaming: bool = True
+
+    def sample(self, rng: np.random.Generator, n: int, dim: int, out: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def spec(self) -> str:
+        return _build_spec(self.name, self.params)
+
+    @property
+    def bound(self) -> float | None:
+        """``sup ||row||`` if the model is bounded, else None."""
+        return None
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "spec": self.spec,
+            "parameters": {k: _jsonable(v) for k, v in self.params.items()},
+            "mean": 0.0,
+            "variance": 1.0,
+            "variance_exact": True,
+            "bounded": bool(self.bounded),
+            "bound": self.bound,
+            "streaming": bool(self.streaming),
+            "description": (self.__doc__ or "").strip().splitlines()[0],
+        }
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec!r}>"
+
+    @staticmethod
+    def _check(rng: Any, n: Any, dim: Any, out: np.ndarray | None) -> tuple[int, int]:
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        n = _check_int("n", n, low=0)
+        dim = _check_int("dim", dim)
+        if out is not None and (
+            not isinstance(out, np.ndarray) or out.shape != (n, dim) or out.dtype != np.float64
+            or not out.flags.c_contiguous
+        ):
+            raise ValueError(f"out must be a C-contiguous float64 array of shape ({n}, {dim})")
+        return n, dim
+
+
+class GaussianNoise(Noise):
+    """Gaussian N(0, I/dim): ``E||row||^2 = 1``; unbounded, light-tailed."""
+
+    name = "gaussian"
+
+    def sample(self, rng, n, dim, out=None):
+        n, dim = self._check(rng, n, dim, out)
+        z = rng.standard_normal((n, dim), out=out)
+        z *= 1.0 / math.sqrt(dim)
+        return z
+
+
+class BoundedNoise(Noise):
+    """Uniform on the unit sphere: ``||row|| = 1`` always (bounded, hence also unit variance).
+
+    Drawn as a normalised standard Gaussian row.  A row whose Gaussian draw is exactly zero
+    (possible only in principle: every coordinate would have to be exactly 0.0) is mapped to
+    ``e_1``; this keeps ``||row|| = 1`` and the streaming property.
+    """
+
+    name = "bounded"
+    bounded = True
+
+    @property
+    def bound(self) -> float:
+        return 1.0
+
+    def sample(self, rng, n, dim, out=None):
+        n, dim = self._check(rng, n, dim, out)
+        z = rng.standard_normal((n, dim), out=out)
+        nrm = np.sqrt(np.einsum("ij,ij->i", z, z))
+        zero = nrm == 0.0
+        if zero.any():  # pragma: no cover - probability ~ 0
+            z[zero] = 0.0
+            z[zero, 0] = 1.0
+            nrm[zero] = 1.0
+        z /= nrm[:, None]
+        return z
+
+
+class RademacherNoise(Noise):
+    """Rademacher: entries i.i.d. +-1/sqrt(dim) with probability 1/2 each; ``||row|| = 1``.
+
+    Signs come from ``rng.random()`` (53-bit uniforms k 2^-53): ``u < 1/2`` has probability
+    exactly 1/2, so the mean is exactly zero.
+    """
+
+    name = "rademacher"
+    bounded = True
+
+    @property
+    def bound(self) -> float:
+        return 1.0
+
+    def sample(self, rng, n, dim, out=None):
+        n, dim = self._check(rng, n, dim, out)
+        u = rng.random((n, dim), out=out)
+        c = 1.0 / math.sqrt(dim)
+        # u < 1/2 -> -c, else +c, in place: sign(u - 1/2) is never 0 for u = k 2^-53 except u = 1/2
+        np.greater_equal(u, 0.5, out=u, casting="unsafe")  # 1.0 / 0.0
+        u *= 2.0 * c
+        u -= c
+        return u
+
+
+class StudentTNoise(Noise):
+    """Heavy-tailed Student-t: entries ``standard_t(df) * sqrt((df-2)/df) / sqrt(dim)``, df > 2.
+
+    ``Var t_df = df/(df-2)``, so each entry has variance exactly ``1/dim`` and
+    ``E||row||^2 = 1``.  Moments of order >= df are infinite (for df <= 4 the variance of
+    ``||row||^2`` is infinite).  ``out`` is accepted but the draw is made into a temporary first
+    (numpy's ``standard_t`` has no ``out``).
+    """
+
+    name = "student_t"
+
+    def __init__(self, df: float = 3.0) -> None:
+        self.df = _check_real("df", df, 2.0, math.inf)
+        self._c = math.sqrt((self.df - 2.0) / self.df)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"df": self.df}
+
+    def sample(self, rng, n, dim, out=None):
+        n, dim = self._check(rng, n, dim, out)
+        t = rng.standard_t(self.df, size=(n, dim))
+        t *= self._c / math.sqrt(dim)
+        if out is not None:
+            out[...] = t
+            return out
+        return t
+
+    def describe(self) -> dict:
+        d = super().describe()
+        d["finite_moments_below"] = self.df
+        return d
+
+
+NOISES: dict[str, dict[str, Any]] = {
+    "gaussian": {"description": "N(0, I/dim)", "defaults": {}, "parameters": {}},
+    "bounded": {"description": "uniform on the unit sphere (||row|| = 1)", "defaults": {}, "parameters": {}},
+    "rademacher": {"description": "entries +-1/sqrt(dim)", "defaults": {}, "parameters": {}},
+    "student_t": {
+        "description": "Student-t entries scaled to unit variance (heavy-tailed)",
+        "defaults": {"df": 3.0},
+        "parameters": {"df": "degrees of freedom, > 2"},
+    },
+}
+
+_NOISE_CLASSES: dict[str, Callable[..., Noise]] = {
+    "gaussian": GaussianNoise,
+    "bounded": BoundedNoise,
+    "rademacher": RademacherNoise,
+    "student_t": StudentTNoise,
+}
+
+
+def make_noise(spec: str, **overrides: Any) -> Noise:
+    """Build a noise model: ``"gaussian"``, ``"bounded"``, ``"rademacher"``, ``"student_t:df=3"``."""
+    name, params = parse_spec(spec)
+    if name not in _NOISE_CLASSES:
+        raise ValueError(f"noise name must be one of {sorted(_NOISE_CLASSES)}; got {name!r}")
+    params.update(overrides)
+    allowed = set(NOISES[name]["parameters"])
+    for key in params:
+        if key not in allowed:
+            raise ValueError(
+                f"parameter {key!r} is not accepted by noise {name!r}; allowed: {sorted(allowed) or 'none'}"
+            )
+    return _NOISE_CLASSES[name](**params)

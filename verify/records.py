@@ -1,0 +1,152 @@
+"""The record of one run: :class:`RunResult` (immutable, JSON round-trip, replayable)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .delays import DelaySequence
+
+__all__ = ["RunResult", "SCHEMA"]
+
+SCHEMA = "picky-run/1"
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """Everything one run produced, and enough to replay it exactly.
+
+    Steps are 1-indexed as in the paper: ``first_hit = t`` means ||grad f(x_t)|| <= eps with x_t the
+    iterate *before* step t's update (t = 1..T; x_1 is the start). Gradient norms are exact (the
+    problem's true gradient), not estimates.
+
+    Fields
+    ------
+    algorithm, config : the algorithm id and its resolved parameters (eta, rho, ... ; see
+        :mod:`verify.algorithms`), including where each default came from.
+    problem, noise : ``describe()`` of the problem and noise model; ``seed`` the lane's seed.
+    T : requested horizon; ``steps_run`` : steps actually performed (< T when stopped early).
+    first_hit : first t with ||grad f(x_t)|| <= eps, or None.
+    min_grad_norm, min_grad_norm_step, min_f, final_grad_norm, final_f : streaming statistics over
+        x_1..x_{steps_run} (min_f over the same iterates).
+    accepted, rejected : update counts over the steps run; ``rejected_steps`` the 1-indexed steps
+        whose gradient was discarded (None if not recorded).
+    max_accepted_distance : max ||x_t - x_{t-d_t}|| over accepted steps (Picky invariant: <= rho).
+    max_accepted_grad_gap : max ||grad f(x_t) - grad f(x_{t-d_t})|| over accepted steps.
+    diverged, diverged_step, divergence_reason : non-finite or exploding iterates stop the lane.
+    trace_steps, trace_grad_norm, trace_f : downsampled trajectory (every ``trace_every`` steps).
+    delays : the delay sequence actually used (the full requested one), ``delay_stats`` over the
+        steps run; ``adaptive`` True when an adaptive adversary chose the delays.
+    engine : "reference" or "numpy"; ``version`` : package version.
+    """
+
+    algorithm: str
+    config: dict[str, Any]
+    problem: dict[str, Any]
+    noise: dict[str, Any]
+    seed: int
+    T: int
+    steps_run: int
+    first_hit: int | None
+    min_grad_norm: float
+    min_grad_norm_step: int
+    min_f: float
+    final_grad_norm: float
+    final_f: float
+    accepted: int
+    rejected: int
+    rejected_steps: np.ndarray | None
+    max_accepted_distance: float
+    max_accepted_grad_gap: float
+    diverged: bool
+    diverged_step: int | None
+    divergence_reason: str | None
+    trace_every: int | None
+    trace_steps: np.ndarray | None
+    trace_grad_norm: np.ndarray | None
+    trace_f: np.ndarray | None
+    delays: DelaySequence
+    delay_stats: dict[str, Any]
+    adaptive: bool
+    engine: str
+    version: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def eps(self) -> float:
+        return float(self.config["eps"])
+
+    @property
+    def converged(self) -> bool:
+        return self.first_hit is not None
+
+    def summary(self) -> dict[str, Any]:
+        """Scalar fields only (for tables)."""
+        out = {
+            "algorithm": self.algorithm,
+            "problem": self.problem.get("name"),
+            "seed": self.seed,
+            "T": self.T,
+            "steps_run": self.steps_run,
+            "first_hit": self.first_hit,
+            "min_grad_norm": self.min_grad_norm,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "diverged": self.diverged,
+            "tau_avg": self.delay_stats.get("tau_avg"),
+            "tau_max": self.delay_stats.get("tau_max"),
+            "eta": self.config.get("eta"),
+            "rho": self.config.get("rho"),
+            "eps": self.config.get("eps"),
+            "sigma": self.config.get("sigma"),
+            "engine": self.engine,
+        }
+        return out
+
+    # --- serialisation -------------------------------------------------------------------
+    def to_json_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"schema": SCHEMA}
+        for k, v in asdict(self).items():
+            if k == "delays":
+                continue
+            d[k] = _plain(v)
+        d["delays"] = self.delays.to_json_dict()
+        return d
+
+    @classmethod
+    def from_json_dict(cls, d: dict[str, Any]) -> "RunResult":
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"not a run record of schema {SCHEMA!r}: schema = {d.get('schema')!r}")
+        kw = {k: v for k, v in d.items() if k != "schema"}
+        kw["delays"] = DelaySequence.from_json_dict(d["delays"])
+        for k in ("rejected_steps", "trace_steps", "trace_grad_norm", "trace_f"):
+            if kw.get(k) is not None:
+                kw[k] = np.asarray(kw[k], dtype=np.int64 if k in ("rejected_steps", "trace_steps") else float)
+        for k in ("min_grad_norm", "min_f", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap"):
+            kw[k] = float("nan") if kw[k] is None else float(kw[k])
+        return cls(**kw)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_json_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunResult":
+        return cls.from_json_dict(json.loads(Path(path).read_text()))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        f = float(v)
+        return None if f != f else f  # NaN -> null
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
