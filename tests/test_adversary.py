@@ -1,0 +1,61 @@
+"""Adaptive adversaries: budget and causality respected, they do harm, and (sigma = 0) Theorem D
+still holds for the realised sequence."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import theory
+from verify import algorithms as A
+from verify import delays as D
+from verify import problems as P
+from verify.adversary import PickyRejector, StaleErrorMaximizer
+
+
+def test_picky_rejector_budget_causality_and_harm():
+    prob = P.make("logsum", 5)
+    cfg = A.resolve("picky", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0)
+    T, tau = 4000, 4.0
+    adv = PickyRejector(tau_budget=tau, rho=cfg.rho)
+    run = A.reference_run(prob, adv, cfg, seed=0, T=T)
+    d = run.delays.delays
+    assert run.adaptive and run.delays.adaptive
+    theory.validate_delays(d)  # causal
+    assert np.all(np.cumsum(d) <= tau * np.arange(1, len(d) + 1) + 1e-9)  # budget on every prefix
+    # harm: more rejections than oblivious sequences with the same average delay
+    obl = [A.reference_run(prob, D.make(s, T), cfg, seed=0) for s in ("constant:tau=4", "bursty:m=8")]
+    assert run.rejected > max(r.rejected for r in obl)
+    # sigma = 0: deterministic, so Theorem D' applies to the realised sequence
+    t0 = theory.first_horizon(d, beta=prob.beta, F=prob.F, sigma=0.0, eps=0.05)
+    if t0 is not None:
+        assert run.first_hit is not None and run.first_hit <= t0
+
+
+def test_stale_error_maximizer_hurts_delayed_sgd():
+    prob = P.make("quadratic:spectrum=constant", 4)  # f = ||x||^2/2
+    T, tau = 3000, 3.0
+    cfg = A.resolve("delayed-sgd", beta=prob.beta, F=prob.F, eps=1e-4, sigma=0.0, eta=0.2)
+    ok = A.reference_run(prob, D.make("constant:tau=3", T), cfg, seed=0)
+    assert ok.first_hit is not None
+    for strategy in ("greedy", "strike"):
+        adv = StaleErrorMaximizer(tau_budget=tau, strategy=strategy, eps=cfg.eps)
+        bad = A.reference_run(prob, adv, cfg, seed=0, T=T)
+        d = bad.delays.delays
+        assert np.all(np.cumsum(d) <= tau * np.arange(1, T + 1) + 1e-9)  # budget on every prefix
+        theory.validate_delays(d)
+        if strategy == "strike":
+            # save-and-strike: much slower (or no) convergence with the same average delay
+            # (measured: first hit 260 vs 56 under the constant delay). Greedy error-maximisation is
+            # no adversary here: it happens to jump to x = 0 (first hit 6) -- recorded, not asserted.
+            assert bad.first_hit is None or bad.first_hit > 2 * ok.first_hit
+
+
+def test_bad_adversary_parameters():
+    with pytest.raises(ValueError, match="rho"):
+        PickyRejector(tau_budget=1.0, rho=0.0)
+    with pytest.raises(ValueError, match="tau_avg"):
+        StaleErrorMaximizer(tau_budget=-1.0)
+    with pytest.raises(ValueError, match="strategy"):
+        StaleErrorMaximizer(tau_budget=1.0, strategy="smart")
+    with pytest.raises(ValueError, match="eps is required"):
+        StaleErrorMaximizer(tau_budget=1.0)

@@ -1,0 +1,109 @@
+"""Adaptive adversaries: delay choices that watch the run and spend an average-delay budget.
+
+The theorems cover *oblivious* delays (fixed in advance). An adaptive adversary chooses d_t after
+seeing x_1..x_t, so its runs are flagged ``adaptive=True`` in their records. With sigma = 0 the run
+is deterministic and the realised sequence is, in hindsight, a fixed sequence: Theorem D then
+applies to it, which makes adaptive adversaries a sharp test of the deterministic claim.
+
+Budget: after t steps the adversary has spent at most ``tau_budget * t`` (so the average delay over
+any prefix is <= tau_budget); d_t <= t - 1 always. Both adversaries are greedy heuristics, not
+optimal strategies; they are used with :func:`verify.algorithms.reference_run`, which accepts a
+callable ``delay(t, iterates, problem) -> d_t``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from theory.validation import check
+
+__all__ = ["PickyRejector", "StaleErrorMaximizer"]
+
+
+@dataclass
+class _Budget:
+    tau_budget: float
+    window: int = 2000
+    spent: int = 0
+    history: list[int] = field(default_factory=list)
+
+    def affordable(self, t: int) -> int:
+        """Largest d the adversary may choose at step t (1-indexed)."""
+        return int(min(t - 1, self.window, np.floor(self.tau_budget * t - self.spent + 1e-9)))
+
+    def spend(self, d: int) -> int:
+        self.spent += d
+        self.history.append(d)
+        return d
+
+
+@dataclass
+class PickyRejector(_Budget):
+    """Against Picky SGD (threshold rho): at step t choose the *cheapest* delay that makes the
+    stale gradient rejected, i.e. the smallest d with ||x_t - x_{t-d}|| > rho, if affordable;
+    otherwise d_t = 0. Maximises the number of rejections per unit of delay spent."""
+
+    rho: float = 0.0
+
+    def __post_init__(self) -> None:
+        check("tau_avg", self.tau_budget)
+        if not self.rho > 0:
+            raise ValueError(f"rho must be > 0 (Picky SGD's threshold); got {self.rho!r}")
+
+    def __call__(self, t: int, xs: list, problem) -> int:
+        dmax = self.affordable(t)
+        if dmax < 1:
+            return self.spend(0)
+        x_t = xs[t - 1]
+        past = np.asarray(xs[t - 1 - dmax : t - 1][::-1])  # x_{t-1}, x_{t-2}, ..., x_{t-dmax}
+        dist = np.sqrt(np.add.reduce((past - x_t) ** 2, axis=1))
+        over = np.flatnonzero(dist > self.rho)
+        return self.spend(int(over[0]) + 1 if over.size else 0)
+
+
+@dataclass
+class StaleErrorMaximizer(_Budget):
+    """Against delayed SGD: make the applied gradient as wrong as the budget allows.
+
+    ``strategy="greedy"``: at every step choose the affordable d maximising the stale-gradient
+    error ||grad f(x_{t-d}) - grad f(x_t)||. On a contracting trajectory this is simply the largest
+    affordable delay, i.e. (about) the constant delay tau_budget: greedy spending buys nothing over
+    an oblivious constant delay (observed on the quadratic; see tests/test_adversary.py).
+    ``strategy="strike"`` (default; needs ``eps``): save the budget and spend all of it at once,
+    d = the largest affordable delay, when the run is about to succeed (||grad f(x_t)|| <=
+    kappa eps) and that stale gradient differs from the current one: one very stale gradient
+    throws the iterate back. (Striking on a large relative error instead, without regard to eps,
+    was tried and did not slow delayed SGD on the quadratic: the zero-delay steps in between
+    converge faster than under a constant delay.)
+    """
+
+    strategy: str = "strike"
+    eps: float | None = None
+    kappa: float = 2.0
+
+    def __post_init__(self) -> None:
+        check("tau_avg", self.tau_budget)
+        if self.strategy not in ("greedy", "strike"):
+            raise ValueError(f"strategy must be 'greedy' or 'strike'; got {self.strategy!r}")
+        if not self.kappa > 0:
+            raise ValueError(f"kappa must be > 0; got {self.kappa!r}")
+        if self.strategy == "strike":
+            if self.eps is None:
+                raise ValueError("eps is required with strategy='strike' (the adversary strikes when ||grad f|| <= kappa eps)")
+            check("eps", self.eps)
+
+    def __call__(self, t: int, xs: list, problem) -> int:
+        dmax = self.affordable(t)
+        if dmax < 1:
+            return self.spend(0)
+        x_t = xs[t - 1]
+        g_t = problem.grad(x_t)
+        if self.strategy == "strike":
+            near = float(np.sqrt(np.add.reduce(g_t**2))) <= self.kappa * self.eps
+            err = float(np.sqrt(np.add.reduce((problem.grad(xs[t - 1 - dmax]) - g_t) ** 2))) if near else 0.0
+            return self.spend(dmax if err > 0 else 0)
+        past = np.asarray(xs[t - 1 - dmax : t - 1][::-1])
+        err = np.sqrt(np.add.reduce((problem.grad(past) - g_t) ** 2, axis=1))
+        k = int(np.argmax(err))
+        return self.spend(k + 1 if err[k] > 0 else 0)
