@@ -301,8 +301,12 @@ _add(
         delay_quantity="tau_C (concurrency); Cor. 9: tau_avg in its place for constant concurrency",
         assumptions=(_SMOOTH, _ORACLE),
         bound=_rate(_C_da, tau_C),
-        step_size=1 / (4 * beta),
-        step_size_note="eta = 1/(4 beta) when d_t <= tau_C, else eta_t = min{eta, 1/(4 beta d_t)} (KSJ Thm 8)",
+        step_size=1 / (beta * sp.Max(4, 4 * sigma**2 / eps**2, 16 * sigma / eps)),
+        step_size_note=(
+            "base eta = 1/(4 beta) (KSJ Thm 8, CONFIRMED cap), with Theorem D's noise caps eps^2/(4 beta sigma^2), "
+            "eps/(16 beta sigma) added here (choice made here); eta_t = eta when d_t <= tau_C, else "
+            "min{eta, 1/(4 beta d_t)} (KSJ rule) or eta * tau_C/d_t (Mishchenko et al.'s public code: lr*n/max(n, delay))"
+        ),
         constant=UnknownConstant(_C_da, 1.0, Status.UNCONFIRMED, _PLACEHOLDER),
     )
 )
