@@ -1,0 +1,335 @@
+"""``picky simulate`` and ``picky list``: numbers equal the engine's, stable JSON keys, common random
+numbers across algorithms, exact replay of a saved run, Theorem D' horizon, clear errors."""
+from __future__ import annotations
+
+import json
+import statistics
+
+import numpy as np
+import pytest
+
+import theory
+from verify import algorithms as A
+from verify import delays as D
+from verify import engine as E
+from verify import problems as P
+from verify.cli import main
+
+TOP_KEYS = {"schema", "version", "command", "parameters", "problem", "noise", "delay_stats", "theory", "runs", "aggregate"}
+PARAM_KEYS = {
+    "algorithms", "problem", "dim", "noise", "sigma", "delays", "delay_seed", "eps", "steps", "seeds", "seed0",
+    "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine",
+}
+AGG_KEYS = {
+    "algorithm", "config", "eta", "rho", "R", "tau_C", "rule", "lanes", "successes", "success_fraction",
+    "first_hit_median", "first_hit_min", "first_hit_max", "accepted_mean", "rejected_mean", "diverged",
+}
+THEORY_KEYS = {"result", "title", "guarantee", "success_probability", "T", "first_horizon", "condition_met_within_T",
+               "applies_to_picky"}
+
+# a small run where Theorem D' applies within T: F = 0.00505, beta = 1, straggler at T -> first horizon 1035
+QUAD = ["--problem", "quadratic:scale=0.1", "--dim", "2", "--delays", "straggler", "--eps", "0.05", "--steps", "1500"]
+# a noisy run with random delays (condition of Theorem D' not met within T)
+NOISY = ["--problem", "logsum", "--dim", "3", "--delays", "pareto:alpha=1.5,scale=3", "--delay-seed", "4",
+         "--eps", "0.5", "--steps", "800", "--sigma", "0.3", "--seeds", "4", "--seed0", "2"]
+
+
+def simulate(capsys, *args, code=0):
+    assert main(["simulate", *args]) == code
+    return capsys.readouterr()
+
+
+def simulate_json(capsys, *args):
+    return json.loads(simulate(capsys, *args, "--json").out)
+
+
+def direct_batch(problem="logsum", dim=3, delays="pareto:alpha=1.5,scale=3", delay_seed=4, eps=0.5, T=800,
+                 sigma=0.3, seeds=(2, 3, 4, 5), algs=("picky", "delayed-sgd")):
+    """The same computation as NOISY, done by hand with the library."""
+    prob = P.make(problem, dim)
+    seq = D.make(delays, T, seed=delay_seed)
+    cfgs = [A.resolve(a, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, delays=seq) for a in algs]
+    lanes_cfg = [c for c in cfgs for _ in seeds]
+    lanes_seed = [s for _ in cfgs for s in seeds]
+    return prob, seq, E.run_batch(prob, seq, lanes_cfg, lanes_seed, noise=P.make_noise("gaussian"))
+
+
+# ------------------------------------------------------------------------------------------
+# JSON and numbers
+# ------------------------------------------------------------------------------------------
+def test_json_schema_and_keys(capsys):
+    argv = ["simulate", "--algorithm", "picky,delayed-sgd", *NOISY, "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == TOP_KEYS
+    assert out["schema"] == "picky-simulate/1" and out["version"] == theory.__version__
+    assert out["command"] == ["picky", *argv]
+    assert set(out["parameters"]) == PARAM_KEYS
+    assert out["parameters"]["algorithms"] == ["picky", "delayed-sgd"]
+    assert out["parameters"]["noise"] == "gaussian" and out["parameters"]["engine"] == "numpy"
+    assert set(out["theory"]) == THEORY_KEYS and out["theory"]["result"] == "picky-explicit-sharp"
+    assert {"tau_avg", "tau_max", "quantiles", "model", "seed", "clipped"} <= set(out["delay_stats"])
+    assert set(out["delay_stats"]["quantiles"]) == {"q50", "q90", "q99"}
+    assert out["problem"]["beta"] == 2.0 and out["problem"]["beta_exact"] is True
+    assert len(out["runs"]) == 8 and [r["lane"] for r in out["runs"]] == list(range(8))
+    assert {"algorithm", "seed", "first_hit", "accepted", "rejected", "diverged", "eta", "rho"} <= set(out["runs"][0])
+    assert [a["algorithm"] for a in out["aggregate"]] == ["picky", "delayed-sgd"]
+    assert set(out["aggregate"][0]) == AGG_KEYS | {"hit_by_first_horizon"}
+    assert set(out["aggregate"][1]) == AGG_KEYS
+
+
+def test_numbers_equal_run_batch(capsys):
+    out = simulate_json(capsys, "--algorithm", "picky", "--algorithm", "delayed-sgd", *NOISY)
+    prob, seq, runs = direct_batch()
+    assert out["delay_stats"]["tau_avg"] == seq.stats().tau_avg and out["delay_stats"]["tau_max"] == seq.stats().tau_max
+    assert out["problem"]["F"] == prob.F
+    for got, want in zip(out["runs"], runs, strict=True):
+        assert (got["algorithm"], got["seed"], got["first_hit"]) == (want.algorithm, want.seed, want.first_hit)
+        assert (got["accepted"], got["rejected"]) == (want.accepted, want.rejected)
+        assert got["min_grad_norm"] == want.min_grad_norm and got["eta"] == want.config["eta"]
+    for agg in out["aggregate"]:
+        mine = [r for r in runs if r.algorithm == agg["algorithm"]]
+        hits = [r.first_hit for r in mine if r.first_hit is not None]
+        assert agg["successes"] == len(hits) and agg["success_fraction"] == len(hits) / len(mine)
+        assert agg["first_hit_median"] == (statistics.median(hits) if hits else None)
+        assert agg["first_hit_min"] == min(hits, default=None) and agg["first_hit_max"] == max(hits, default=None)
+        assert agg["accepted_mean"] == pytest.approx(np.mean([r.accepted for r in mine]), rel=1e-15)
+        assert agg["diverged"] == sum(r.diverged for r in mine)
+        assert agg["eta"] == mine[0].config["eta"] and agg["rho"] == mine[0].config["rho"]
+    # the picky numbers are not all trivial: some rejections happened on these delays
+    assert out["aggregate"][0]["rejected_mean"] > 0
+
+
+def test_algorithms_share_delays_and_seeds(capsys):
+    # picky with an infinite-in-practice threshold accepts everything: with the same eta it is
+    # delayed SGD, so equal lanes prove equal delays and equal noise (common random numbers)
+    out = simulate_json(capsys, "--algorithm", "picky,delayed-sgd", "--eta", "0.01", "--rho", "1e300", *NOISY)
+    runs = out["runs"]
+    picky, dsgd = runs[:4], runs[4:]
+    assert [r["seed"] for r in picky] == [r["seed"] for r in dsgd] == [2, 3, 4, 5]
+    for a, b in zip(picky, dsgd):
+        assert a["rejected"] == 0
+        for k in ("first_hit", "min_grad_norm", "accepted", "tau_avg", "tau_max"):
+            assert a[k] == b[k], k
+    # different seeds do differ (sigma > 0)
+    assert len({r["min_grad_norm"] for r in picky}) == 4
+    # --rho went to picky only; the theorem does not cover a user-set eta/rho
+    assert out["aggregate"][0]["rho"] == 1e300 and out["aggregate"][1]["rho"] is None
+    assert out["theory"]["applies_to_picky"] is False
+
+
+def test_reference_engine_gives_the_same_numbers(capsys):
+    args = ["--algorithm", "picky,stale-drop,delay-adaptive", *NOISY, "--seeds", "2", "--steps", "300", "--trace-every", "7"]
+    fast = simulate_json(capsys, *args)
+    ref = simulate_json(capsys, *args, "--engine", "reference")
+    assert ref["parameters"]["engine"] == "reference"
+    for a, b in zip(fast["runs"], ref["runs"], strict=True):
+        assert a.pop("engine") == "numpy" and b.pop("engine") == "reference"
+        assert a == b
+    for a, b in zip(fast["aggregate"], ref["aggregate"], strict=True):
+        assert a == b
+
+
+def test_text_table(capsys):
+    text = simulate(capsys, "--algorithm", "picky,sgd", *NOISY).out
+    assert "beta = 2 (exact)" in text and "F = 6.90776 (exact)" in text
+    assert "tau_avg =" in text and "q50/q90/q99 =" in text and "sigma = 0.3" in text
+    rows = [ln for ln in text.splitlines() if ln.split() and ln.split()[0] in ("picky", "sgd") and "simulate" not in ln]
+    lines = {ln.split()[0]: ln for ln in rows}
+    assert len(rows) == 2
+    assert set(lines) == {"picky", "sgd"}
+    assert "condition not met within T = 800" in lines["picky"]
+    assert lines["sgd"].rstrip().endswith("-")
+
+
+# ------------------------------------------------------------------------------------------
+# Theorem D'
+# ------------------------------------------------------------------------------------------
+def test_picky_row_reports_theorem_d_prime_horizon(capsys):
+    prob = P.make("quadratic:scale=0.1", 2)
+    seq = D.make("straggler", 1500)
+    want = theory.first_horizon(seq.delays, beta=prob.beta, F=prob.F, sigma=0.0, eps=0.05)
+    assert want is not None and 1 < want <= 1500
+    out = simulate_json(capsys, "--algorithm", "picky,delayed-sgd", *QUAD, "--seeds", "3")
+    th = out["theory"]
+    assert th["first_horizon"] == want and th["condition_met_within_T"] is True and th["applies_to_picky"] is True
+    assert th["success_probability"] == 0.5
+    picky = out["aggregate"][0]
+    hits = [r["first_hit"] for r in out["runs"][:3] if r["first_hit"] is not None]
+    assert picky["hit_by_first_horizon"] == sum(h <= want for h in hits)
+    text = simulate(capsys, "--algorithm", "picky,delayed-sgd", *QUAD, "--seeds", "3").out
+    row = next(ln for ln in text.splitlines() if ln.startswith("picky ") and "simulate" not in ln)
+    assert f"{want} (hit by then: {picky['hit_by_first_horizon']}/3)" in row
+    assert f"first holds at T = {want}" in text
+
+
+def test_theorem_not_met_and_no_picky(capsys):
+    out = simulate_json(capsys, "--algorithm", "sgd", *NOISY, "--seeds", "1")
+    prob = P.make("logsum", 3)
+    seq = D.make("pareto:alpha=1.5,scale=3", 800, seed=4)
+    assert out["theory"]["first_horizon"] == theory.first_horizon(seq.delays, beta=prob.beta, F=prob.F, sigma=0.3, eps=0.5) is None
+    assert out["theory"]["applies_to_picky"] is None and "hit_by_first_horizon" not in out["aggregate"][0]
+
+
+# ------------------------------------------------------------------------------------------
+# --save / --replay
+# ------------------------------------------------------------------------------------------
+@pytest.fixture
+def saved(tmp_path, capsys):
+    d = tmp_path / "run"
+    simulate(capsys, "--algorithm", "picky,delay-adaptive", *NOISY, "--seeds", "2", "--trace-every", "50", "--save", str(d))
+    return d
+
+
+def test_save_writes_replayable_directory(saved):
+    record = json.loads((saved / "run.json").read_text())
+    assert record["schema"] == "picky-simulate/1" and record["version"] == theory.__version__
+    assert record["command"][:2] == ["picky", "simulate"] and record["lanes"] == 4
+    assert set(record["parameters"]) == PARAM_KEYS
+    assert sorted(p.name for p in (saved / "runs").iterdir()) == [f"lane-000{i}.json" for i in range(4)]
+    seq = D.make("pareto:alpha=1.5,scale=3", 800, seed=4)
+    assert np.array_equal(D.load_trace(saved / "delays.json"), seq.delays)
+
+
+def test_replay_reproduces_exactly(saved, capsys):
+    text = simulate(capsys, "--replay", str(saved)).out
+    assert "replay: 4 lanes reproduced exactly" in text
+    assert "delay-adaptive" in text and "picky" in text  # the same table
+    out = json.loads(simulate(capsys, "--replay", str(saved), "--json").out)
+    assert out["replay"]["reproduced"] is True and out["replay"]["mismatches"] == []
+    assert out["replay"]["lanes"] == 4 and set(out) == TOP_KEYS | {"replay"}
+
+
+def test_replay_uses_the_saved_delays_not_a_regeneration(saved, capsys):
+    # a different delay seed in run.json changes nothing: the sequence is read from delays.json
+    record = json.loads((saved / "run.json").read_text())
+    record["parameters"]["delay_seed"] = 99
+    (saved / "run.json").write_text(json.dumps(record))
+    assert "reproduced exactly" in simulate(capsys, "--replay", str(saved)).out
+
+
+@pytest.mark.parametrize("field, change", [("first_hit", lambda v: (v or 0) + 1), ("final_grad_norm", lambda v: v * (1 + 1e-9))])
+def test_replay_detects_a_tampered_lane(saved, capsys, field, change):
+    lane = saved / "runs" / "lane-0001.json"
+    data = json.loads(lane.read_text())
+    data[field] = change(data[field])
+    lane.write_text(json.dumps(data))
+    res = simulate(capsys, "--replay", str(saved), code=1)
+    assert "replay: 1 of 4 lanes differ (lanes 0001)" in res.out
+    assert f"lane 0001 (picky, seed 3): {field}" in res.out
+    assert "reproduced exactly" not in res.out
+
+
+def test_replay_float_tolerance(saved, capsys):
+    # 1e-12 relative is "equal": a last-bit change of a float passes
+    lane = saved / "runs" / "lane-0002.json"
+    data = json.loads(lane.read_text())
+    data["min_f"] = float(np.nextafter(data["min_f"], np.inf))
+    lane.write_text(json.dumps(data))
+    assert "4 lanes reproduced exactly" in simulate(capsys, "--replay", str(saved)).out
+
+
+def test_save_refuses_a_non_empty_directory_unless_forced(saved, capsys):
+    args = ["--algorithm", "sgd", *NOISY, "--seeds", "1", "--save", str(saved)]
+    with pytest.raises(SystemExit) as ei:
+        main(["simulate", *args])
+    assert ei.value.code == 2 and "--save" in capsys.readouterr().err
+    simulate(capsys, *args, "--force")
+    assert sorted(p.name for p in (saved / "runs").iterdir()) == ["lane-0000.json"]
+    assert "1 lanes reproduced exactly" in simulate(capsys, "--replay", str(saved)).out
+
+
+def test_replay_of_a_reference_run(tmp_path, capsys):
+    d = tmp_path / "ref"
+    simulate(capsys, "--algorithm", "picky", *QUAD, "--seeds", "2", "--sigma", "0.01", "--stop-at-hit",
+             "--engine", "reference", "--save", str(d))
+    out = json.loads(simulate(capsys, "--replay", str(d), "--json").out)
+    assert out["parameters"]["engine"] == "reference" and out["runs"][0]["engine"] == "reference"
+    assert out["replay"]["reproduced"] is True
+    assert all(r["steps_run"] < 1500 for r in out["runs"])  # --stop-at-hit was replayed
+
+
+# ------------------------------------------------------------------------------------------
+# errors and listing
+# ------------------------------------------------------------------------------------------
+GOOD = {"--algorithm": "picky", "--delays": "constant:tau=2", "--eps": "0.5", "--steps": "50", "--seeds": "1"}
+
+
+@pytest.mark.parametrize(
+    "change, needles",
+    [
+        ({"--algorithm": "picky,bogus"}, ["--algorithm", "'bogus'", "delayed-sgd", "stale-drop"]),
+        ({"--problem": "bogus"}, ["--problem", "logsum", "quadratic", "chain"]),
+        ({"--problem": "quadratic:mu=-1"}, ["--problem", "mu must be"]),
+        ({"--delays": "bogus"}, ["--delays", "'bogus'", "pareto", "straggler"]),
+        ({"--delays": "constant:tau=-1"}, ["--delays", "'tau'", "[0, inf)"]),
+        ({"--delays": "constant:x=1"}, ["--delays", "'x'", "allowed parameters: tau"]),
+        ({"--noise": "bogus"}, ["--noise", "gaussian", "student_t"]),
+        ({"--noise": "student_t:df=1"}, ["--noise", "df must be"]),
+        ({"--eps": "0"}, ["--eps", "> 0"]),
+        ({"--eps": "nan"}, ["--eps", "> 0"]),
+        ({"--steps": "0"}, ["--steps", "positive integer"]),
+        ({"--seeds": "0"}, ["--seeds", "positive integer"]),
+        ({"--sigma": "-1"}, ["--sigma", ">= 0"]),
+        ({"--rule": "bogus"}, ["--rule", "ksj", "mishchenko"]),
+        ({"--algorithm": "delayed-sgd", "--rho": "0.1"}, ["rho", "do not apply", "delayed-sgd"]),
+        ({"--algorithm": "picky,sgd", "--R": "3"}, ["'R'", "do not apply"]),
+        ({"--delays": None}, ["--delays", "required", "pareto"]),
+        ({"--steps": None, "--eps": None}, ["--eps", "--steps", "required"]),
+    ],
+)
+def test_bad_input_exit_2(capsys, change, needles):
+    opts = {**GOOD, **change}
+    argv = [x for k, v in opts.items() if v is not None for x in (k, v)]
+    with pytest.raises(SystemExit) as ei:
+        main(["simulate", *argv])
+    assert ei.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage:") or err.startswith("picky simulate: error:")
+    assert len(err.strip().splitlines()[-1]) > 0
+    for n in needles:
+        assert n in err, (n, err)
+
+
+def test_bad_replay_exit_2(tmp_path, capsys, saved):
+    cases = []
+    cases.append((["--replay", str(tmp_path / "missing")], "no such directory"))
+    (tmp_path / "empty").mkdir()
+    cases.append((["--replay", str(tmp_path / "empty")], "run.json"))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "run.json").write_text("{not json")
+    cases.append((["--replay", str(bad)], "run.json"))
+    (bad / "run.json").write_text(json.dumps({"schema": "other/1"}))
+    cases.append((["--replay", str(bad)], "picky-simulate/1"))
+    cases.append((["--replay", str(saved), "--steps", "10"], "--steps"))
+    (saved / "runs" / "lane-0003.json").unlink()
+    cases.append((["--replay", str(saved)], "lane-0003.json"))
+    for argv, needle in cases:
+        with pytest.raises(SystemExit) as ei:
+            main(["simulate", *argv])
+        assert ei.value.code == 2, argv
+        err = capsys.readouterr().err
+        assert "--replay" in err and needle in err, (argv, err)
+
+
+def test_progress_flag(capsys):
+    err = simulate(capsys, "--algorithm", "sgd", *NOISY, "--seeds", "1", "--progress").err
+    assert "100.0%" in err
+    assert simulate(capsys, "--algorithm", "sgd", *NOISY, "--seeds", "1", "--no-progress").err == ""
+    err = simulate(capsys, "--algorithm", "sgd", *NOISY, "--seeds", "2", "--engine", "reference", "--progress").err
+    assert "2/2" in err
+
+
+def test_list_mentions_everything(capsys):
+    assert main(["list"]) == 0
+    text = capsys.readouterr().out
+    for name in (*A.ALGORITHMS, *P.PROBLEMS, *D.MODELS, *P.NOISES):
+        assert name in text, name
+    assert "tau=5" in text and "alpha=1.5, scale=3" in text  # defaults
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["algorithms"]) == list(A.ALGORITHMS) and set(data["delay_models"]) == set(D.MODELS)
+    assert data["algorithms"]["picky"]["overrides"] == ["--eta", "--rho"]
+    assert data["algorithms"]["stale-drop"]["overrides"] == ["--eta", "--R"]
+    assert data["problems"]["logsum"]["defaults"] == P.PROBLEMS["logsum"]["defaults"]
