@@ -132,3 +132,48 @@ def test_slot_plan_never_overwrites_a_live_iterate(raw):
             assert read[i] >= 0 and owner[int(read[i])] == i - d[i]
         else:
             assert read[i] == -1
+
+
+# The engine switches strategy with the size of the batch (bookkeeping blocks, measuring blocks,
+# lane groups in two threads, a noise thread, the copy-free "direct" mode). Small property-test
+# configurations only reach the small-size paths, so the size thresholds are shrunk here to send
+# the same random configurations through every path.
+ENGINE_MODES = {
+    "measure-every-step": {"_MEASURE_ELEMS": 1},
+    "lane-groups-in-threads": {"_GROUP_ELEMS": 4, "_PARALLEL_ELEMS": 4, "_MEASURE_ELEMS": 1},
+    "noise-thread": {"_THREAD_MIN": 1},
+    "short-bookkeeping": {"_BOOK_STEPS": 3, "_NOISE_MAX": 5},
+    "small-chunks": {"_SQUARES_ELEMS": 2, "_SQUARES_ELEMS_MT": 2, "_MEASURE_ELEMS": 1, "_GROUP_ELEMS": 4, "_PARALLEL_ELEMS": 4},
+}
+
+
+@pytest.mark.parametrize("mode", sorted(ENGINE_MODES))
+def test_engine_paths_equal_reference(mode, monkeypatch):
+    for name, value in ENGINE_MODES[mode].items():
+        assert hasattr(E, name), name
+        monkeypatch.setattr(E, name, value)
+
+    @settings(max_examples=15)
+    @given(configurations())
+    def check(c):
+        prob, noise, seqs, cfgs, seeds, T, trace_every, stop = c
+        eng = E.run_batch(prob, seqs, cfgs, seeds, T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop)
+        for lane, (cfg, seed) in enumerate(zip(cfgs, seeds)):
+            seq = seqs[lane] if isinstance(seqs, list) else seqs
+            ref = A.reference_run(prob, seq, cfg, seed=seed, T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop)
+            assert_same_run(ref, eng[lane])
+
+    check()
+
+
+def test_engine_large_dimension_equals_reference():
+    # the real large-d path (direct mode, lane groups in two threads), no shrunk thresholds
+    prob = P.make("quadratic:spectrum=geometric,mu=0.1", 2048)
+    seq = D.make("pareto:alpha=1.5,scale=3", 120, seed=3)
+    cfgs = [A.resolve(a, beta=prob.beta, F=prob.F, eps=0.5, sigma=s, delays=seq) for a in ("picky", "delayed-sgd") for s in (0.0, 1.0)]
+    cfgs = cfgs * 16  # 64 lanes x 2048 = 131072 elements
+    seeds = list(range(len(cfgs)))
+    eng = E.run_batch(prob, seq, cfgs, seeds, noise=P.make_noise("gaussian"), trace_every=10)
+    for lane in (0, 1, 2, 3, 37, 63):
+        ref = A.reference_run(prob, seq, cfgs[lane], seed=seeds[lane], trace_every=10)
+        assert_same_run(ref, eng[lane])

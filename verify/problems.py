@@ -469,7 +469,9 @@ class Quadratic(Problem):
 
     def f(self, X: Any) -> np.ndarray:
         X = self._as_x(X)
-        Y = X if self.Q is None else X @ self.Q
+        # einsum (not BLAS matmul): each row is rounded the same whatever the batch shape, so a
+        # batch of lanes reproduces single-vector evaluations bit for bit
+        Y = X if self.Q is None else np.einsum("...j,jk->...k", X, self.Q)
         return 0.5 * np.einsum("...i,...i->...", Y * self.lam, Y)
 
     def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
@@ -477,7 +479,7 @@ class Quadratic(Problem):
         out = self._as_out(X, out)
         if self.A is None:
             return np.multiply(X, self.lam, out=out)
-        return np.matmul(X, self.A, out=out)
+        return np.einsum("...j,jk->...k", X, self.A, out=out)
 
     def hessian(self, X: Any) -> np.ndarray:
         X = self._as_x(X)
