@@ -85,15 +85,19 @@ def configurations(draw):
     return prob, noise, seqs if per_lane else seqs[0], cfgs, seeds, T, trace_every, stop
 
 
-@settings(max_examples=40)
-@given(configurations())
-def test_engine_equals_reference(c):
+def check_engine_equals_reference(c):
     prob, noise, seqs, cfgs, seeds, T, trace_every, stop = c
     eng = E.run_batch(prob, seqs, cfgs, seeds, T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop)
     for lane, (cfg, seed) in enumerate(zip(cfgs, seeds)):
         seq = seqs[lane] if isinstance(seqs, list) else seqs
         ref = A.reference_run(prob, seq, cfg, seed=seed, T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop)
         assert_same_run(ref, eng[lane])
+
+
+@settings(max_examples=40)
+@given(configurations())
+def test_engine_equals_reference(c):
+    check_engine_equals_reference(c)
 
 
 def test_engine_equals_reference_divergent_run():
@@ -153,17 +157,7 @@ def test_engine_paths_equal_reference(mode, monkeypatch):
         assert hasattr(E, name), name
         monkeypatch.setattr(E, name, value)
 
-    @settings(max_examples=15)
-    @given(configurations())
-    def check(c):
-        prob, noise, seqs, cfgs, seeds, T, trace_every, stop = c
-        eng = E.run_batch(prob, seqs, cfgs, seeds, T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop)
-        for lane, (cfg, seed) in enumerate(zip(cfgs, seeds)):
-            seq = seqs[lane] if isinstance(seqs, list) else seqs
-            ref = A.reference_run(prob, seq, cfg, seed=seed, T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop)
-            assert_same_run(ref, eng[lane])
-
-    check()
+    settings(max_examples=15)(given(configurations())(check_engine_equals_reference))()
 
 
 def test_engine_large_dimension_equals_reference():

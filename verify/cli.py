@@ -83,24 +83,23 @@ THEOREM = "picky-explicit-sharp"
 _FLAG = {"tau_C": "--workers", "q": "--quantile", "tau_q": "--tau-q", "tau_avg": "--tau-avg", "tau_max": "--tau-max"}
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
-    return v
+def _int_at_least(low: int, what: str):
+    """argparse type: an integer >= low."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = low - 1
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
+        return v
+
+    return parse
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0; got {text!r}")
-    return v
+_positive_int = _int_at_least(1, "a positive integer")
+_nonneg_int = _int_at_least(0, "an integer >= 0")
 
 
 def _real(low_ok: Callable[[float], bool], what: str) -> Callable[[str], float]:
