@@ -42,10 +42,18 @@ from theory.validation import check, validate_delays
 from .delays import DelaySequence, from_trace
 from .records import RunResult
 
-__all__ = ["ALGORITHMS", "Config", "resolve", "reference_run", "DivergenceGuard"]
+__all__ = ["ALGORITHMS", "OVERRIDES", "RULES", "Config", "resolve", "reference_run", "DivergenceGuard"]
 
 ALGORITHMS = ("picky", "delayed-sgd", "delay-adaptive", "stale-drop", "sgd")
 RULES = ("ksj", "mishchenko")
+#: the parameters a user may set for each algorithm (everything else comes from theory)
+OVERRIDES: dict[str, tuple[str, ...]] = {
+    "picky": ("eta", "rho"),
+    "delayed-sgd": ("eta",),
+    "delay-adaptive": ("eta", "tau_C", "rule"),
+    "stale-drop": ("eta", "R"),
+    "sgd": ("eta",),
+}
 
 
 @dataclass(frozen=True)
@@ -113,11 +121,10 @@ def resolve(
     d = None
     if delays is not None:
         d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
-    extra = [n for n, v in (("rho", rho), ("R", R), ("tau_C", tau_C), ("rule", rule)) if v is not None]
-    allowed = {"picky": {"rho"}, "stale-drop": {"R"}, "delay-adaptive": {"tau_C", "rule"}}.get(algorithm, set())
-    bad = [n for n in extra if n not in allowed]
+    given = [n for n, v in (("eta", eta), ("rho", rho), ("R", R), ("tau_C", tau_C), ("rule", rule)) if v is not None]
+    bad = [n for n in given if n not in OVERRIDES[algorithm]]
     if bad:
-        raise ValueError(f"parameter(s) {bad} do not apply to algorithm {algorithm!r} (it takes {sorted(allowed) or 'none'} besides eta)")
+        raise ValueError(f"parameter(s) {bad} do not apply to algorithm {algorithm!r} (it takes {list(OVERRIDES[algorithm])})")
 
     def need_delays(what: str) -> np.ndarray:
         if d is None:

@@ -54,7 +54,6 @@ lane): ``picky simulate --replay DIR`` reruns it from these files alone and comp
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import math
 import statistics
@@ -180,9 +179,9 @@ _RUN_FLAGS = {
 }
 #: required unless --replay
 _REQUIRED = ("algorithm", "delays", "eps", "steps", "seeds")
-#: algorithm parameters the user may override (dest = resolve() keyword) -> a valid value, used to ask
-#: resolve() which algorithms take the parameter (see _accepts)
-_OVERRIDES = {"eta": 1.0, "rho": 1.0, "R": 1, "tau_C": 1.0, "rule": algorithms.RULES[0]}
+#: algorithm parameters the user may override (dest = resolve() keyword); which algorithm takes
+#: which is algorithms.OVERRIDES
+_OVERRIDES = tuple(dict.fromkeys(n for names in algorithms.OVERRIDES.values() for n in names))
 
 
 def _add_simulate(sub: Any) -> None:
@@ -384,16 +383,8 @@ def _algorithm_names(values: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))  # each once, in the order given
 
 
-@functools.cache
 def _accepts(algorithm: str, name: str) -> bool:
-    """Whether ``algorithms.resolve`` takes the override ``name`` for ``algorithm`` (asked of resolve
-    itself, with a valid probe value, so the rule lives in one place)."""
-    try:
-        algorithms.resolve(algorithm, beta=1.0, F=1.0, eps=1.0, sigma=0.0, delays=np.zeros(1, dtype=np.int64),
-                           **{name: _OVERRIDES[name]})
-    except ValueError:
-        return False
-    return True
+    return name in algorithms.OVERRIDES[algorithm]
 
 
 def _resolve_configs(names: Sequence[str], problem: Any, seq: Any, p: dict[str, Any]) -> dict[str, algorithms.Config]:
@@ -712,7 +703,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _listing() -> dict[str, Any]:
     return {
         "schema": LIST_SCHEMA,
-        "algorithms": {a: {"overrides": [_RUN_FLAGS[k] for k in _OVERRIDES if _accepts(a, k)]}
+        "algorithms": {a: {"overrides": [_RUN_FLAGS[k] for k in algorithms.OVERRIDES[a]]}
                        for a in algorithms.ALGORITHMS},
         "problems": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.PROBLEMS.items()},
         "delay_models": {n: {"description": m.description, "defaults": m.defaults} for n, m in delay_models.MODELS.items()},
