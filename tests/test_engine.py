@@ -143,6 +143,8 @@ def test_slot_plan_never_overwrites_a_live_iterate(raw):
 # configurations only reach the small-size paths, so the size thresholds are shrunk here to send
 # the same random configurations through every path.
 ENGINE_MODES = {
+    "ring-buffer": {"_MAX_SEQUENCE_GROUPS": 0},
+    "ring-buffer-in-threads": {"_MAX_SEQUENCE_GROUPS": 0, "_GROUP_ELEMS": 4, "_PARALLEL_ELEMS": 4, "_MEASURE_ELEMS": 1},
     "measure-every-step": {"_MEASURE_ELEMS": 1},
     "lane-groups-in-threads": {"_GROUP_ELEMS": 4, "_PARALLEL_ELEMS": 4, "_MEASURE_ELEMS": 1},
     "noise-thread": {"_THREAD_MIN": 1},
@@ -171,3 +173,22 @@ def test_engine_large_dimension_equals_reference():
     for lane in (0, 1, 2, 3, 37, 63):
         ref = A.reference_run(prob, seq, cfgs[lane], seed=seeds[lane], trace_every=10)
         assert_same_run(ref, eng[lane])
+
+
+def test_mixed_sequences_keep_memory_to_live_iterates():
+    # picky lanes on a single straggler mixed with sgd lanes (which see d_t = 0): a ring sized by the
+    # largest delay would hold T iterates per lane (here 1e5 x 8 lanes x 200 x 8 B = 1.3 GB)
+    import tracemalloc
+
+    prob = P.make("quadratic", 200)
+    seq = D.make("straggler", 100_000)
+    cfgs = [A.resolve(a, beta=prob.beta, F=prob.F, eps=0.01, sigma=0.0, delays=seq) for a in ("picky", "sgd")] * 4
+    tracemalloc.start()
+    try:
+        runs = E.run_batch(prob, seq, cfgs, list(range(8)), stop_at_hit=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100e6, peak
+    ref = A.reference_run(prob, seq, cfgs[0], seed=0, stop_at_hit=True)
+    assert_same_run(ref, runs[0])

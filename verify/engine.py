@@ -14,8 +14,11 @@ are kept.
   slots is the maximal number of simultaneously live iterates (for a single straggler: 1). The stale
   iterate of a step is then a contiguous (lanes, d) view, no gather. Its gradient is kept in a twin
   slot (computed once, when the iterate was current), so a stale step computes no gradient.
-- Different sequences per lane (or ``sgd`` lanes mixed with delayed ones): a ring buffer sized by the
-  largest delay actually present, max d_t + 1; the stale gradient is recomputed.
+- Lanes with a few distinct sequences (e.g. ``sgd`` lanes, which see d_t = 0, mixed with delayed
+  ones), or whose ring (below) would exceed 256 MiB: one batch per distinct sequence, each with its
+  own slot plan.
+- Many different sequences per lane: a ring buffer sized by the largest delay actually present,
+  max d_t + 1; the stale gradient is recomputed.
 
 Noise: lane l draws ``noise.sample(rng_l, block, d)`` from its own generator, block by block; the
 rows are the z_t of consecutive steps, exactly the reference's draws.
@@ -81,12 +84,22 @@ _GROUP_ELEMS = 1 << 17  # lane groups: lanes * d <= this (1 MiB per (lanes, d) a
 _PARALLEL_ELEMS = 1 << 17  # lanes * d >= this (and >= 2 cores): at least 2 groups, in 2 threads
 _MAX_WORKERS = 2  # lane groups run in this many threads at most (and at most os.cpu_count())
 _BOOK_STEPS = 64  # bookkeeping block (steps)
+_MAX_SEQUENCE_GROUPS = 4  # lanes with <= this many distinct delay sequences run as one batch per sequence
+_RING_BYTES = 1 << 28  # ... and so do more sequences when a ring of max_t d_t + 1 iterates would exceed 256 MiB
 _MEASURE_ELEMS = 1 << 15  # norms and f are taken every BH steps, BH * lanes * d <= this
 _SQUARES_ELEMS = 1 << 15  # chunks of the norms and updates (256 KiB), single-threaded
 _SQUARES_ELEMS_MT = 1 << 17  # ... with groups in threads: longer numpy calls, fewer GIL hand-overs
 _NOISE_ELEMS = 1 << 20  # noise block: lanes * block * d <= this (8 MiB)
 _NOISE_MAX = 1024  # ... and block <= this
 _THREAD_MIN = 1 << 18  # one group at a time: draw noise in a worker thread when noisy lanes * T * d >= this
+
+
+def _sequence_groups(eff: list[np.ndarray]) -> list[list[int]]:
+    """Lanes grouped by equal effective delay sequence (in order of first appearance)."""
+    groups: dict[bytes, list[int]] = {}
+    for i, e in enumerate(eff):
+        groups.setdefault(np.ascontiguousarray(e).tobytes(), []).append(i)
+    return list(groups.values())
 
 
 def slot_plan(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -240,6 +253,22 @@ def run_batch(
     alg = [c.algorithm for c in cfgs]
     eff = [np.zeros(T, dtype=np.int64) if a == "sgd" else s.delays[:T] for a, s in zip(alg, seqs)]
     shared = all(e is eff[0] or np.array_equal(e, eff[0]) for e in eff)
+    if not shared:
+        groups = _sequence_groups(eff)
+        ring_bytes = (max(int(e.max(initial=0)) for e in eff) + 1) * L * d * 8
+        if len(groups) <= _MAX_SEQUENCE_GROUPS or ring_bytes > _RING_BYTES:
+            # one batch per distinct sequence, each with its own slot plan: memory stays
+            # O(lanes x d x live iterates) even when a ring would need max_t d_t + 1 iterates
+            out: list[RunResult | None] = [None] * L
+            for lanes in groups:
+                sub = run_batch(
+                    problem, [seqs[i] for i in lanes], [cfgs[i] for i in lanes], [seeds[i] for i in lanes],
+                    T=T, noise=noise, trace_every=trace_every, stop_at_hit=stop_at_hit,
+                    record_rejections=record_rejections, guard=guard, block=block, progress=progress,
+                )
+                for i, r in zip(lanes, sub):
+                    out[i] = r
+            return out  # type: ignore[return-value]
     if shared:
         store_slot, read_slot, n_slots = slot_plan(eff[0])
         D0, store, read, Dlane = eff[0].tolist(), store_slot.tolist(), read_slot.tolist(), None
