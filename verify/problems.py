@@ -915,7 +915,17 @@ class GaussianNoise(Noise):
         return z
 
 
-class BoundedNoise(Noise):
+class _UnitNormNoise(Noise):
+    """Noise whose rows all have norm exactly 1 (bounded, with bound 1)."""
+
+    bounded = True
+
+    @property
+    def bound(self) -> float:
+        return 1.0
+
+
+class BoundedNoise(_UnitNormNoise):
     """Uniform on the unit sphere: ``||row|| = 1`` always (bounded, hence also unit variance).
 
     Drawn as a normalised standard Gaussian row.  A row whose Gaussian draw is exactly zero
@@ -924,12 +934,6 @@ class BoundedNoise(Noise):
     """
 
     name = "bounded"
-    bounded = True
-
-    @property
-    def bound(self) -> float:
-        return 1.0
-
     def sample(self, rng, n, dim, out=None):
         n, dim = self._check(rng, n, dim, out)
         z = rng.standard_normal((n, dim), out=out)
@@ -943,7 +947,7 @@ class BoundedNoise(Noise):
         return z
 
 
-class RademacherNoise(Noise):
+class RademacherNoise(_UnitNormNoise):
     """Rademacher: entries i.i.d. +-1/sqrt(dim) with probability 1/2 each; ``||row|| = 1``.
 
     Signs come from ``rng.random()`` (53-bit uniforms k 2^-53): ``u < 1/2`` has probability
@@ -951,12 +955,6 @@ class RademacherNoise(Noise):
     """
 
     name = "rademacher"
-    bounded = True
-
-    @property
-    def bound(self) -> float:
-        return 1.0
-
     def sample(self, rng, n, dim, out=None):
         n, dim = self._check(rng, n, dim, out)
         u = rng.random((n, dim), out=out)
