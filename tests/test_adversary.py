@@ -16,7 +16,7 @@ def test_picky_rejector_budget_causality_and_harm():
     prob = P.make("logsum", 5)
     cfg = A.resolve("picky", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0)
     T, tau = 4000, 4.0
-    adv = PickyRejector(tau_budget=tau, rho=cfg.rho)
+    adv = PickyRejector(tau_budget=tau, rule=cfg)
     run = A.reference_run(prob, adv, cfg, seed=0, T=T)
     d = run.delays.delays
     assert run.adaptive and run.delays.adaptive
@@ -51,8 +51,8 @@ def test_stale_error_maximizer_hurts_delayed_sgd():
 
 
 def test_bad_adversary_parameters():
-    with pytest.raises(ValueError, match="rho"):
-        PickyRejector(tau_budget=1.0, rho=0.0)
+    with pytest.raises(ValueError, match="rule must be the attacked algorithm"):
+        PickyRejector(tau_budget=1.0)
     with pytest.raises(ValueError, match="tau_avg"):
         StaleErrorMaximizer(tau_budget=-1.0)
     with pytest.raises(ValueError, match="strategy"):

@@ -26,7 +26,9 @@ from .calculators import (
     step_size,
     threshold,
 )
+from . import rules
 from .results import RESULTS, get, ids
+from .rules import RULES, UpdateRule, get_rule
 from .statement import Convention, Kind, Statement, Status, UnknownConstant
 from .validation import DelaySequenceError, check, validate_delays
 
@@ -40,6 +42,10 @@ def latex(result_id: str, what: str = "bound") -> str:
 
 __all__ = [
     "RESULTS",
+    "RULES",
+    "UpdateRule",
+    "get_rule",
+    "rules",
     "get",
     "ids",
     "latex",

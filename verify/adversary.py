@@ -9,6 +9,7 @@ Budget: after t steps the adversary has spent at most ``tau_budget * t`` (so the
 any prefix is <= tau_budget); d_t <= t - 1 always. Both adversaries are greedy heuristics, not
 optimal strategies; they are used with :func:`verify.algorithms.reference_run`, which accepts a
 callable ``delay(t, iterates, problem) -> d_t``.
+Accept rules come from the attacked algorithm's rule object (never retyped here).
 """
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from theory.validation import check
+
+from ._jit import dist
+from .algorithms import Algorithm
 
 __all__ = ["PickyRejector", "StaleErrorMaximizer"]
 
@@ -40,26 +44,25 @@ class _Budget:
 
 @dataclass
 class PickyRejector(_Budget):
-    """Against Picky SGD (threshold rho): at step t choose the *cheapest* delay that makes the
-    stale gradient rejected, i.e. the smallest d with ||x_t - x_{t-d}|| > rho, if affordable;
-    otherwise d_t = 0. Maximises the number of rejections per unit of delay spent."""
+    """Against an algorithm that filters stale gradients (Picky SGD, stale-drop): at step t choose
+    the *cheapest* delay whose gradient the algorithm rejects -- the smallest affordable d with
+    ``not rule.accepts(||x_t - x_{t-d}||, d)`` (the algorithm's own accept rule) -- else d_t = 0.
+    Maximises the number of rejections per unit of delay spent."""
 
-    rho: float = 0.0
+    rule: Algorithm | None = None
 
     def __post_init__(self) -> None:
         check("tau_avg", self.tau_budget)
-        if not self.rho > 0:
-            raise ValueError(f"rho must be > 0 (Picky SGD's threshold); got {self.rho!r}")
+        if not isinstance(self.rule, Algorithm):
+            raise ValueError(f"rule must be the attacked algorithm (verify.algorithms.resolve(...)); got {self.rule!r}")
 
     def __call__(self, t: int, xs: list, problem) -> int:
         dmax = self.affordable(t)
-        if dmax < 1:
-            return self.spend(0)
         x_t = xs[t - 1]
-        past = np.asarray(xs[t - 1 - dmax : t - 1][::-1])  # x_{t-1}, x_{t-2}, ..., x_{t-dmax}
-        dist = np.sqrt(np.add.reduce((past - x_t) ** 2, axis=1))
-        over = np.flatnonzero(dist > self.rho)
-        return self.spend(int(over[0]) + 1 if over.size else 0)
+        for dd in range(1, dmax + 1):  # x_{t-1}, x_{t-2}, ..., x_{t-dmax}
+            if not self.rule.accepts(dist(x_t, xs[t - 1 - dd]), dd):
+                return self.spend(dd)
+        return self.spend(0)
 
 
 @dataclass

@@ -53,7 +53,6 @@ from __future__ import annotations
 import heapq
 import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +60,9 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from theory.validation import DelaySequenceError, Domain, validate_delays
+from theory.validation import DelaySequenceError, validate_delays
+
+from .params import Param
 
 __all__ = [
     "DelaySequence",
@@ -75,6 +76,7 @@ __all__ = [
     "from_trace",
     "load_trace",
     "save_trace",
+    "draw_seed",
 ]
 
 _QUANTILES = {"q50": 0.5, "q90": 0.9, "q99": 0.99}
@@ -272,50 +274,6 @@ class DelaySequence:
 # --------------------------------------------------------------------------------------------
 # The model registry
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Param:
-    """One model parameter: its type (int, float or str), default and allowed range or choices."""
-
-    kind: type
-    default: Any
-    low: float = -math.inf
-    high: float = math.inf
-    low_open: bool = False
-    high_open: bool = False
-    choices: tuple[str, ...] = ()
-    doc: str = ""
-
-    def allowed(self) -> str:
-        if self.kind is str:
-            return f"one of {', '.join(map(repr, self.choices))}" if self.choices else "a string"
-        return self._domain().describe()
-
-    def _domain(self) -> Domain:
-        return Domain(
-            "",
-            self.low,
-            self.high,
-            self.low_open or self.low == -math.inf,
-            self.high_open or self.high == math.inf,
-            integer=self.kind is int,
-        )
-
-    def coerce(self, model: str, name: str, value: Any) -> Any:
-        """``value`` converted to this parameter's type, or ValueError naming model, name, value
-        and the allowed range. Integer parameters accept integral floats (``tau=5.0``)."""
-        where = f"parameter {name!r} of delay model {model!r} must be {self.allowed()}"
-        if self.kind is str:
-            value = os.fspath(value) if isinstance(value, os.PathLike) else value
-            if not isinstance(value, str) or (self.choices and value not in self.choices):
-                raise ValueError(f"{where}; got {value!r}")
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{where}; got {value!r} of type {type(value).__name__}")
-        if not self._domain().contains(float(value)):
-            raise ValueError(f"{where}; got {value!r}")
-        return int(value) if self.kind is int else float(value)
 
 
 GenerateFn = Callable[..., "np.ndarray | tuple[np.ndarray, np.ndarray]"]
@@ -625,7 +583,7 @@ def _resolve(name: str, given: Mapping[str, Any], T: int) -> tuple[Model, dict[s
             f"allowed parameters: {allowed}"
         )
     params = {
-        k: (p.coerce(name, k, given[k]) if k in given else p.default) for k, p in model.params.items()
+        k: (p.coerce(f"delay model {name!r}", k, given[k]) if k in given else p.default) for k, p in model.params.items()
     }
     if model.resolve is not None:
         params = model.resolve(T, params, set(given))
@@ -655,6 +613,19 @@ def make(spec: str | Mapping[str, Any], T: int, seed: int | None = None) -> Dela
     else:
         delays, clipped = validate_delays(raw, length=T), 0
     return DelaySequence(delays, name, params, seed if model.random else None, wall, clipped)
+
+
+def draw_seed(delay_seed: int, lane_seed: int) -> int:
+    """The seed of lane ``lane_seed``'s own draw of a random delay model (``--delay-draw per-seed``).
+
+    Derived with ``numpy.random.SeedSequence(entropy=delay_seed, spawn_key=(lane_seed,))`` (63 bits),
+    so the draw is independent of the lane's noise stream ``default_rng(lane_seed)`` (the theorems
+    need delays independent of the noise) and of every other lane's draw, and is reproducible.
+    """
+    ds = _check_int("delay_seed", delay_seed, 0)
+    ls = _check_int("lane_seed", lane_seed, 0)
+    state = np.random.SeedSequence(entropy=ds, spawn_key=(ls,)).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))
 
 
 # --------------------------------------------------------------------------------------------

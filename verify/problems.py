@@ -47,6 +47,8 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import ndtr
 
+from ._jit import jit, switch
+
 __all__ = [
     "Problem",
     "Quadratic",
@@ -252,13 +254,43 @@ class Problem:
         arr.setflags(write=False)
         self.x1 = arr
         self._custom_x1 = custom_x1
+        code, kp = self._kernel()
+        kp = np.ascontiguousarray(kp, dtype=np.float64)
+        kp.setflags(write=False)
+        self._code, self._kp = int(code), kp
         self._frozen = True
 
     # -- interface -----------------------------------------------------------------------------
-    def f(self, X: Any) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # f and grad are the compiled row functions of the subclass (see "compiled forms" below),
+    # applied row by row: the same code, and so the same bits, as in the reference loop and the
+    # compiled engine, whatever the batch shape.
+    def f(self, X: Any) -> np.ndarray:
+        """f at each row of ``X`` (shape ``(..., dim)`` -> ``(...)``)."""
+        X = self._as_x(X)
+        X2 = np.ascontiguousarray(X.reshape(-1, self.dim))
+        out = np.empty(X2.shape[0])
+        _f_rows(self._code, self._kp, X2, out)
+        return out[0] if X.ndim == 1 else out.reshape(X.shape[:-1])
 
-    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:  # pragma: no cover
+    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """grad f at each row of ``X``; written into ``out`` if given (``out`` may be ``X``)."""
+        X = self._as_x(X)
+        out = self._as_out(X, out)
+        X2 = np.ascontiguousarray(X.reshape(-1, self.dim))
+        direct = out.flags.c_contiguous
+        O2 = out.reshape(-1, self.dim) if direct else np.empty_like(X2)
+        _grad_rows(self._code, self._kp, X2, O2)  # row by row through a scratch row: aliasing is safe
+        if not direct:
+            out[...] = O2.reshape(out.shape)
+        return out
+
+    @property
+    def kernel(self) -> tuple[int, np.ndarray]:
+        """``(code, params)`` for the compiled engine: ``code`` indexes :data:`KERNELS`, ``params``
+        is the flat float64 parameter vector that the row functions read (read-only)."""
+        return self._code, self._kp
+
+    def _kernel(self) -> tuple[int, np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def hessian(self, X: Any) -> np.ndarray:  # pragma: no cover - abstract
@@ -467,19 +499,10 @@ class Quadratic(Problem):
         self.f_inf_exact = True
         self._finish(x1, np.full(dim, scale), x1 is not None)
 
-    def f(self, X: Any) -> np.ndarray:
-        X = self._as_x(X)
-        # einsum (not BLAS matmul): each row is rounded the same whatever the batch shape, so a
-        # batch of lanes reproduces single-vector evaluations bit for bit
-        Y = X if self.Q is None else np.einsum("...j,jk->...k", X, self.Q)
-        return 0.5 * np.einsum("...i,...i->...", Y * self.lam, Y)
-
-    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
-        X = self._as_x(X)
-        out = self._as_out(X, out)
+    def _kernel(self) -> tuple[int, np.ndarray]:
         if self.A is None:
-            return np.multiply(X, self.lam, out=out)
-        return np.einsum("...j,jk->...k", X, self.A, out=out)
+            return QUADRATIC, self.lam
+        return QUADRATIC_ROTATED, np.concatenate([self.lam, self.Q.ravel(), self.A.ravel()])
 
     def hessian(self, X: Any) -> np.ndarray:
         X = self._as_x(X)
@@ -535,31 +558,8 @@ class LogSum(Problem):
         self.f_inf_exact = True
         self._finish(x1, np.full(self.dim, 3.0 * scale), x1 is not None)
 
-    def f(self, X: Any) -> np.ndarray:
-        X = self._as_x(X)
-        with np.errstate(over="ignore"):  # |x|/a may overflow to inf; handled by the 2 log branch
-            u = np.abs(X / self.width)
-        big = u > 1e100  # log1p(u^2) = 2 log u + log1p(u^-2), the last term < 1e-200
-        v = np.minimum(u, 1e100)
-        np.square(v, out=v)
-        np.log1p(v, out=v)
-        if big.any():
-            v[big] = 2.0 * (np.log(np.abs(X[big])) - math.log(self.width))
-        return v.sum(axis=-1)
-
-    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
-        X = self._as_x(X)
-        out = self._as_out(X, out)
-        if np.may_share_memory(X, out):
-            X = X.copy()
-        # 2 x / (a^2 + x^2), no temporaries.  For |x| > 1.3e154, x^2 overflows to inf (silenced)
-        # and the result is 0 instead of 2x/(a^2+x^2) -- an absolute error < 2/|x| < 1.5e-154.
-        with np.errstate(over="ignore"):
-            np.multiply(X, X, out=out)
-        out += self._a2
-        np.divide(X, out, out=out)
-        out *= 2.0
-        return out
+    def _kernel(self) -> tuple[int, np.ndarray]:
+        return LOGSUM, np.array([self.width, self._a2, math.log(self.width)])
 
     def hessian(self, X: Any) -> np.ndarray:
         X = self._as_x(X)
@@ -704,51 +704,8 @@ class Chain(Problem):
             return np.clip(X, -lim, lim) / self.lam
         return X / self.lam
 
-    def f(self, X: Any) -> np.ndarray:
-        X = self._as_x(X)
-        z = self._z(X)
-        P, _ = _psi_parts(np.abs(z))
-        # term_i = -s_{i-1} Psi(|z_{i-1}|) Phi(s_{i-1} z_i), s = sign, with z_0 = 1
-        Y = np.array(z, dtype=np.float64, copy=True)
-        if self.dim > 1:
-            sgn = np.sign(z[..., :-1])
-            Y[..., 1:] *= sgn
-            Phi = ndtr(Y)
-            Phi[..., 1:] *= P[..., :-1]
-            Phi[..., 1:] *= sgn
-        else:
-            Phi = ndtr(Y)
-        return (-self._fscale * _PHI_MAX) * Phi.sum(axis=-1)
-
-    def grad(self, X: Any, out: np.ndarray | None = None) -> np.ndarray:
-        X = self._as_x(X)
-        out = self._as_out(X, out)
-        z = self._z(X)
-        az = np.abs(z)
-        P, dP = _psi_parts(az)  # Psi(|z|), Psi'(|z|)
-        # p = Phi'(z) = sqrt(e) exp(-z^2/2) = exp((1 - z^2)/2), clamped where it is exactly 0
-        np.minimum(az, _PHI_CUT, out=az)
-        np.multiply(az, az, out=az)
-        np.subtract(1.0, az, out=az)
-        az *= 0.5
-        p = np.exp(az, out=az)
-        T = self.dim
-        if T > 1:
-            # Phi(Y_{i+1}) with Y_{i+1} = sign(z_i) z_{i+1}
-            Y = np.sign(z[..., :-1])
-            Y *= z[..., 1:]
-            ndtr(Y, out=Y)
-            dPh = dP[..., :-1]
-            dPh *= Y
-            dPh *= -self._gscale * _PHI_MAX
-        # all reads of z (possibly aliasing out) are done; now write out
-        # d_i f_T = -Phi'(z_i) Psi(|z_{i-1}|) - Psi'(|z_i|) Phi(Y_{i+1})   (Psi(|z_0|) = 1)
-        np.multiply(p[..., :1], -self._gscale, out=out[..., :1])
-        if T > 1:
-            np.multiply(p[..., 1:], P[..., :-1], out=out[..., 1:])
-            out[..., 1:] *= -self._gscale
-            out[..., :-1] += dPh
-        return out
+    def _kernel(self) -> tuple[int, np.ndarray]:
+        return CHAIN, np.array([self.lam, -self._fscale * _PHI_MAX, -self._gscale, -self._gscale * _PHI_MAX])
 
     def hessian(self, X: Any) -> np.ndarray:
         X = self._as_x(X)
@@ -786,6 +743,175 @@ class Chain(Problem):
             "grad_floor_statement": "||grad f(x)|| > L lam/152 whenever |x_j| < lam for some j (in particular j = T)",
             "f_inf_attained": False,
         }
+
+
+# ----------------------------------------------------------------------------------------------
+# compiled forms: f and grad f of one row x (shape (dim,)), from the flat parameter vector p of
+# ``Problem.kernel``. These are the only implementations of f and grad f in the package: the numpy
+# methods above, the reference loop and the compiled engine all call them. (Hessians are kept
+# in numpy: they are for verification only.)
+# ----------------------------------------------------------------------------------------------
+
+
+@jit
+def _quadratic_f(p, x):
+    """1/2 sum_i lam_i x_i^2; p = lam."""
+    s = 0.0
+    for i in range(x.size):
+        s += (x[i] * p[i]) * x[i]
+    return 0.5 * s
+
+
+@jit
+def _quadratic_grad(p, x, out):
+    for i in range(x.size):
+        out[i] = x[i] * p[i]
+
+
+@jit
+def _quadratic_rotated_f(p, x):
+    """1/2 sum_k lam_k y_k^2, y = Q^T x; p = [lam, Q (row-major), A]."""
+    n = x.size
+    s = 0.0
+    for k in range(n):
+        y = 0.0
+        for j in range(n):
+            y += x[j] * p[n + j * n + k]
+        s += (y * p[k]) * y
+    return 0.5 * s
+
+
+@jit
+def _quadratic_rotated_grad(p, x, out):
+    """A x (A = Q diag(lam) Q^T symmetric), as sum_j x_j A_jk; out must not alias x."""
+    n = x.size
+    base = n + n * n
+    for k in range(n):
+        g = 0.0
+        for j in range(n):
+            g += x[j] * p[base + j * n + k]
+        out[k] = g
+
+
+@jit
+def _logsum_f(p, x):
+    """sum_i log(1 + x_i^2/a^2); p = [a, a^2, log a]. For |x|/a > 1e100: 2 (log|x| - log a) (the
+    dropped log1p(a^2/x^2) < 1e-200)."""
+    s = 0.0
+    for i in range(x.size):
+        u = abs(x[i] / p[0])
+        if u > 1e100:
+            s += 2.0 * (math.log(abs(x[i])) - p[2])
+        else:
+            s += math.log1p(u * u)
+    return s
+
+
+@jit
+def _logsum_grad(p, x, out):
+    """2 x_i/(a^2 + x_i^2). For |x| > 1.3e154, x^2 = inf and the result is 0 (error < 2/|x|)."""
+    for i in range(x.size):
+        xi = x[i]
+        out[i] = 2.0 * (xi / (xi * xi + p[1]))
+
+
+@jit
+def _sign(v):
+    return 1.0 if v > 0.0 else (-1.0 if v < 0.0 else v)
+
+
+@jit
+def _ndtr(v):
+    """Standard normal CDF, as scipy.special.ndtr (cephes): 1/2 erfc(-v/sqrt 2) in two branches."""
+    t = v * 0.7071067811865476
+    z = abs(t)
+    if z < 0.7071067811865476:
+        return 0.5 + 0.5 * math.erf(t)
+    y = 0.5 * math.erfc(z)
+    return 1.0 - y if t > 0.0 else y
+
+
+@jit
+def _psi(t):
+    """(Psi(t), Psi'(t)): Psi = exp(1 - r^2), r = 0.5/(t - 1/2) clamped (see _psi_parts)."""
+    r = 0.5 / max(t - 0.5, _PSI_CUT)
+    w = r * r
+    P = math.exp(1.0 - w)
+    return P, ((w * r) * P) * 4.0
+
+
+@jit
+def _chain_z(lam, v):
+    if lam == 1.0:
+        return v
+    if lam < 1.0:
+        lim = _Z_CLIP * lam
+        return min(max(v, -lim), lim) / lam
+    return v / lam
+
+
+@jit
+def _chain_f(p, x):
+    """(L lam^2/152) f_T(x/lam) with f_T = -sum_i Psi(-z_{i-1}) Phi(-z_i) in the sign-symmetric form
+    -sum_i s_{i-1} Psi(|z_{i-1}|) Phi(s_{i-1} z_i), z_0 = 1; p = [lam, -fscale sqrt(2 pi e), ...]."""
+    lam = p[0]
+    zp = _chain_z(lam, x[0])
+    s = _ndtr(zp)
+    for i in range(1, x.size):
+        zi = _chain_z(lam, x[i])
+        sg = _sign(zp)
+        P, _ = _psi(abs(zp))
+        s += (_ndtr(zi * sg) * P) * sg
+        zp = zi
+    return p[1] * s
+
+
+@jit
+def _chain_grad(p, x, out):
+    """d_i f_T = -Phi'(z_i) Psi(|z_{i-1}|) - Psi'(|z_i|) Phi(s_i z_{i+1}), scaled; Phi'(z) =
+    exp((1 - z^2)/2) clamped at |z| = 40 (exactly 0 beyond). p = [lam, ., -gscale, -gscale sqrt(2 pi e)]."""
+    lam = p[0]
+    n = x.size
+    Pprev = 1.0
+    for i in range(n):
+        zi = _chain_z(lam, x[i])
+        a = min(abs(zi), _PHI_CUT)
+        ph = math.exp((1.0 - a * a) * 0.5)
+        out[i] = ph * p[2] if i == 0 else (ph * Pprev) * p[2]
+        P, dP = _psi(abs(zi))
+        if i + 1 < n:
+            zn = _chain_z(lam, x[i + 1])
+            out[i] += (dP * _ndtr(_sign(zi) * zn)) * p[3]
+        Pprev = P
+
+
+#: the compiled problems, indexed by ``Problem.kernel[0]``: (name, f(p, x), grad(p, x, out))
+KERNELS: tuple[tuple[str, Callable, Callable], ...] = (
+    ("quadratic", _quadratic_f, _quadratic_grad),
+    ("quadratic-rotated", _quadratic_rotated_f, _quadratic_rotated_grad),
+    ("logsum", _logsum_f, _logsum_grad),
+    ("chain", _chain_f, _chain_grad),
+)
+QUADRATIC, QUADRATIC_ROTATED, LOGSUM, CHAIN = range(len(KERNELS))
+
+#: f_any(code, p, x) and grad_any(code, p, x, out): the dispatch over KERNELS
+f_any = switch("f_any", [k[1] for k in KERNELS], "p, x", "np.nan")
+grad_any = switch("grad_any", [k[2] for k in KERNELS], "p, x, out", "None")
+
+
+@jit
+def _f_rows(code, p, X, out):
+    for r in range(X.shape[0]):
+        out[r] = f_any(code, p, X[r])
+
+
+@jit
+def _grad_rows(code, p, X, out):
+    tmp = np.empty(X.shape[1])
+    for r in range(X.shape[0]):
+        grad_any(code, p, X[r], tmp)
+        for k in range(X.shape[1]):
+            out[r, k] = tmp[k]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -857,7 +983,17 @@ class Noise:
     streaming: bool = True
 
     def sample(self, rng: np.random.Generator, n: int, dim: int, out: np.ndarray | None = None) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover
+        """``n`` rows of the model (``(n, dim)``), drawn by the compiled row function (see
+        :data:`NOISE_KERNELS`), row after row from ``rng``."""
+        n, dim = self._check(rng, n, dim, out)
+        out = np.empty((n, dim)) if out is None else out
+        code, p = self.kernel(dim)
+        _noise_rows(code, p, rng, out)
+        return out
+
+    def kernel(self, dim: int) -> tuple[int, np.ndarray]:  # pragma: no cover - abstract
+        """``(code, params)`` of the compiled row function for rows of length ``dim``."""
+        raise NotImplementedError
 
     @property
     def params(self) -> dict[str, Any]:
@@ -908,11 +1044,8 @@ class GaussianNoise(Noise):
 
     name = "gaussian"
 
-    def sample(self, rng, n, dim, out=None):
-        n, dim = self._check(rng, n, dim, out)
-        z = rng.standard_normal((n, dim), out=out)
-        z *= 1.0 / math.sqrt(dim)
-        return z
+    def kernel(self, dim: int) -> tuple[int, np.ndarray]:
+        return GAUSSIAN, np.array([1.0 / math.sqrt(dim)])
 
 
 class _UnitNormNoise(Noise):
@@ -934,17 +1067,9 @@ class BoundedNoise(_UnitNormNoise):
     """
 
     name = "bounded"
-    def sample(self, rng, n, dim, out=None):
-        n, dim = self._check(rng, n, dim, out)
-        z = rng.standard_normal((n, dim), out=out)
-        nrm = np.sqrt(np.einsum("ij,ij->i", z, z))
-        zero = nrm == 0.0
-        if zero.any():  # pragma: no cover - probability ~ 0
-            z[zero] = 0.0
-            z[zero, 0] = 1.0
-            nrm[zero] = 1.0
-        z /= nrm[:, None]
-        return z
+
+    def kernel(self, dim: int) -> tuple[int, np.ndarray]:
+        return BOUNDED, np.zeros(1)
 
 
 class RademacherNoise(_UnitNormNoise):
@@ -955,15 +1080,9 @@ class RademacherNoise(_UnitNormNoise):
     """
 
     name = "rademacher"
-    def sample(self, rng, n, dim, out=None):
-        n, dim = self._check(rng, n, dim, out)
-        u = rng.random((n, dim), out=out)
-        c = 1.0 / math.sqrt(dim)
-        # u < 1/2 -> -c, else +c, in place: sign(u - 1/2) is never 0 for u = k 2^-53 except u = 1/2
-        np.greater_equal(u, 0.5, out=u, casting="unsafe")  # 1.0 / 0.0
-        u *= 2.0 * c
-        u -= c
-        return u
+
+    def kernel(self, dim: int) -> tuple[int, np.ndarray]:
+        return RADEMACHER, np.array([1.0 / math.sqrt(dim)])
 
 
 class StudentTNoise(Noise):
@@ -985,19 +1104,70 @@ class StudentTNoise(Noise):
     def params(self) -> dict[str, Any]:
         return {"df": self.df}
 
-    def sample(self, rng, n, dim, out=None):
-        n, dim = self._check(rng, n, dim, out)
-        t = rng.standard_t(self.df, size=(n, dim))
-        t *= self._c / math.sqrt(dim)
-        if out is not None:
-            out[...] = t
-            return out
-        return t
+    def kernel(self, dim: int) -> tuple[int, np.ndarray]:
+        return STUDENT_T, np.array([self.df, self._c / math.sqrt(dim)])
 
     def describe(self) -> dict:
         d = super().describe()
         d["finite_moments_below"] = self.df
         return d
+
+
+# compiled forms: one row z (shape (dim,)) drawn from the generator, element by element in order
+@jit
+def _gaussian_row(p, rng, z):
+    """N(0, I/dim): standard normals times p[0] = 1/sqrt(dim) (numpy's own stream)."""
+    for k in range(z.size):
+        z[k] = rng.standard_normal() * p[0]
+
+
+@jit
+def _bounded_row(p, rng, z):
+    """A standard normal row divided by its norm (an exactly-zero row, probability 0, maps to e_1)."""
+    s = 0.0
+    for k in range(z.size):
+        v = rng.standard_normal()
+        z[k] = v
+        s += v * v
+    nrm = math.sqrt(s)
+    if nrm == 0.0:  # pragma: no cover - probability ~ 0
+        z[:] = 0.0
+        z[0] = 1.0
+        return
+    for k in range(z.size):
+        z[k] /= nrm
+
+
+@jit
+def _rademacher_row(p, rng, z):
+    """+-p[0] = 1/sqrt(dim), the sign from a 53-bit uniform u: u >= 1/2 -> +, else - (P = 1/2 exactly)."""
+    for k in range(z.size):
+        z[k] = p[0] if rng.random() >= 0.5 else -p[0]
+
+
+@jit
+def _student_t_row(p, rng, z):
+    """standard_t(df = p[0]) times p[1] = sqrt((df - 2)/df)/sqrt(dim)."""
+    for k in range(z.size):
+        z[k] = rng.standard_t(p[0]) * p[1]
+
+
+#: the compiled noise models, indexed by ``Noise.kernel(dim)[0]``: (name, row(p, rng, z))
+NOISE_KERNELS: tuple[tuple[str, Callable], ...] = (
+    ("gaussian", _gaussian_row),
+    ("bounded", _bounded_row),
+    ("rademacher", _rademacher_row),
+    ("student_t", _student_t_row),
+)
+GAUSSIAN, BOUNDED, RADEMACHER, STUDENT_T = range(len(NOISE_KERNELS))
+#: draw_any(code, p, rng, z): the dispatch over NOISE_KERNELS
+draw_any = switch("draw_any", [k[1] for k in NOISE_KERNELS], "p, rng, z", "None")
+
+
+@jit
+def _noise_rows(code, p, rng, out):
+    for r in range(out.shape[0]):
+        draw_any(code, p, rng, out[r])
 
 
 NOISES: dict[str, dict[str, Any]] = {

@@ -1,6 +1,7 @@
 """The record of one run: :class:`RunResult` (immutable, JSON round-trip, replayable)."""
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,7 +13,9 @@ from .delays import DelaySequence
 
 __all__ = ["RunResult", "SCHEMA"]
 
-SCHEMA = "picky-run/1"
+SCHEMA = "picky-run/2"
+#: older schemas that still load
+READABLE = ("picky-run/1", SCHEMA)
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,17 +33,19 @@ class RunResult:
     problem, noise : ``describe()`` of the problem and noise model; ``seed`` the lane's seed.
     T : requested horizon; ``steps_run`` : steps actually performed (< T when stopped early).
     first_hit : first t with ||grad f(x_t)|| <= eps, or None.
-    min_grad_norm, min_grad_norm_step, min_f, final_grad_norm, final_f : streaming statistics over
-        x_1..x_{steps_run} (min_f over the same iterates).
+    min_grad_norm, min_grad_norm_step, final_grad_norm, final_f : streaming statistics over the
+        measured iterates; ``min_f`` the minimum of f over them when the run measured f at every
+        step (``measure_f``), else None. f is measured at trace steps in any case.
     accepted, rejected : update counts over the steps run; ``rejected_steps`` the 1-indexed steps
-        whose gradient was discarded (None if not recorded).
+        whose gradient was discarded (None if not recorded; saved as a bitset, base64).
     max_accepted_distance : max ||x_t - x_{t-d_t}|| over accepted steps (Picky invariant: <= rho).
     max_accepted_grad_gap : max ||grad f(x_t) - grad f(x_{t-d_t})|| over accepted steps.
     diverged, diverged_step, divergence_reason : non-finite or exploding iterates stop the lane.
     trace_steps, trace_grad_norm, trace_f : downsampled trajectory (every ``trace_every`` steps).
     delays : the delay sequence actually used (the full requested one), ``delay_stats`` over the
         steps run; ``adaptive`` True when an adaptive adversary chose the delays.
-    engine : "reference" or "numpy"; ``version`` : package version.
+    engine : "reference" or "numba"; ``version`` : package version; ``extra``: engine details
+        (e.g. ``slots``, the number of live-iterate slots the kernel used).
     """
 
     algorithm: str
@@ -53,7 +58,7 @@ class RunResult:
     first_hit: int | None
     min_grad_norm: float
     min_grad_norm_step: int
-    min_f: float
+    min_f: float | None
     final_grad_norm: float
     final_f: float
     accepted: int
@@ -113,20 +118,25 @@ class RunResult:
             if k == "delays":
                 continue
             d[k] = _plain(v)
+        if self.rejected_steps is not None:
+            d["rejected_steps"] = _bits_encode(self.rejected_steps, self.steps_run)
         d["delays"] = self.delays.to_json_dict()
         return d
 
     @classmethod
     def from_json_dict(cls, d: dict[str, Any]) -> "RunResult":
-        if d.get("schema") != SCHEMA:
+        if d.get("schema") not in READABLE:
             raise ValueError(f"not a run record of schema {SCHEMA!r}: schema = {d.get('schema')!r}")
         kw = {k: v for k, v in d.items() if k != "schema"}
         kw["delays"] = DelaySequence.from_json_dict(d["delays"])
+        if isinstance(kw.get("rejected_steps"), dict):
+            kw["rejected_steps"] = _bits_decode(kw["rejected_steps"])
         for k in ("rejected_steps", "trace_steps", "trace_grad_norm", "trace_f"):
             if kw.get(k) is not None:
                 kw[k] = np.asarray(kw[k], dtype=np.int64 if k in ("rejected_steps", "trace_steps") else float)
-        for k in ("min_grad_norm", "min_f", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap"):
+        for k in ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap"):
             kw[k] = float("nan") if kw[k] is None else float(kw[k])
+        kw["min_f"] = None if kw.get("min_f") is None else float(kw["min_f"])
         return cls(**kw)
 
     def save(self, path: str | Path) -> None:
@@ -150,3 +160,19 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     return v
+
+
+def _bits_encode(steps: np.ndarray, n: int) -> dict[str, Any]:
+    """1-indexed steps in 1..n as a little-endian bitset, base64 (n/8 bytes instead of a list)."""
+    mask = np.zeros(max(n, 0), dtype=bool)
+    mask[np.asarray(steps, dtype=np.int64) - 1] = True
+    return {"encoding": "bitset-base64", "length": int(n),
+            "bits": base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode("ascii")}
+
+
+def _bits_decode(obj: dict[str, Any]) -> np.ndarray:
+    if obj.get("encoding") != "bitset-base64":
+        raise ValueError(f"rejected_steps: unknown encoding {obj.get('encoding')!r} (expected 'bitset-base64')")
+    n = int(obj["length"])
+    raw = np.frombuffer(base64.b64decode(obj["bits"]), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little")[:n]).astype(np.int64) + 1

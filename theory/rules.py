@@ -1,0 +1,249 @@
+"""Every algorithm's per-step rule, written once as SymPy.
+
+At step t the server holds x_t and receives a stochastic gradient computed at the stale iterate
+y_t = x_{t-d_t}. An :class:`UpdateRule` says what the algorithm does with it:
+
+* ``accept`` -- a SymPy Boolean in ``dist`` = ||x_t - y_t|| (Euclidean) and ``d`` = d_t: the
+  gradient is applied iff it holds (x_{t+1} = x_t - eta_t g_t), otherwise x_{t+1} = x_t;
+* ``step`` -- eta_t, a SymPy expression in ``d`` and the rule's parameters;
+* ``parameters`` -- each with its default: a SymPy expression in the problem constants (beta, F),
+  the target eps, the noise level sigma and the statistics of the delay sequence (tau_avg,
+  tau_max), and possibly in earlier parameters;
+* ``uses_delays`` -- False for plain SGD, which sees d_t = 0 whatever the sequence says.
+
+``verify.algorithms`` compiles these expressions (``sympy.lambdify``, then numba) into the
+functions that the reference loop, the compiled engine, the adaptive adversaries and the
+asynchronous server all call: nothing downstream retypes a rule.
+
+Provenance: each rule and each default carries its label (see ``paper_notes.md``); defaults marked
+"choice made here" are this package's, not a source's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+import sympy as sp
+
+from .results import ETA_D, RHO_D, get
+from .statement import Status
+from .symbols import NAMES, F, beta, eps, sigma, tau_avg, tau_max
+from .validation import check
+
+__all__ = ["UpdateRule", "Parameter", "RULES", "get_rule", "decide_function", "default_value", "needs", "dist", "d", "eta", "rho", "R", "tau_C"]
+
+#: ||x_t - x_{t-d_t}||, the distance between the current and the stale iterate
+dist = sp.Symbol("dist", nonnegative=True)
+#: d_t, the delay of the gradient applied at step t (an integer, 0 <= d_t <= t-1)
+d = sp.Symbol("d_t", nonnegative=True, integer=True)
+eta = sp.Symbol("eta", positive=True)
+rho = sp.Symbol("rho", positive=True)
+R = sp.Symbol("R", positive=True, integer=True)
+tau_C = sp.Symbol("tau_C", nonnegative=True)
+
+#: the quantities a default may depend on (the problem, the target and the delay statistics)
+CONTEXT = (beta, F, eps, sigma, tau_avg, tau_max)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of a rule: its symbol, its default (an expression in :data:`CONTEXT` and earlier
+    parameters) and where that default comes from."""
+
+    symbol: sp.Symbol
+    default: sp.Expr
+    source: str
+    status: Status
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name
+
+
+@dataclass(frozen=True)
+class UpdateRule:
+    """One algorithm's rule (see the module docstring). ``inputs``: the symbols a compiled rule
+    takes besides (dist, d), in order -- the parameters, then the context symbols the rule itself
+    uses (e.g. beta in the KSJ step cap)."""
+
+    id: str
+    algorithm: str
+    title: str
+    citation: str
+    status: Status
+    parameters: tuple[Parameter, ...]
+    accept: sp.Basic
+    step: sp.Expr
+    uses_delays: bool = True
+    notes: str = ""
+
+    @property
+    def inputs(self) -> tuple[sp.Symbol, ...]:
+        own = tuple(p.symbol for p in self.parameters)
+        used = (sp.sympify(self.accept).free_symbols | sp.sympify(self.step).free_symbols) - {dist, d, *own}
+        extra = tuple(s for s in CONTEXT if s in used)
+        unknown = used - set(extra)
+        if unknown:  # pragma: no cover - programming error in a rule below
+            raise RuntimeError(f"rule {self.id}: symbols {unknown} are neither parameters nor context")
+        return own + extra
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise ValueError(f"rule {self.id!r} has no parameter {name!r}; it has {[p.name for p in self.parameters]}")
+
+
+_DSGD_STEP = get("delayed-sgd").step_size  # in tau_max
+
+RULES: dict[str, UpdateRule] = {}
+
+
+def _add(rule: UpdateRule) -> None:
+    if rule.id in RULES:  # pragma: no cover - programming error
+        raise RuntimeError(f"duplicate rule id {rule.id}")
+    RULES[rule.id] = rule
+
+
+_add(UpdateRule(
+    id="picky",
+    algorithm="picky",
+    title="Picky SGD (Algorithm 1): apply the stale gradient only if x_t is still within rho of x_{t-d_t}",
+    citation="paper.md §3.2 (filter-and-skip structure CONFIRMED; the test is '<=')",
+    status=Status.SECONDARY,
+    parameters=(
+        Parameter(eta, ETA_D, "theory picky-explicit step_size (Theorem D, derived)", Status.DERIVED),
+        Parameter(rho, RHO_D, "theory picky-explicit threshold eps/(2 beta) (Theorem D; paper value UNCONFIRMED)",
+                  Status.DERIVED),
+    ),
+    accept=sp.Le(dist, rho),
+    step=eta,
+))
+
+_add(UpdateRule(
+    id="delayed-sgd",
+    algorithm="delayed-sgd",
+    title="Delayed SGD: apply every stale gradient with a constant step",
+    citation="Stich-Karimireddy 2020 (the max-delay rate; see theory delayed-sgd)",
+    status=Status.SECONDARY,
+    parameters=(
+        Parameter(eta, _DSGD_STEP, "theory delayed-sgd step_size at the sequence's tau_max (choice made here)",
+                  Status.UNCONFIRMED),
+    ),
+    accept=sp.true,
+    step=eta,
+))
+
+_DA_STEP = get("delay-adaptive").step_size
+_DA_TAU_C = sp.Max(1, sp.ceiling(tau_avg))
+_add(UpdateRule(
+    id="delay-adaptive-ksj",
+    algorithm="delay-adaptive",
+    title="Delay-adaptive SGD, KSJ rule: eta_t = eta if d_t <= tau_C, else min{eta, 1/(4 beta d_t)}",
+    citation="Koloskova-Stich-Jaggi 2022, Theorem 8 (step caps 1/(4 beta), 1/(4 beta tau_t) CONFIRMED)",
+    status=Status.RATE_ONLY,
+    parameters=(
+        Parameter(eta, _DA_STEP, "theory delay-adaptive step_size (KSJ cap 1/(4 beta) with Theorem D's noise caps; "
+                  "the caps are a choice made here)", Status.UNCONFIRMED),
+        Parameter(tau_C, _DA_TAU_C, "max(1, ceil(tau_avg)) of the sequence (choice made here)", Status.UNCONFIRMED),
+    ),
+    accept=sp.true,
+    step=sp.Piecewise((eta, d <= tau_C), (sp.Min(eta, 1 / (4 * beta * d)), True)),
+))
+
+_add(UpdateRule(
+    id="delay-adaptive-mishchenko",
+    algorithm="delay-adaptive",
+    title="Delay-adaptive SGD, Mishchenko et al.'s rule: eta_t = eta if d_t <= tau_C, else eta tau_C/d_t",
+    citation=("Mishchenko, Bach, Even, Woodworth 2022; their public code konstmish/asynchronous_sgd, code.ipynb: "
+              "lr * n / max(n, delay)"),
+    status=Status.SECONDARY,
+    parameters=(
+        Parameter(eta, _DA_STEP, "theory delay-adaptive step_size (choice made here)", Status.UNCONFIRMED),
+        Parameter(tau_C, _DA_TAU_C, "max(1, ceil(tau_avg)) of the sequence (choice made here)", Status.UNCONFIRMED),
+    ),
+    accept=sp.true,
+    step=sp.Piecewise((eta, d <= tau_C), (eta * tau_C / d, True)),
+))
+
+_add(UpdateRule(
+    id="stale-drop",
+    algorithm="stale-drop",
+    title="Stale-drop SGD: ignore gradients with delay >= R (Ringmaster ASGD's idea)",
+    citation="Maranjyan et al., Ringmaster ASGD, ICML 2025 (drop delay >= R: SECONDARY; related.md §9)",
+    status=Status.SECONDARY,
+    parameters=(
+        Parameter(R, sp.ceiling(2 * tau_avg) + 1,
+                  "ceil(2 tau_avg) + 1 (choice made here: by Markov's inequality fewer than half the gradients are dropped)",
+                  Status.DERIVED),
+        Parameter(eta, _DSGD_STEP.subs(tau_max, R - 1), "theory delayed-sgd step_size at tau_max = R - 1 (choice made here)",
+                  Status.UNCONFIRMED),
+    ),
+    accept=sp.Lt(d, R),
+    step=eta,
+))
+
+_add(UpdateRule(
+    id="sgd",
+    algorithm="sgd",
+    title="SGD without delays (d_t = 0 whatever the sequence says)",
+    citation="Ghadimi-Lan 2013 (theory sgd)",
+    status=Status.DERIVED,
+    parameters=(Parameter(eta, get("sgd").step_size, "theory sgd step_size (Ghadimi-Lan's gamma)", Status.DERIVED),),
+    accept=sp.true,
+    step=eta,
+    uses_delays=False,
+))
+
+
+def get_rule(rule_id: str) -> UpdateRule:
+    """The rule with this id; ValueError listing the ids otherwise."""
+    try:
+        return RULES[rule_id]
+    except KeyError:
+        raise ValueError(f"rule id must be one of {sorted(RULES)}; got {rule_id!r}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# numeric forms (lambdified once; verify compiles decide_function with numba)
+# --------------------------------------------------------------------------------------------
+_P = sp.IndexedBase("p")
+
+
+@lru_cache(maxsize=None)
+def decide_function(rule_id: str) -> Callable[[Any, float, int], tuple[bool, float]]:
+    """``decide(p, dist, d) -> (accept, eta_t)``: the rule's accept test and step size as one plain
+    Python function (``sympy.lambdify``, math module), with ``p[i]`` the value of ``inputs[i]``."""
+    rule = get_rule(rule_id)
+    sub = {s: _P[i] for i, s in enumerate(rule.inputs)}
+    acc = sp.sympify(rule.accept).subs(sub)
+    step = sp.sympify(rule.step).subs(sub)
+    return sp.lambdify((_P, dist, d), (acc, step), modules="math", docstring_limit=0)
+
+
+@lru_cache(maxsize=None)
+def _default_function(rule_id: str, name: str) -> tuple[tuple[str, ...], Callable[..., float]]:
+    par = get_rule(rule_id).parameter(name)
+    syms = sorted(par.default.free_symbols, key=lambda s: s.name)
+    names = tuple(NAMES.get(s, s.name) for s in syms)
+    return names, sp.lambdify(syms, par.default, modules="math")
+
+
+def default_value(rule_id: str, name: str, /, **values: float) -> float:
+    """The default of parameter ``name`` of rule ``rule_id`` at ``values`` (beta, F, eps, sigma,
+    tau_avg, tau_max and earlier parameters, as needed; each validated)."""
+    names, fn = _default_function(rule_id, name)
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise ValueError(f"the default {name} of rule {rule_id!r} needs {', '.join(missing)}")
+    args = []
+    for n in names:
+        v = values[n]
+        args.append(float(v) if n in ("R",) else check(n, v))
+    return float(fn(*args))
+
+
+def needs(rule_id: str, name: str) -> tuple[str, ...]:
+    """The names the default of ``name`` depends on (e.g. ``("tau_max", ...)``)."""
+    return _default_function(rule_id, name)[0]

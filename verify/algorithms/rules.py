@@ -1,0 +1,281 @@
+"""The algorithms as rule objects: each one a small frozen dataclass that states its parameters
+(with their allowed ranges), takes their defaults from :mod:`theory.rules`, and applies its accept
+rule and step-size rule -- both compiled from the SymPy of :mod:`theory.rules`, never retyped.
+
+======================  =================================  ==============================================
+algorithm               accept(dist, d_t)                  eta_t
+======================  =================================  ==============================================
+``picky``               dist <= rho                        eta
+``delayed-sgd``         always                             eta
+``delay-adaptive``      always                             eta if d_t <= tau_C, else min{eta, 1/(4 beta d_t)}
+                                                           (``rule="ksj"``) or eta tau_C/d_t (``"mishchenko"``)
+``stale-drop``          d_t < R                            eta
+``sgd``                 always (and d_t = 0 always)        eta
+======================  =================================  ==============================================
+
+Here dist = ||x_t - x_{t-d_t}||. Every implementation (the reference loop, the compiled engine, the
+adaptive adversaries) calls :meth:`Algorithm.decide` or, in compiled code, ``decide_any(code,
+vector, dist, d)`` with ``code`` and ``vector`` from the object: the same lambdified expression.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Mapping
+
+import numba
+import numpy as np
+
+import theory
+from theory import rules as TR
+from theory.validation import check, validate_delays
+
+from .._jit import switch
+from ..delays import DelaySequence
+from ..params import Param
+
+__all__ = [
+    "Algorithm", "Picky", "DelayedSGD", "DelayAdaptive", "StaleDrop", "SGD", "ALGORITHMS",
+    "RULE_IDS", "decide_any", "resolve", "from_dict",
+]
+
+#: theory's rules, in the order of their compiled codes
+RULE_IDS: tuple[str, ...] = tuple(theory.RULES)
+_CODES = {rid: i for i, rid in enumerate(RULE_IDS)}
+_PY_DECIDE = {rid: TR.decide_function(rid) for rid in RULE_IDS}
+#: decide_any(code, p, dist, d) -> (accept, eta_t): the compiled rules, dispatched by code
+decide_any = switch("decide_any", [numba.njit(nogil=True)(_PY_DECIDE[r]) for r in RULE_IDS], "p, dist, d",
+                    "(False, 0.0)")
+
+_POSITIVE = dict(kind=float, default=None, low=0.0, low_open=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Algorithm:
+    """One algorithm configured for one run: its parameter values, the run's target ``eps``, noise
+    level ``sigma`` and smoothness ``beta`` (the defaults, and the KSJ cap, depend on them), and
+    ``source``: where each parameter value came from ("user" or the theory default)."""
+
+    name: ClassVar[str]
+    #: the parameters a user may set, with their allowed ranges
+    params: ClassVar[dict[str, Param]]
+
+    eps: float
+    sigma: float
+    beta: float
+    source: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for n in ("eps", "beta"):
+            object.__setattr__(self, n, float(check(n, getattr(self, n))))
+        object.__setattr__(self, "sigma", float(check("sigma", self.sigma)))
+        for n, p in self.params.items():
+            object.__setattr__(self, n, p.coerce(f"algorithm {self.name!r}", n, getattr(self, n)))
+        object.__setattr__(self, "source", dict(self.source))
+        vec = np.array([float(getattr(self, s.name)) for s in self.update_rule.inputs], dtype=np.float64)
+        vec.setflags(write=False)
+        object.__setattr__(self, "_vector", vec)
+
+    # --- the rule ------------------------------------------------------------------------
+    @property
+    def rule_id(self) -> str:
+        """The id of this algorithm's rule in :data:`theory.RULES`."""
+        return self.name
+
+    @property
+    def update_rule(self) -> TR.UpdateRule:
+        """This algorithm's rule (:class:`theory.rules.UpdateRule`): accept, step and defaults as SymPy."""
+        return theory.get_rule(self.rule_id)
+
+    @property
+    def code(self) -> int:
+        """Index of the rule in the compiled dispatch (``decide_any``)."""
+        return _CODES[self.rule_id]
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The values of ``rule.inputs`` (parameters, then context such as beta), as compiled code reads them."""
+        return self._vector  # type: ignore[attr-defined]
+
+    @property
+    def uses_delays(self) -> bool:
+        """False for SGD: it sees d_t = 0 whatever the delay sequence says."""
+        return self.update_rule.uses_delays
+
+    def decide(self, dist: float, d: int) -> tuple[bool, float]:
+        """(accept, eta_t) at a step with delay ``d`` and ||x_t - x_{t-d}|| = ``dist``."""
+        a, e = _PY_DECIDE[self.rule_id](self._vector, dist, d)  # type: ignore[attr-defined]
+        return bool(a), float(e)
+
+    def accepts(self, dist: float, d: int) -> bool:
+        return self.decide(dist, d)[0]
+
+    def step(self, d: int) -> float:
+        """eta_t at delay ``d`` (whether or not the gradient is accepted)."""
+        return self.decide(0.0, d)[1]
+
+    # --- construction and records ---------------------------------------------------------
+    @classmethod
+    def _rule_id_for(cls, values: Mapping[str, Any]) -> str:
+        return cls.name
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        beta: float,
+        F: float,
+        eps: float,
+        sigma: float,
+        delays: DelaySequence | np.ndarray | None = None,
+        **given: Any,
+    ) -> "Algorithm":
+        """This algorithm with every parameter not in ``given`` (``None`` = not given) set to its
+        default from :mod:`theory.rules`. ``delays`` is needed for the defaults that depend on the
+        sequence (delayed SGD's tau_max, stale-drop's R, delay-adaptive's tau_C)."""
+        ctx = {"beta": check("beta", beta), "F": check("F", F), "eps": check("eps", eps), "sigma": check("sigma", sigma)}
+        given = {k: v for k, v in given.items() if v is not None}
+        bad = [k for k in given if k not in cls.params]
+        if bad:
+            raise ValueError(f"parameter(s) {bad} do not apply to algorithm {cls.name!r} (it takes {list(cls.params)})")
+        vals = {k: cls.params[k].coerce(f"algorithm {cls.name!r}", k, v) for k, v in given.items()}
+        source = {k: "user" for k in vals}
+        rule_id = cls._rule_id_for(vals)
+        stats: dict[str, float] = {}
+        for par in theory.get_rule(rule_id).parameters:
+            if par.name in vals:
+                continue
+            need = TR.needs(rule_id, par.name)
+            seq_stats = [n for n in need if n in ("tau_avg", "tau_max")]
+            if seq_stats and not stats:
+                stats = _delay_stats(cls.name, par.name, delays)
+            value = TR.default_value(rule_id, par.name, **ctx, **stats, **vals)
+            vals[par.name] = cls.params[par.name].coerce(f"algorithm {cls.name!r} (default)", par.name,
+                                                         int(round(value)) if cls.params[par.name].kind is int else value)
+            where = "; ".join(f"{n} = {stats[n]:g} of the sequence" for n in seq_stats)
+            where += "".join(f"; {n} = {vals[n]:g}" for n in need if n in cls.params and n != par.name)
+            source[par.name] = f"theory rules {rule_id}: {par.source}" + (f" ({where.lstrip('; ')})" if where else "")
+        for k in cls.params:
+            if k not in source and k in vals:  # a discrete choice left at its default (delay-adaptive's rule)
+                source[k] = f"default {vals[k]!r}"
+        return cls(eps=ctx["eps"], sigma=ctx["sigma"], beta=ctx["beta"], source=source, **vals)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: algorithm, update_rule, eps, sigma, beta, the parameters, source."""
+        out: dict[str, Any] = {"algorithm": self.name, "update_rule": self.rule_id, "eps": self.eps,
+                               "sigma": self.sigma, "beta": self.beta}
+        out.update({n: getattr(self, n) for n in self.params})
+        out["source"] = dict(self.source)
+        return out
+
+    def with_(self, **changes: Any) -> "Algorithm":
+        """A copy with some fields changed (validated again)."""
+        kw = {f.name: getattr(self, f.name) for f in fields(self)}
+        kw.update(changes)
+        return type(self)(**kw)
+
+
+def _delay_stats(name: str, what: str, delays: Any) -> dict[str, float]:
+    if delays is None:
+        raise ValueError(f"{name}: the default {what} depends on the delay sequence; pass delays= or set {what}")
+    d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
+    if d.size == 0:
+        raise ValueError(f"{name}: the default {what} needs a delay sequence of at least one step; got length 0")
+    return {"tau_avg": float(d.mean()), "tau_max": float(d.max())}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Picky(Algorithm):
+    """Picky SGD (Algorithm 1): x_{t+1} = x_t - eta g_t if ||x_t - x_{t-d_t}|| <= rho, else x_t.
+    Defaults: Theorem D's eta and rho = eps/(2 beta) (theory ``picky-explicit``; derived here)."""
+
+    name: ClassVar[str] = "picky"
+    params: ClassVar[dict[str, Param]] = {
+        "eta": Param(**_POSITIVE, doc="step size"),
+        "rho": Param(**_POSITIVE, doc="accept iff ||x_t - x_{t-d_t}|| <= rho"),
+    }
+    eta: float
+    rho: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelayedSGD(Algorithm):
+    """Delayed SGD: every stale gradient applied with a constant step; default eta scaled to the
+    sequence's tau_max (delayed SGD's theorem needs it in advance)."""
+
+    name: ClassVar[str] = "delayed-sgd"
+    params: ClassVar[dict[str, Param]] = {"eta": Param(**_POSITIVE, doc="step size")}
+    eta: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class DelayAdaptive(Algorithm):
+    """Delay-adaptive SGD: every gradient applied; eta_t = eta if d_t <= tau_C, else the KSJ cap
+    min{eta, 1/(4 beta d_t)} (``rule="ksj"``) or eta tau_C/d_t (``rule="mishchenko"``)."""
+
+    name: ClassVar[str] = "delay-adaptive"
+    params: ClassVar[dict[str, Param]] = {
+        "eta": Param(**_POSITIVE, doc="base step size"),
+        "tau_C": Param(float, None, low=0.0, doc="delays <= tau_C keep the base step"),
+        "rule": Param(str, "ksj", choices=("ksj", "mishchenko"), doc="step rule for d_t > tau_C"),
+    }
+    eta: float
+    tau_C: float
+    rule: str = "ksj"
+
+    @property
+    def rule_id(self) -> str:
+        return f"delay-adaptive-{self.rule}"
+
+    @classmethod
+    def _rule_id_for(cls, values: Mapping[str, Any]) -> str:
+        return f"delay-adaptive-{values.setdefault('rule', 'ksj')}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaleDrop(Algorithm):
+    """Stale-drop SGD: gradients with delay >= R are dropped, the others applied with eta."""
+
+    name: ClassVar[str] = "stale-drop"
+    params: ClassVar[dict[str, Param]] = {
+        "eta": Param(**_POSITIVE, doc="step size"),
+        "R": Param(int, None, low=1, doc="accept iff d_t < R"),
+    }
+    eta: float
+    R: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SGD(Algorithm):
+    """Plain SGD with no delays (d_t = 0 whatever the sequence says); Ghadimi-Lan's step."""
+
+    name: ClassVar[str] = "sgd"
+    params: ClassVar[dict[str, Param]] = {"eta": Param(**_POSITIVE, doc="step size")}
+    eta: float
+
+
+#: every algorithm, by name
+ALGORITHMS: dict[str, type[Algorithm]] = {c.name: c for c in (Picky, DelayedSGD, DelayAdaptive, StaleDrop, SGD)}
+
+
+def _cls(name: Any) -> type[Algorithm]:
+    try:
+        return ALGORITHMS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}; got {name!r}") from None
+
+
+def resolve(algorithm: str, **kw: Any) -> Algorithm:
+    """``ALGORITHMS[algorithm].resolve(**kw)``: the algorithm with defaults from :mod:`theory`."""
+    return _cls(algorithm).resolve(**kw)
+
+
+def from_dict(d: Mapping[str, Any]) -> Algorithm:
+    """The algorithm recorded by :meth:`Algorithm.as_dict` (values validated again)."""
+    if not isinstance(d, Mapping) or "algorithm" not in d:
+        raise ValueError(f"an algorithm record needs the key 'algorithm'; got {d!r}")
+    cls = _cls(d["algorithm"])
+    missing = [k for k in ("eps", "sigma", "beta", *cls.params) if d.get(k) is None and k != "rule"]
+    if missing:
+        raise ValueError(f"algorithm record for {cls.name!r} lacks {missing}")
+    kw = {k: d[k] for k in cls.params if d.get(k) is not None}
+    return cls(eps=d["eps"], sigma=d["sigma"], beta=d["beta"], source=d.get("source") or {}, **kw)

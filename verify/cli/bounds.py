@@ -1,0 +1,131 @@
+"""``picky bounds``: the iteration bounds of every applicable result for one parameter set.
+
+JSON output of ``picky bounds --json`` (schema ``picky-bounds/1``; keys are stable):
+
+- ``schema``, ``version``: format and package version;
+- ``parameters``: the inputs (beta, F, sigma, eps, tau_avg, tau_max, workers, q, tau_q, delta,
+  convention, constants);
+- ``results``: one object per result with keys ``id, title, status, kind, convention,
+  source_convention, applicable, missing, iterations, restarts, iterations_with_restarts,
+  step_size, threshold, success_probability, constant, delay_parameters, notes`` and, with
+  ``--latex``, ``latex``. ``iterations`` is the real-valued bound on the number of steps (take the
+  ceiling for an integer horizon); ``null`` when the result is not applicable (see ``missing``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import theory
+
+from .common import fmt, positive_int, print_table
+
+SCHEMA = "picky-bounds/1"
+#: the command-line flag that supplies each parameter
+_FLAG = {"tau_C": "--workers", "q": "--quantile", "tau_q": "--tau-q", "tau_avg": "--tau-avg", "tau_max": "--tau-max"}
+
+
+def _constant(text: str) -> tuple[str, float]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"must look like RESULT_ID=VALUE (e.g. picky=2); got {text!r}")
+    key, val = text.split("=", 1)
+    try:
+        return key.strip(), float(val)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"value of {key} must be a number; got {val!r}") from None
+
+
+def add_parser(sub: Any) -> None:
+    b = sub.add_parser(
+        "bounds",
+        help="iteration bounds of every applicable result for one parameter set",
+        description=(
+            "Print, for one parameter set, the steps each result asks for (norm convention ||grad f|| <= eps "
+            "unless --convention squared), with its provenance label, step size and threshold. "
+            "Rate-only results carry an unknown absolute constant C (default 1, a placeholder: set it with --constant)."
+        ),
+    )
+    b.add_argument("--beta", type=float, required=True, help="smoothness constant beta > 0")
+    b.add_argument("--F", type=float, required=True, help="initial gap F = f(x_1) - inf f > 0")
+    b.add_argument("--sigma", type=float, required=True, help="noise standard deviation sigma >= 0")
+    b.add_argument("--eps", type=float, required=True, help="target accuracy eps > 0")
+    b.add_argument("--tau-avg", type=float, default=None, help="average delay (1/T) sum d_t >= 0")
+    b.add_argument("--tau-max", type=float, default=None, help="maximal delay max d_t >= tau_avg")
+    b.add_argument("--workers", type=positive_int, default=None, help="number of workers n (concurrency tau_C = n)")
+    b.add_argument("--quantile", type=float, default=None, dest="q", help="quantile level q in (0, 1] (with --tau-q)")
+    b.add_argument("--tau-q", type=float, default=None, help="q-quantile of the delays (with --quantile)")
+    b.add_argument("--delta", type=float, default=None, help="failure probability in (0,1): adds ceil(log2(1/delta)) restarts")
+    b.add_argument("--convention", choices=theory.CONVENTIONS, default="norm", help="norm: ||grad f|| <= eps; squared: ||grad f||^2 <= eps")
+    b.add_argument("--constant", type=_constant, action="append", default=[], metavar="ID=C", help="set a result's unknown constant C (repeatable)")
+    b.add_argument("--json", action="store_true", help="machine-readable output (schema picky-bounds/1)")
+    b.add_argument("--latex", action="store_true", help="include the LaTeX of every bound")
+    b.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    constants = dict(args.constant)
+    rows = theory.compare(
+        beta=args.beta,
+        F=args.F,
+        eps=args.eps,
+        sigma=args.sigma,
+        tau_avg=args.tau_avg,
+        tau_max=args.tau_max,
+        workers=args.workers,
+        q=args.q,
+        tau_q=args.tau_q,
+        delta=args.delta,
+        convention=args.convention,
+        constants=constants,
+    )
+    if args.latex:
+        for r in rows:
+            r["latex"] = theory.latex(r["id"])
+    params = {
+        "beta": args.beta,
+        "F": args.F,
+        "sigma": args.sigma,
+        "eps": args.eps,
+        "tau_avg": args.tau_avg,
+        "tau_max": args.tau_max,
+        "workers": args.workers,
+        "q": args.q,
+        "tau_q": args.tau_q,
+        "delta": args.delta,
+        "convention": args.convention,
+        "constants": constants,
+    }
+    if args.json:
+        json.dump({"schema": SCHEMA, "version": theory.__version__, "parameters": params, "results": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+
+    conv = "||grad f|| <= eps" if args.convention == "norm" else "||grad f||^2 <= eps"
+    given = ", ".join(f"{k}={v}" for k, v in params.items() if v not in (None, {}) and k != "convention")
+    print(f"picky bounds  ({conv};  {given})")
+    head = ("result", "status", "kind", "steps T", "x restarts", "step size", "threshold", "note")
+    table = []
+    for r in rows:
+        note = []
+        if not r["applicable"]:
+            note.append("needs " + ", ".join(_FLAG.get(m, "--" + m.replace("_", "-")) for m in r["missing"]))
+        if r["constant"] is not None:
+            c = r["constant"]
+            note.append(f"C={fmt(c['value'])} ({c['status']})")
+        for k, v in r["delay_parameters"].items():
+            note.append(f"{k} := {v}")
+        rest = "-" if r["iterations_with_restarts"] is None else f"{fmt(r['iterations_with_restarts'])} ({r['restarts']})"
+        table.append((r["id"], r["status"], r["kind"], fmt(r["iterations"]), rest, fmt(r["step_size"]), fmt(r["threshold"]), "; ".join(note)))
+    print_table(head, table)
+    print()
+    print("status: paper-rate-only = the source's rate, constant C unknown (placeholder); derived = proved here, not the paper's constants.")
+    print("kind: upper = T steps suffice; lower = T steps are necessary for some instance.")
+    if args.latex:
+        print()
+        for r in rows:
+            print(f"{r['id']}: T = {r['latex']}")
+    return 0
+
+

@@ -1,0 +1,98 @@
+"""What every ``picky`` command shares: argparse types, number formatting, tables, JSON output."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = ["positive_int", "nonneg_int", "positive_float", "nonneg_float", "fmt", "print_table", "flagged",
+           "plain_json", "dump", "kv"]
+
+
+def int_at_least(low: int, what: str) -> Callable[[str], int]:
+    """argparse type: an integer >= low."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = low - 1
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
+        return v
+
+    return parse
+
+
+positive_int = int_at_least(1, "a positive integer")
+nonneg_int = int_at_least(0, "an integer >= 0")
+
+
+def real(low_ok: Callable[[float], bool], what: str) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and low_ok(v)):
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
+        return v
+
+    return parse
+
+
+positive_float = real(lambda v: v > 0, "a finite number > 0")
+nonneg_float = real(lambda v: v >= 0, "a finite number >= 0")
+
+
+def fmt(x: Any, digits: int = 6) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        if math.isinf(x):
+            return "inf"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def print_table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    line = "  ".join(h.ljust(w) for h, w in zip(head, widths)).rstrip()
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip())
+
+
+def flagged(flag: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
+    """``fn(*a, **kw)``, with a ValueError's message prefixed by the CLI parameter it concerns."""
+    try:
+        return fn(*a, **kw)
+    except ValueError as exc:
+        raise ValueError(f"{flag}: {exc}") from None
+
+
+def plain_json(x: Any) -> Any:
+    """JSON-ready copy: numpy scalars -> Python, non-finite floats -> None."""
+    if isinstance(x, dict):
+        return {str(k): plain_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain_json(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def dump(obj: Any, stream: Any = None) -> None:
+    json.dump(plain_json(obj), stream or sys.stdout, indent=2, allow_nan=False)
+    (stream or sys.stdout).write("\n")
+
+
+def kv(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={'-' if v is None else fmt(v)}" for k, v in params.items()) or "no parameters"

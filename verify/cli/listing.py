@@ -1,0 +1,53 @@
+"""``picky list``: the algorithms, problems, delay models and noise models (with defaults).
+
+``--json``: schema ``picky-list/1``, keys ``schema, algorithms`` ({name: {overrides}}), ``problems,
+delay_models, noises`` ({name: {description, defaults}}).
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .. import algorithms, problems
+from .. import delays as delay_models
+from .common import dump, kv, print_table
+from .simulate import FLAGS
+
+SCHEMA = "picky-list/1"
+
+
+def add_parser(sub: Any) -> None:
+    ls = sub.add_parser("list", help="algorithms, problems, delay models and noise models (with defaults)",
+                        description="List what picky simulate accepts: algorithms (and the overrides each takes), "
+                        "problems, delay models and noise models, with their default parameters.")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(func=run)
+
+
+def _listing() -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "algorithms": {a: {"overrides": [FLAGS[k] for k in algorithms.OVERRIDES[a]]}
+                       for a in algorithms.ALGORITHMS},
+        "problems": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.PROBLEMS.items()},
+        "delay_models": {n: {"description": m.description, "defaults": m.defaults} for n, m in delay_models.MODELS.items()},
+        "noises": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.NOISES.items()},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    data = _listing()
+    if args.json:
+        dump(data)
+        return 0
+    print("algorithms (picky simulate --algorithm A[,A...]; parameters from the theory unless overridden):")
+    print_table(("  name", "overrides"), [(f"  {a}", " ".join(v["overrides"])) for a, v in data["algorithms"].items()])
+    sections = (("problems", "--problem NAME[:k=v,...], with --dim D"), ("delay_models", "--delays MODEL[:k=v,...]"),
+                ("noises", "--noise NAME[:k=v,...]"))
+    titles = {"problems": "problems", "delay_models": "delay models", "noises": "noise models"}
+    for key, how in sections:
+        print()
+        print(f"{titles[key]} ({how}):")
+        print_table(("  name", "defaults", "description"),
+                     [(f"  {n}", kv(v["defaults"]), v["description"]) for n, v in data[key].items()])
+    return 0

@@ -1,0 +1,410 @@
+"""``picky simulate``: run algorithms x seeds on one problem and compare with Theorem D'.
+
+JSON output of ``picky simulate --json`` (schema ``picky-simulate/2``; keys are stable;
+non-finite floats are written as ``null``):
+
+- ``schema``, ``version``; ``command``: the argument list (``["picky", "simulate", ...]``);
+- ``parameters``: every CLI parameter, defaults filled in: ``algorithms`` (list), ``problem``,
+  ``dim``, ``noise``, ``sigma``, ``delays`` (spec), ``delay_seed``, ``delay_draw`` (``shared`` |
+  ``per-seed``), ``eps``, ``steps`` (T), ``seeds`` (K), ``seed0``, ``eta``, ``rho``, ``R``,
+  ``tau_C``, ``rule`` (``null`` = default from :func:`verify.algorithms.resolve`), ``stop_at_hit``,
+  ``trace_every``, ``engine``;
+- ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
+- ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
+  statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``); ``null`` with
+  a draw per seed;
+- ``delay_draws``: ``mode``, ``count`` (distinct sequences), ``tau_avg`` and ``tau_max``
+  (``{min, median, max}`` over the seeds' sequences), ``draws`` (per seed: ``seed, delay_seed,
+  tau_avg, tau_max, clipped``; empty when shared);
+- ``theory``: Theorem D' (``result`` = ``picky-explicit-sharp``): ``result, title, guarantee,
+  success_probability, T, first_horizon`` (shared sequence: the first horizon <= T at which the
+  theorem guarantees success probability >= 1/2, ``null`` if its condition is not met within T;
+  per-seed draws: ``null``, and ``first_horizons`` {seed: horizon} and ``first_horizon_spread``
+  are added), ``condition_met_within_T`` (shared: a bool; per seed: the number of sequences),
+  ``applies_to_picky`` (``true`` if picky ran with the theorem's eta and rho, ``false`` if the
+  user overrode them, ``null`` without a picky lane);
+- ``runs``: one object per lane (lane = algorithm x seed, algorithm-major): ``lane`` plus
+  :meth:`verify.records.RunResult.summary`;
+- ``aggregate``: one object per algorithm: ``algorithm, config`` (the first lane's resolved
+  parameters and their sources), ``eta, rho, R, tau_C, rule`` (``null`` if absent or if they differ
+  between lanes), ``eta_min, eta_max, lanes, successes, success_fraction`` (first_hit not None),
+  ``first_hit_median, first_hit_min, first_hit_max`` (over successful lanes; ``null`` if none),
+  ``accepted_mean, rejected_mean, diverged`` and, for picky, ``hit_by_first_horizon`` (lanes with
+  first_hit <= their sequence's first horizon; ``null`` if no sequence meets the condition within
+  T) and ``lanes_with_horizon``;
+- with ``--replay`` also ``replay``: ``{"directory", "original_command", "lanes", "reproduced",
+  "mismatches"}``.
+
+A directory written by ``picky simulate --save DIR`` holds ``run.json`` (``schema``, ``command``,
+``parameters`` as above, ``lanes`` (their number), ``version``), the delay sequences
+(``delays.json``, or ``delays/seed-S.json`` per seed with ``--delay-draw per-seed``;
+:func:`verify.delays.save_trace`) and ``runs/lane-XXXX.json`` (:meth:`RunResult.save`, one per
+lane): ``picky simulate --replay DIR`` reruns it from these files alone, checks that the delay
+model still generates the saved sequences, and compares every lane.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+import theory
+
+from .. import algorithms, simulation
+from .. import delays as delay_models
+from ..records import RunResult
+from .common import dump, flagged, fmt, kv, nonneg_float, nonneg_int, plain_json, positive_float, positive_int, print_table
+
+SCHEMA = "picky-simulate/2"
+READABLE = ("picky-simulate/1", SCHEMA)
+#: simulate options that describe a run (not allowed with --replay): dest -> flag
+FLAGS = {
+    "algorithm": "--algorithm", "problem": "--problem", "delays": "--delays", "eps": "--eps", "steps": "--steps",
+    "seeds": "--seeds", "sigma": "--sigma", "dim": "--dim", "noise": "--noise", "seed0": "--seed0",
+    "delay_seed": "--delay-seed", "delay_draw": "--delay-draw", "eta": "--eta", "rho": "--rho", "R": "--R",
+    "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
+    "engine": "--engine", "save": "--save", "force": "--force",
+}
+#: required unless --replay
+_REQUIRED = ("algorithm", "delays", "eps", "steps", "seeds")
+
+
+def add_parser(sub: Any) -> None:
+    s = sub.add_parser(
+        "simulate",
+        usage=("%(prog)s --algorithm A[,A...] --delays MODEL[:k=v,...] --eps E --steps T --seeds K [options]\n"
+               "       %(prog)s --replay DIR [--json] [--progress | --no-progress]"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  picky simulate --algorithm picky,delayed-sgd --delays pareto:alpha=1.5,scale=3 --eps 0.5 --steps 20000 --seeds 10\n"
+            "  picky simulate --algorithm picky,delayed-sgd --delays pareto:alpha=1.5 --delay-draw per-seed \\\n"
+            "                 --eps 0.5 --steps 20000 --seeds 10      # a fresh delay draw per seed\n"
+            "  picky simulate --algorithm picky --problem quadratic:scale=0.1 --dim 2 --delays straggler --eps 0.05 \\\n"
+            "                 --steps 2000 --seeds 4 --save out/run1\n"
+            "  picky simulate --replay out/run1        # exit 0 iff every lane is reproduced"
+        ),
+        help="run algorithms x seeds on one problem; compare with Theorem D'",
+        description=(
+            "Run every --algorithm with the same seeds seed0..seed0+K-1 and, seed by seed, the same\n"
+            "delay sequence (common random numbers), and report, per algorithm, how often and how early\n"
+            "||grad f(x_t)|| <= eps was reached; for picky, also the first horizon at which Theorem D'\n"
+            "guarantees success probability >= 1/2. Step sizes and thresholds default to the theory's\n"
+            "(verify.algorithms.resolve). See `picky list` for the names and their defaults."
+        ),
+    )
+    grp = s.add_argument_group("run")
+    grp.add_argument("--algorithm", action="append", default=None, metavar="A[,A...]",
+                     help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(algorithms.ALGORITHMS)}")
+    grp.add_argument("--problem", default="logsum", metavar="P[:k=v,...]", help="problem spec (default logsum)")
+    grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]", help="(required) delay model spec, e.g. pareto:alpha=1.5,scale=3")
+    grp.add_argument("--delay-draw", choices=simulation.DELAY_DRAWS, default="shared",
+                     help="shared: one sequence for every lane (default); per-seed: each seed draws its own sequence "
+                          "(seed derived from --delay-seed and the lane's seed, independent of its noise)")
+    grp.add_argument("--eps", type=positive_float, default=None, metavar="E", help="(required) target accuracy: success iff ||grad f(x_t)|| <= eps")
+    grp.add_argument("--steps", type=positive_int, default=None, metavar="T", help="(required) horizon T (number of steps)")
+    grp.add_argument("--seeds", type=positive_int, default=None, metavar="K", help="(required) number of seeds per algorithm: seed0..seed0+K-1")
+    grp.add_argument("--sigma", type=nonneg_float, default=0.0, metavar="S", help="noise standard deviation (default 0)")
+    grp.add_argument("--dim", type=positive_int, default=10, metavar="D", help="problem dimension (default 10)")
+    grp.add_argument("--noise", default="gaussian", metavar="N[:k=v]", help="noise model spec (default gaussian)")
+    grp.add_argument("--seed0", type=nonneg_int, default=0, metavar="S0", help="first seed (default 0)")
+    grp.add_argument("--delay-seed", type=nonneg_int, default=0, metavar="S", help="seed of a random delay model (default 0)")
+    par = s.add_argument_group("algorithm parameters (default: from the theory via verify.algorithms.resolve)")
+    par.add_argument("--eta", type=positive_float, default=None, metavar="X", help="step size (every algorithm)")
+    par.add_argument("--rho", type=positive_float, default=None, metavar="X", help="picky: accept iff ||x_t - x_{t-d_t}|| <= rho")
+    par.add_argument("--R", type=positive_int, default=None, metavar="N", help="stale-drop: accept iff d_t < R")
+    par.add_argument("--tau-C", type=nonneg_float, default=None, metavar="X", help="delay-adaptive: delays <= tau_C keep eta")
+    par.add_argument("--rule", choices=algorithms.RULES, default=None, help="delay-adaptive: step rule for d_t > tau_C")
+    out = s.add_argument_group("execution and output")
+    out.add_argument("--stop-at-hit", action="store_true", help="stop each lane at its first hit")
+    out.add_argument("--trace-every", type=positive_int, default=None, metavar="N", help="record ||grad f|| and f every N steps")
+    out.add_argument("--engine", choices=simulation.ENGINES, default="numba",
+                     help="numba: the compiled kernel, lanes in threads (default); reference: the literal loop, lane by lane")
+    out.add_argument("--json", action="store_true", help=f"machine-readable output (schema {SCHEMA})")
+    out.add_argument("--save", default=None, metavar="DIR", help="write run.json, the delays and runs/lane-XXXX.json to DIR")
+    out.add_argument("--force", action="store_true", help="with --save: allow a non-empty DIR (its run files are replaced)")
+    out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="progress bar on stderr (default: only when stderr is a terminal)")
+    out.add_argument("--replay", default=None, metavar="DIR",
+                     help="rerun a --save directory and check every lane is reproduced (exit 1 if not)")
+    s.set_defaults(func=run, run_defaults={d: s.get_default(d) for d in FLAGS})
+
+
+# ------------------------------------------------------------------------------------------
+# parameters
+# ------------------------------------------------------------------------------------------
+def _algorithm_names(values: list[str]) -> list[str]:
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    allowed = ", ".join(algorithms.ALGORITHMS)
+    if not names:
+        raise ValueError(f"--algorithm: no algorithm given; allowed: {allowed}")
+    for n in names:
+        if n not in algorithms.ALGORITHMS:
+            raise ValueError(f"--algorithm: unknown algorithm {n!r}; allowed: {allowed}")
+    return list(dict.fromkeys(names))  # each once, in the order given
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's parameters (all of them, defaults filled in), as saved in run.json."""
+    missing = [FLAGS[d] for d in _REQUIRED if getattr(args, d) is None]
+    if missing:
+        raise ValueError(
+            f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(algorithms.ALGORITHMS)}; "
+            f"delay models: {', '.join(delay_models.MODELS)}"
+        )
+    p = {d: getattr(args, d) for d in FLAGS if d not in ("algorithm", "save", "force")}
+    return {"algorithms": _algorithm_names(args.algorithm), **p}
+
+
+# ------------------------------------------------------------------------------------------
+# printing
+# ------------------------------------------------------------------------------------------
+def _theory_cell(row: dict[str, Any], th: dict[str, Any], shared: bool) -> str:
+    if row["algorithm"] != "picky":
+        return "-"
+    if row["hit_by_first_horizon"] is None:
+        return f"condition not met within T = {th['T']}"
+    if shared:
+        return f"{th['first_horizon']} (hit by then: {row['hit_by_first_horizon']}/{row['lanes']})"
+    return f"per seed (hit by then: {row['hit_by_first_horizon']}/{row['lanes_with_horizon']} lanes with a horizon)"
+
+
+def _table_row(row: dict[str, Any], th: dict[str, Any], shared: bool) -> tuple[str, ...]:
+    other = [f"{k}={fmt(row[k])}" for k in ("R", "tau_C", "rule") if row.get(k) is not None]
+    med, lo, hi = row["first_hit_median"], row["first_hit_min"], row["first_hit_max"]
+    eta = fmt(row["eta"]) if row["eta"] is not None else f"{fmt(row['eta_min'], 3)}..{fmt(row['eta_max'], 3)}"
+    return (
+        row["algorithm"], eta, fmt(row["rho"]), " ".join(other) or "-",
+        f"{row['success_fraction']:.2f} ({row['successes']}/{row['lanes']})",
+        "-" if med is None else f"{fmt(med)} [{lo}, {hi}]",
+        fmt(row["accepted_mean"]), fmt(row["rejected_mean"]), str(row["diverged"]), _theory_cell(row, th, shared),
+    )
+
+
+def _print(rep: dict[str, Any]) -> None:
+    p, pr, dd, th = rep["parameters"], rep["problem"], rep["delay_draws"], rep["theory"]
+    shared = dd["mode"] == "shared"
+    exact = {True: "exact", False: "upper bound"}
+    seeds = f"{p['seed0']}..{p['seed0'] + p['seeds'] - 1}"
+    print(f"picky simulate  problem {pr['spec']} (dim {pr['dim']}): beta = {fmt(pr['beta'])} ({exact[pr['beta_exact']]}), "
+          f"F = {fmt(pr['F'])} ({exact[pr['F_exact']]})")
+    print(f"  noise {rep['noise']['spec']}, sigma = {fmt(p['sigma'])};  eps = {fmt(p['eps'])};  T = {p['steps']};  "
+          f"seeds {seeds} per algorithm;  engine {p['engine']}")
+    if shared:
+        ds = rep["delay_stats"]
+        q = ds["quantiles"]
+        seed = "" if ds["seed"] is None else f", seed {ds['seed']}"
+        clipped = f", {ds['clipped']} draws clipped to t-1" if ds["clipped"] else ""
+        print(f"  delays {ds['model']} ({kv(ds['params'])}{seed}): tau_avg = {fmt(ds['tau_avg'])}, tau_max = {ds['tau_max']}, "
+              f"q50/q90/q99 = {fmt(q['q50'])}/{fmt(q['q90'])}/{fmt(q['q99'])}{clipped}")
+    else:
+        ta, tm = dd["tau_avg"], dd["tau_max"]
+        print(f"  delays {p['delays']}, one draw per seed ({dd['count']} draws, --delay-seed {p['delay_seed']}): "
+              f"tau_avg {fmt(ta['min'], 4)} / {fmt(ta['median'], 4)} / {fmt(ta['max'], 4)}, "
+              f"tau_max {fmt(tm['min'])} / {fmt(tm['median'])} / {fmt(tm['max'])} (min / median / max)")
+    print()
+    head = ("algorithm", "eta", "rho", "other", "success", "first_hit median [min, max]", "accepted", "rejected",
+            "diverged", "Thm D' first horizon")
+    print_table(head, [_table_row(r, th, shared) for r in rep["aggregate"]])
+    print()
+    print("success: some t <= T with ||grad f(x_t)|| <= eps (first_hit = the first such t); accepted, rejected: "
+          "mean over seeds.")
+    if th["applies_to_picky"] is not None:
+        if shared:
+            where = (f"its condition on (T, d_1..d_T) first holds at T = {th['first_horizon']}"
+                     if th["first_horizon"] is not None else f"its condition is not met within T = {th['T']}")
+        else:
+            sp = th["first_horizon_spread"]
+            where = (f"its condition holds within T for {th['condition_met_within_T']} of {dd['count']} draws"
+                     + (f" (first horizons {sp['min']} / {fmt(sp['median'])} / {sp['max']})" if sp else ""))
+        print(f"Theorem D' ({th['result']}, derived here): {th['guarantee']}; {where}.")
+        if not th["applies_to_picky"]:
+            print("note: picky ran with a user-set --eta/--rho, so Theorem D' does not cover these runs.")
+
+
+def _emit(rep: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        dump(rep)
+    else:
+        _print(rep)
+
+
+# ------------------------------------------------------------------------------------------
+# --save and --replay
+# ------------------------------------------------------------------------------------------
+def _lane_path(directory: Path, lane: int) -> Path:
+    return directory / "runs" / f"lane-{lane:04d}.json"
+
+
+def _seed_path(directory: Path, seed: int) -> Path:
+    return directory / "delays" / f"seed-{seed}.json"
+
+
+def _save_dir(path: str, force: bool) -> Path:
+    d = Path(path)
+    if d.exists() and not d.is_dir():
+        raise ValueError(f"--save: {path!r} exists and is not a directory")
+    if d.is_dir() and any(d.iterdir()) and not force:
+        raise ValueError(f"--save: directory {path!r} exists and is not empty (use --force to replace its run files)")
+    return d
+
+
+def _save(d: Path, lanes: simulation.Lanes, results: list[RunResult], command: list[str]) -> None:
+    (d / "runs").mkdir(parents=True, exist_ok=True)
+    for old in (d / "runs").glob("lane-*.json"):
+        old.unlink()
+    record = {"schema": SCHEMA, "command": command, "parameters": lanes.params, "lanes": len(results),
+              "version": theory.__version__}
+    (d / "run.json").write_text(json.dumps(plain_json(record), indent=2, allow_nan=False) + "\n")
+    if lanes.shared:
+        delay_models.save_trace(lanes.seqs[0], d / "delays.json")
+    else:
+        (d / "delays").mkdir(exist_ok=True)
+        for s, seq in lanes.sequences_by_seed().items():
+            delay_models.save_trace(seq, _seed_path(d, s))
+    for i, r in enumerate(results):
+        r.save(_lane_path(d, i))
+
+
+def _read(path: Path, load: Callable[[Path], Any]) -> Any:
+    try:
+        return load(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"--replay: cannot read {str(path)!r}: {exc}") from None
+
+
+def _load_sequence(path: Path) -> delay_models.DelaySequence:
+    return _read(path, lambda f: delay_models.DelaySequence.from_json_dict(json.loads(f.read_text())))
+
+
+def _load_saved(path: str) -> tuple[dict[str, Any], dict[int, delay_models.DelaySequence], list[RunResult]]:
+    """run.json, the delay sequences (read back, not regenerated) and the lanes."""
+    d = Path(path)
+    if not d.is_dir():
+        raise ValueError(f"--replay: no such directory {path!r} (expected a directory written by --save)")
+    record = _read(d / "run.json", lambda f: json.loads(f.read_text()))
+    if not isinstance(record, dict) or record.get("schema") not in READABLE:
+        raise ValueError(f"--replay: {str(d / 'run.json')!r} is not a {SCHEMA} record")
+    p = record.get("parameters")
+    if isinstance(p, dict):
+        p.setdefault("delay_draw", "shared")  # picky-simulate/1
+        if p.get("engine") == "numpy":  # picky-simulate/1's batched engine is now the compiled one
+            p["engine"] = "numba"
+    need = ["algorithms", *(k for k in FLAGS if k not in ("algorithm", "save", "force"))]
+    if not isinstance(p, dict) or [k for k in need if k not in p] or not isinstance(record.get("lanes"), int):
+        raise ValueError(f"--replay: {str(d / 'run.json')!r} lacks 'lanes' or parameters (needs {', '.join(need)})")
+    seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
+    if p["delay_draw"] == "shared":
+        seq = _load_sequence(d / "delays.json")
+        seqs = {s: seq for s in seeds}
+    else:
+        seqs = {s: _load_sequence(_seed_path(d, s)) for s in seeds}
+    saved = [_read(_lane_path(d, i), RunResult.load) for i in range(record["lanes"])]
+    return record, seqs, saved
+
+
+def _regeneration_mismatches(p: dict[str, Any], seqs: dict[int, delay_models.DelaySequence]) -> list[str]:
+    """Where the delay model, run again from the saved spec and seeds, no longer gives the saved sequence."""
+    out = []
+    name = delay_models.parse_spec(p["delays"])[0]
+    if name == "replay":
+        return out
+    done: set[int] = set()
+    for s, seq in seqs.items():
+        if id(seq) in done:
+            continue
+        done.add(id(seq))
+        seed = p["delay_seed"] if p["delay_draw"] == "shared" else delay_models.draw_seed(p["delay_seed"], s)
+        new = flagged("--replay", delay_models.make, p["delays"], p["steps"], seed=seed)
+        if not np.array_equal(new.delays, seq.delays):
+            which = "the shared sequence" if p["delay_draw"] == "shared" else f"seed {s}'s sequence"
+            out.append(f"delays: {p['delays']} with seed {seed} no longer generates {which} saved in the directory")
+    return out
+
+
+_EXACT_FIELDS = ("algorithm", "seed", "T", "steps_run", "first_hit", "min_grad_norm_step", "accepted", "rejected",
+                 "diverged", "diverged_step", "divergence_reason", "problem", "noise")
+_FLOAT_FIELDS = ("min_grad_norm", "min_f", "final_grad_norm", "final_f", "max_accepted_distance",
+                 "max_accepted_grad_gap")
+_ARRAY_FIELDS = ("rejected_steps", "trace_steps", "trace_grad_norm", "trace_f")
+
+
+def _same_float(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+
+def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub":
+        return bool(np.array_equal(a, b))
+    return bool(np.allclose(a, b, rtol=1e-12, atol=0.0, equal_nan=True))
+
+
+def _differences(saved: RunResult, new: RunResult) -> list[str]:
+    """Fields where the replayed lane differs: ints exactly, floats to 1e-12 relative, arrays."""
+    out = [f"{f}: saved {getattr(saved, f)!r}, replayed {getattr(new, f)!r}"
+           for f in _EXACT_FIELDS if getattr(saved, f) != getattr(new, f)]
+    out += [f"{f}: saved {getattr(saved, f)!r}, replayed {getattr(new, f)!r}"
+            for f in _FLOAT_FIELDS if not _same_float(getattr(saved, f), getattr(new, f))]
+    out += [f"{f}: arrays differ" for f in _ARRAY_FIELDS if not _same_array(getattr(saved, f), getattr(new, f))]
+    cfg_s = {k: v for k, v in saved.config.items() if k != "source"}
+    cfg_n = {k: v for k, v in new.config.items() if k != "source"}
+    if cfg_s != cfg_n:
+        out.append(f"config: saved {cfg_s!r}, replayed {cfg_n!r}")
+    if not np.array_equal(saved.delays.delays, new.delays.delays):
+        out.append("delays: the lane's saved sequence differs from the one replayed")
+    return out
+
+
+def _replay(args: argparse.Namespace) -> int:
+    extra = [FLAGS[d] for d, v in args.run_defaults.items() if getattr(args, d) != v]
+    if extra:
+        raise ValueError(f"--replay takes no run options (only --json, --progress); got {', '.join(extra)}")
+    record, seqs, saved = _load_saved(args.replay)
+    p = record["parameters"]
+    lanes = flagged("--replay", simulation.build, p, sequences=seqs)
+    if len(lanes.seeds) != len(saved):
+        raise ValueError(f"--replay: run.json describes {len(lanes.seeds)} lanes but {len(saved)} lane files are listed")
+    results = simulation.execute(lanes, args.progress)
+    diffs = {i: _differences(s, n) for i, (s, n) in enumerate(zip(saved, results))}
+    bad = [f"lane {i:04d} ({saved[i].algorithm}, seed {saved[i].seed}): {m}" for i, ms in diffs.items() for m in ms]
+    bad += _regeneration_mismatches(p, seqs)
+    lanes_bad = sorted({i for i, ms in diffs.items() if ms})
+    rep = simulation.report(lanes, results, args.argv, SCHEMA)
+    rep["replay"] = {"directory": args.replay, "original_command": record.get("command"), "lanes": len(saved),
+                     "reproduced": not bad, "mismatches": bad}
+    _emit(rep, args.json)
+    out = sys.stderr if args.json else sys.stdout
+    if not bad:
+        print(f"replay: {len(saved)} lanes reproduced exactly", file=out)
+        return 0
+    print(f"replay: {len(lanes_bad)} of {len(saved)} lanes differ"
+          + (f" (lanes {', '.join(f'{i:04d}' for i in lanes_bad)})" if lanes_bad else "") + ":", file=out)
+    for m in bad:
+        print(f"  {m}", file=out)
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.replay is not None:
+        return _replay(args)
+    params = _parameters(args)
+    save = _save_dir(args.save, args.force) if args.save is not None else None
+    lanes = simulation.build(params)
+    results = simulation.execute(lanes, args.progress)
+    if save is not None:
+        _save(save, lanes, results, args.argv)
+    _emit(simulation.report(lanes, results, args.argv, SCHEMA), args.json)
+    return 0

@@ -1,0 +1,231 @@
+"""A simulation as data: what ``picky simulate`` runs and what it reports (the CLI only parses and
+prints).
+
+A simulation is a dict of parameters (the CLI's, defaults filled in; see :data:`PARAMETERS`). It
+builds lanes (algorithm x seed, algorithm-major): every algorithm runs with the same seeds (common
+random numbers) and, lane by lane, the same delay sequence -- one sequence shared by every lane
+(``delay_draw = "shared"``), or one draw of the delay model per seed (``"per-seed"``), seeded by
+:func:`verify.delays.draw_seed` so that it is independent of the lane's noise. Defaults that depend
+on the sequence (delayed SGD's tau_max, ...) are resolved per sequence.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import theory
+
+from . import algorithms, engine, problems
+from . import delays as delay_models
+from .algorithms import Algorithm
+from .progress import Progress
+from .records import RunResult
+
+__all__ = ["PARAMETERS", "DELAY_DRAWS", "ENGINES", "THEOREM", "Lanes", "build", "execute", "report"]
+
+#: the statement compared with the picky lanes (Theorem D', derived in this package)
+THEOREM = "picky-explicit-sharp"
+DELAY_DRAWS = ("shared", "per-seed")
+ENGINES = ("numba", "reference")
+#: every parameter of a simulation (None = the default of verify.algorithms.resolve)
+PARAMETERS = (
+    "algorithms", "problem", "dim", "noise", "sigma", "delays", "delay_seed", "delay_draw", "eps", "steps", "seeds",
+    "seed0", "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine",
+)
+#: algorithm parameters a user may override, over all algorithms
+OVERRIDES = tuple(dict.fromkeys(n for names in algorithms.OVERRIDES.values() for n in names))
+
+
+@dataclass
+class Lanes:
+    """What a simulation's parameters build: one entry per lane (algorithm-major)."""
+
+    params: dict[str, Any]
+    problem: Any
+    noise: Any
+    seqs: list[delay_models.DelaySequence]
+    algs: list[Algorithm]
+    seeds: list[int]
+
+    @property
+    def shared(self) -> bool:
+        return self.params["delay_draw"] == "shared"
+
+    def sequences_by_seed(self) -> dict[int, delay_models.DelaySequence]:
+        return dict(zip(self.seeds, self.seqs))
+
+
+def _flagged(flag: str, fn: Any, *a: Any, **kw: Any) -> Any:
+    try:
+        return fn(*a, **kw)
+    except ValueError as exc:
+        raise ValueError(f"{flag}: {exc}") from None
+
+
+def problem_and_noise(p: dict[str, Any]) -> tuple[Any, Any]:
+    return (_flagged("--problem", problems.make, p["problem"], p["dim"]),
+            _flagged("--noise", problems.make_noise, p["noise"]))
+
+
+def _resolve_all(names: list[str], problem: Any, seq: Any, p: dict[str, Any]) -> dict[str, Algorithm]:
+    """Each algorithm on this sequence; an override goes to the algorithms that take it, and one that
+    no algorithm takes goes to all of them, so that resolve reports it."""
+    given = {k: p[k] for k in OVERRIDES if p.get(k) is not None}
+    orphans = {k for k in given if not any(k in algorithms.OVERRIDES[a] for a in names)}
+    out = {}
+    for a in names:
+        kw = {k: v for k, v in given.items() if k in orphans or k in algorithms.OVERRIDES[a]}
+        out[a] = _flagged(f"--algorithm {a}", algorithms.resolve, a, beta=problem.beta, F=problem.F, eps=p["eps"],
+                          sigma=p["sigma"], delays=seq, **kw)
+    return out
+
+
+def build(p: dict[str, Any], sequences: dict[int, delay_models.DelaySequence] | None = None) -> Lanes:
+    """The lanes of simulation ``p``. ``sequences`` (seed -> sequence) replaces the delay draws (a
+    replay uses the saved ones)."""
+    if p.get("delay_draw", "shared") not in DELAY_DRAWS:
+        raise ValueError(f"--delay-draw must be one of {', '.join(DELAY_DRAWS)}; got {p.get('delay_draw')!r}")
+    problem, noise = problem_and_noise(p)
+    seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
+    if sequences is None:
+        if p["delay_draw"] == "shared":
+            seq = _flagged("--delays", delay_models.make, p["delays"], p["steps"], seed=p["delay_seed"])
+            sequences = {s: seq for s in seeds}
+        else:
+            sequences = {s: _flagged("--delays", delay_models.make, p["delays"], p["steps"],
+                                     seed=delay_models.draw_seed(p["delay_seed"], s)) for s in seeds}
+    cache: dict[int, dict[str, Algorithm]] = {}
+    for s in seeds:
+        sq = sequences[s]
+        if id(sq) not in cache:
+            cache[id(sq)] = _resolve_all(p["algorithms"], problem, sq, p)
+    names = p["algorithms"]
+    return Lanes(p, problem, noise, [sequences[s] for _ in names for s in seeds],
+                 [cache[id(sequences[s])][a] for a in names for s in seeds], [s for _ in names for s in seeds])
+
+
+def execute(lanes: Lanes, progress: bool | None = None) -> list[RunResult]:
+    """All lanes: one ``engine.run_batch`` call, or ``reference_run`` lane by lane."""
+    p = lanes.params
+    kw = dict(T=p["steps"], noise=lanes.noise, trace_every=p["trace_every"], stop_at_hit=p["stop_at_hit"])
+    if p["engine"] == "numba":
+        return engine.run_batch(lanes.problem, lanes.seqs, lanes.algs, lanes.seeds, progress=progress, **kw)
+    bar = Progress(len(lanes.seeds), f"reference {len(lanes.seeds)} lanes", enabled=progress)
+    out = []
+    for seq, alg, seed in zip(lanes.seqs, lanes.algs, lanes.seeds):
+        out.append(algorithms.reference_run(lanes.problem, seq, alg, seed=seed, **kw))
+        bar.update(len(out))
+    bar.close()
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# the report
+# ------------------------------------------------------------------------------------------
+def sequence_stats(seq: delay_models.DelaySequence) -> dict[str, Any]:
+    return {"model": seq.model, "params": dict(seq.params), "seed": seq.seed, "clipped": seq.clipped,
+            **seq.stats().as_dict()}
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
+
+def first_horizon(lanes: Lanes, seq: delay_models.DelaySequence) -> int | None:
+    """Theorem D''s first horizon <= T for this sequence (None: its condition is not met within T)."""
+    p = lanes.params
+    return theory.first_horizon(seq.delays[: p["steps"]], result=THEOREM, beta=lanes.problem.beta, F=lanes.problem.F,
+                                sigma=p["sigma"], eps=p["eps"])
+
+
+def _theory(lanes: Lanes) -> tuple[dict[str, Any], dict[int, int | None]]:
+    p = lanes.params
+    st = theory.get(THEOREM)
+    by_seed = lanes.sequences_by_seed()
+    horizons = {s: first_horizon(lanes, sq) for s, sq in by_seed.items()} if not lanes.shared else {}
+    if lanes.shared:
+        h = first_horizon(lanes, lanes.seqs[0])
+        horizons = {s: h for s in by_seed}
+    picky = [a for a in lanes.algs if a.name == "picky"]
+    applies = all(a.source.get(k) != "user" for a in picky for k in ("eta", "rho")) if picky else None
+    met = [h for h in horizons.values() if h is not None]
+    out = {
+        "result": THEOREM,
+        "title": st.title,
+        "guarantee": st.guarantee,
+        "success_probability": float(st.success_probability),
+        "T": p["steps"],
+        "first_horizon": next(iter(horizons.values())) if lanes.shared else None,
+        "condition_met_within_T": bool(met) if lanes.shared else len(met),
+        "applies_to_picky": applies,
+    }
+    if not lanes.shared:
+        out["first_horizons"] = {str(s): h for s, h in horizons.items()}
+        out["first_horizon_spread"] = _spread(met) if met else None
+    return out, horizons
+
+
+def _aggregate(name: str, runs: list[RunResult], horizons: dict[int, int | None]) -> dict[str, Any]:
+    hits = [r.first_hit for r in runs if r.first_hit is not None]
+    cfg = runs[0].config
+
+    def param(k: str) -> Any:
+        vals = {r.config.get(k) for r in runs}
+        return vals.pop() if len(vals) == 1 else None
+
+    etas = [r.config["eta"] for r in runs]
+    row = {
+        "algorithm": name,
+        "config": cfg,
+        **{k: param(k) for k in ("eta", "rho", "R", "tau_C", "rule")},
+        "eta_min": min(etas),
+        "eta_max": max(etas),
+        "lanes": len(runs),
+        "successes": len(hits),
+        "success_fraction": len(hits) / len(runs),
+        "first_hit_median": statistics.median(hits) if hits else None,
+        "first_hit_min": min(hits, default=None),
+        "first_hit_max": max(hits, default=None),
+        "accepted_mean": statistics.fmean(r.accepted for r in runs),
+        "rejected_mean": statistics.fmean(r.rejected for r in runs),
+        "diverged": sum(r.diverged for r in runs),
+    }
+    if name == "picky":
+        covered = [r for r in runs if horizons.get(r.seed) is not None]
+        row["hit_by_first_horizon"] = (sum(r.first_hit is not None and r.first_hit <= horizons[r.seed] for r in covered)
+                                       if covered else None)
+        row["lanes_with_horizon"] = len(covered)
+    return row
+
+
+def report(lanes: Lanes, results: list[RunResult], command: list[str], schema: str) -> dict[str, Any]:
+    """Everything ``picky simulate`` prints (the JSON of ``--json``; documented in verify.cli)."""
+    th, horizons = _theory(lanes)
+    by_alg: dict[str, list[RunResult]] = {}
+    for r in results:
+        by_alg.setdefault(r.algorithm, []).append(r)
+    by_seed = lanes.sequences_by_seed()
+    stats = {s: sq.stats() for s, sq in by_seed.items()}
+    draws = {
+        "mode": lanes.params["delay_draw"],
+        "count": len({id(sq) for sq in by_seed.values()}),
+        "tau_avg": _spread([st.tau_avg for st in stats.values()]),
+        "tau_max": _spread([float(st.tau_max) for st in stats.values()]),
+        "draws": [] if lanes.shared else [
+            {"seed": s, "delay_seed": sq.seed, "tau_avg": stats[s].tau_avg, "tau_max": stats[s].tau_max,
+             "clipped": sq.clipped} for s, sq in by_seed.items()],
+    }
+    return {
+        "schema": schema,
+        "version": theory.__version__,
+        "command": command,
+        "parameters": lanes.params,
+        "problem": lanes.problem.describe(),
+        "noise": lanes.noise.describe(),
+        "delay_stats": sequence_stats(lanes.seqs[0]) if lanes.shared else None,
+        "delay_draws": draws,
+        "theory": th,
+        "runs": [{"lane": i, **r.summary()} for i, r in enumerate(results)],
+        "aggregate": [_aggregate(a, rs, horizons) for a, rs in by_alg.items()],
+    }
