@@ -25,10 +25,24 @@ def test_picky_rejector_budget_causality_and_harm():
     # harm: more rejections than oblivious sequences with the same average delay
     obl = [A.reference_run(prob, D.make(s, T), cfg, seed=0) for s in ("constant:tau=4", "bursty:m=8")]
     assert run.rejected > max(r.rejected for r in obl)
-    # sigma = 0: deterministic, so Theorem D' applies to the realised sequence
-    t0 = theory.first_horizon(d, beta=prob.beta, F=prob.F, sigma=0.0, eps=0.05)
-    if t0 is not None:
-        assert run.first_hit is not None and run.first_hit <= t0
+
+
+def test_theorem_d_prime_holds_for_the_adversarys_realised_sequence():
+    # sigma = 0: deterministic, so Theorem D' applies to the realised sequence (fixed in hindsight).
+    # An instance where its horizon is within reach: f = ||x||^2/2 on R^4, beta = 1, F = 1/2, eps = 1/2.
+    prob = P.make("quadratic:spectrum=constant,L=1,scale=0.5", 4)
+    assert (prob.beta, prob.F) == (1.0, 0.5)
+    cfg = A.resolve("picky", beta=1.0, F=0.5, eps=0.5, sigma=0.0)
+    adv = PickyRejector(tau_budget=3.0, window=200, rule=cfg)
+    run = A.reference_run(prob, adv, cfg, seed=0, T=3000)
+    d = run.delays.delays
+    assert run.rejected > 0 and d.sum() > 0  # the adversary did act
+    # the realised sequence continued by zeros: the horizon exists, and the run hit eps by it
+    t0 = theory.first_horizon(np.concatenate([d, np.zeros(200_000, np.int64)]), beta=1.0, F=0.5, sigma=0.0, eps=0.5)
+    assert t0 is not None and t0 > run.first_hit
+    assert run.first_hit is not None and run.first_hit <= t0
+    # and the horizon did not already hold before the hit (else the hit would have been late)
+    assert theory.first_horizon(d[: run.first_hit - 1], beta=1.0, F=0.5, sigma=0.0, eps=0.5) is None
 
 
 def test_stale_error_maximizer_hurts_delayed_sgd():

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
+from verify import strategies as vst
 
 
 def straddlers(d: np.ndarray, bps: np.ndarray) -> int:
@@ -78,7 +79,7 @@ def test_bursty_attains_exact_form(m, K):
 
 
 @given(
-    d=st.lists(st.integers(0, 50), min_size=1, max_size=80).map(lambda xs: np.minimum(np.array(xs), np.arange(len(xs)))),
+    d=vst.causal_delays(max_T=80, max_delay=50),
     data=st.data(),
 )
 def test_random_sequences(d, data):

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from verify import strategies as vst
+
 from theory.validation import DelaySequenceError, validate_delays
 from verify.delays import (
     MODELS,
@@ -280,9 +282,7 @@ def test_workers_params_record_only_the_used_shape() -> None:
 
 
 @given(
-    d=st.lists(st.integers(0, 50), min_size=1, max_size=200).map(
-        lambda xs: [min(x, i) for i, x in enumerate(xs)]
-    ),
+    d=vst.causal_delays(max_T=200, max_delay=50).map(lambda a: a.tolist()),
     data=st.data(),
 )
 def test_stats_and_prefix(d: list[int], data: st.DataObject) -> None:

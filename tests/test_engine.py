@@ -19,6 +19,7 @@ from verify import algorithms as A
 from verify import delays as D
 from verify import engine as E
 from verify import problems as P
+from verify import strategies as vst
 from verify.engine import kernel as K
 
 FLOAT_FIELDS = ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap")
@@ -56,8 +57,7 @@ NAMED = ["none", "constant:tau=3", "bursty:m=7", "straggler", "ksj-straggler", "
 @st.composite
 def delay_seqs(draw, T):
     if draw(st.booleans()):
-        raw = draw(st.lists(st.integers(0, 40), min_size=T, max_size=T))
-        return D.from_trace(np.minimum(np.array(raw), np.arange(T)))
+        return D.from_trace(draw(vst.causal_delays(T, max_delay=40)))
     return D.make(draw(st.sampled_from(NAMED)), T, seed=draw(st.integers(0, 100)))
 
 
@@ -175,9 +175,8 @@ def _live_count(d: np.ndarray) -> int:
     return max((sum(1 for j in range(i + 1) if last[j] > i) for i in range(T)), default=0)
 
 
-@given(st.lists(st.integers(0, 30), min_size=1, max_size=200))
-def test_slot_plan_never_overwrites_a_live_iterate(raw):
-    d = np.minimum(np.array(raw, dtype=np.int64), np.arange(len(raw)))
+@given(vst.causal_delays(max_T=200, max_delay=30))
+def test_slot_plan_never_overwrites_a_live_iterate(d):
     plan = np.empty(d.size, np.int32)
     n = K.plan_slots(d, d.size, plan)
     owner = {}

@@ -48,7 +48,19 @@ def test_delayed_sgd_with_pickys_step_diverges_above_threshold_picky_converges()
         else:
             assert r_d.diverged, (tau, r_d.final_grad_norm)
         assert not r_p.diverged and r_p.first_hit is not None and r_p.final_grad_norm <= EPS, tau
-        # the Picky run also meets Theorem D' wherever its condition holds (sigma = 0: deterministic)
-        t0 = theory.first_horizon(seq.delays, beta=BETA, F=prob.F, sigma=0.0, eps=EPS)
-        if t0 is not None:
-            assert r_p.first_hit <= t0
+        # (Theorem D' has no horizon within T here: eps = 1e-3 needs ~1e9 steps; see the next test)
+        assert theory.first_horizon(seq.delays, beta=BETA, F=prob.F, sigma=0.0, eps=EPS) is None
+
+
+def test_picky_meets_theorem_d_prime_at_the_unstable_delays():
+    # an instance where Theorem D''s horizon is within reach: beta = 1, F = 1/2, eps = 1/2, with Picky's
+    # step 1/(9 beta) beyond delayed GD's stability threshold (constant delays 14, 20, 40)
+    prob = P.make("quadratic:spectrum=constant,L=1,scale=0.5", 4)
+    picky = A.resolve("picky", beta=1.0, F=0.5, eps=0.5, sigma=0.0)
+    assert theory.max_stable_delay(picky.eta, 1.0) == 13
+    for tau in (14, 20, 40):
+        seq = D.make(f"constant:tau={tau}", 1_000_000)
+        t0 = theory.first_horizon(seq.delays, beta=1.0, F=0.5, sigma=0.0, eps=0.5)
+        assert t0 is not None and t0 < 1_000_000
+        (r,) = E.run_batch(prob, seq, picky, [0], T=t0, stop_at_hit=True)
+        assert r.first_hit is not None and r.first_hit <= t0

@@ -166,8 +166,9 @@ _K_det = 24 * beta * F / eps**2  # drift breakpoints, sigma = 0, pathwise
 
 
 def _exact_count(b: sp.Expr, s: sp.Expr) -> sp.Expr:
-    """Largest N with N^2 + b N <= 2 b s."""
-    return (sp.sqrt(b**2 + 8 * b * s) - b) / 2
+    """Largest N with N^2 + b N <= 2 b s: the root (sqrt(b^2 + 8 b s) - b)/2, written without the
+    cancellation (which, in floating point, goes negative at s = 0 for large b)."""
+    return sp.Piecewise((0, sp.Eq(b, 0)), (4 * b * s / (sp.sqrt(b**2 + 8 * b * s) + b), True))
 
 
 _add(

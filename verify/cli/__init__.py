@@ -1,8 +1,8 @@
 """The ``picky`` command line: one module per command; this module assembles them and owns the
 error policy.
 
-Commands: ``picky bounds`` (:mod:`.bounds`), ``picky simulate`` (:mod:`.simulate`), ``picky list``
-(:mod:`.listing`). Each module documents its JSON output. A user error (bad input) ends in one
+Commands: ``picky verify`` (:mod:`.verify`, the main job), ``picky bounds`` (:mod:`.bounds`),
+``picky simulate`` (:mod:`.simulate`), ``picky hunt`` (:mod:`.hunt`), ``picky list`` (:mod:`.listing`). Each module documents its JSON output. A user error (bad input) ends in one
 line naming the parameter, its value and what is allowed, exit code 2; commands print, they do not
 compute science (that lives in :mod:`theory`, :mod:`verify.simulation`, ...).
 """
@@ -14,7 +14,7 @@ from typing import Sequence
 
 import theory
 
-from . import bounds, listing, simulate
+from . import bounds, hunt, listing, simulate, verify
 
 __all__ = ["main", "build_parser"]
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"picky-sgd {theory.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for mod in (bounds, simulate, listing):
+    for mod in (verify, hunt, bounds, simulate, listing):
         mod.add_parser(sub)
     return p
 

@@ -1,0 +1,130 @@
+"""The claims registry at a small budget (profile ``test``): the suite asserts on the same evidence
+records that ``picky verify`` reports. One shared run of the registry (module-scoped fixture)."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import theory
+from verify import claims, delays
+from verify.claims import counting_lemma, evidence, report, tightness
+from verify.cli import main
+
+
+@pytest.fixture(scope="module")
+def run_all(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    ev = claims.run(profile="test", out_dir=out)
+    return {e.claim: e for e in ev}, out
+
+
+def test_every_claim_has_an_evidence_record(run_all):
+    ev, _ = run_all
+    assert list(ev) == list(claims.CLAIMS)
+    assert len(ev) == 9
+    for cid, e in ev.items():
+        c = claims.get(cid)
+        assert e.claim == cid and e.verdict in evidence.VERDICTS and e.profile == "test"
+        assert e.rerun == f"picky verify --profile test --only {cid}"
+        assert e.status == (theory.get(c.result).status.value if c.result else None)
+        assert e.test.alpha >= 0 and e.test.name and e.what
+        json.dumps(e.as_dict(), allow_nan=False)
+
+
+def test_every_claim_passes_on_main(run_all):
+    ev, _ = run_all
+    assert {cid: e.verdict for cid, e in ev.items()} == {cid: evidence.PASS for cid in ev}
+
+
+def test_theorem_d_deterministic_checks_real_horizons(run_all):
+    e = run_all[0]["theorem-d-deterministic"]
+    checked = [i for i in e.instances if i["verdict"] != evidence.NOT_MET]
+    assert len(checked) >= 15 and e.measured["instances_checked"] == len(checked)
+    for i in checked:
+        assert i["horizon_D_prime"] is not None and i["first_hit"] is not None and i["first_hit"] <= i["horizon_D_prime"]
+    # d_t = t - 1 never meets the condition: reported as condition-not-met, not as a pass
+    assert any(i["verdict"] == evidence.NOT_MET and i["delays"].startswith("constant") for i in e.instances)
+    assert any(i.get("adaptive") for i in e.instances)
+    assert any(str(i["delays"]).startswith("targeted search") for i in e.instances)
+    assert 0 < e.ratio <= 1
+
+
+def test_stochastic_claim_uses_an_exact_binomial_test(run_all):
+    e = run_all[0]["theorem-d-stochastic"]
+    assert "binomtest" in e.test.name and e.test.alpha == claims.PROFILES["test"].alpha
+    for i in e.instances:
+        if i["verdict"] == evidence.NOT_MET:
+            continue
+        assert i["n"] == claims.PROFILES["test"].seeds
+        lo, hi = i["ci95"]
+        assert lo <= i["success_rate"] <= hi
+        assert set(i["restarts"]) == {"2", "3"}
+
+
+def test_headline_slopes(run_all):
+    m = run_all[0]["headline"].measured
+    assert m["picky"]["ci95"][1] <= 0.1
+    assert m["delayed-sgd"]["ci95"][0] >= 0.5 and abs(m["delayed-sgd"]["slope"] - 1) < 0.1
+
+
+def test_tightness_reports_the_lower_bound_on_C(run_all):
+    e = run_all[0]["tightness"]
+    c = e.measured["C_lower_bound_rate_form"]
+    assert c is not None and c > 0
+    assert e.measured["largest_ratio_theorem_D_prime"] <= 1
+    assert "LOWER bound" in " ".join(e.notes)
+
+
+def test_report_files(run_all):
+    ev, out = run_all
+    paths = report.write(out, list(ev.values()), {"command": "picky verify --profile test", "profile": "test",
+                                                   "started": "now", "seconds": 1.0, "verdict": report.overall(list(ev.values()))})
+    data = json.loads(paths[0].read_text())
+    assert data["schema"] == "picky-verify/1" and len(data["claims"]) == 9 and "numba" in data["environment"]
+    header = paths[1].read_text().splitlines()[0]
+    assert header == "claim,algorithm,problem,delays,seed,metric,value"
+    md = paths[2].read_text()
+    for cid in ev:
+        assert f"--only {cid}`" in md
+    assert (out / "worst_sequence.json").exists()
+
+
+def test_combine_and_overall():
+    P, F, I, N = evidence.PASS, evidence.FAIL, evidence.INCONCLUSIVE, evidence.NOT_MET
+    assert evidence.combine([P, N, P]) == P and evidence.combine([N, N]) == N and evidence.combine([]) == N
+    assert evidence.combine([P, I]) == I and evidence.combine([I, F, P]) == F
+
+
+def test_straddler_count_matches_a_direct_loop():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        T = int(rng.integers(1, 60))
+        d = np.minimum(rng.integers(0, 20, T), np.arange(T))
+        bps = rng.choice(np.arange(1, T + 1), size=int(rng.integers(1, T + 1)), replace=False)
+        direct = sum(any(t - d[t - 1] <= p < t for p in bps) for t in range(1, T + 1))
+        assert counting_lemma.straddlers(d, bps) == direct
+
+
+def test_c_lower_bound_by_hand():
+    # d = 0: rate(0) = beta F (1/eps^2) -> max_{T < h} T/rate = (h - 1) eps^2/(beta F)
+    d = np.zeros(100, np.int64)
+    assert tightness.c_lower_bound(d, 50, beta=2.0, F=3.0, eps=0.5) == pytest.approx(49 * 0.25 / 6)
+    assert tightness.c_lower_bound(d, None, beta=2.0, F=3.0, eps=0.5) == 0.0
+    d2 = np.array([0, 1, 2, 0])  # T = 3: tau = 1 -> rate = 6 * 4 * 2 = 48; T = 1: rate 24
+    assert tightness.c_lower_bound(d2, 4, beta=2.0, F=3.0, eps=0.5) == pytest.approx(max(1 / 24, 2 / 36, 3 / 48))
+
+
+def test_verify_cli_writes_the_report_and_exits_0(tmp_path, capsys):
+    assert main(["verify", "--profile", "test", "--only", "stability", "lower-bound", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "stability" in out and "verdict: pass" in out
+    assert json.loads((tmp_path / "results.json").read_text())["verdict"] == "pass"
+
+
+def test_verify_cli_bad_input(tmp_path, capsys):
+    with pytest.raises(SystemExit) as ei:
+        main(["verify", "--only", "nonsense", "--out", str(tmp_path)])
+    assert ei.value.code == 2 and "claim id must be one of" in capsys.readouterr().err

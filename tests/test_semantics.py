@@ -1,0 +1,165 @@
+"""The model's semantics, pinned against loops written here by hand (plain numpy, not the package's
+compiled functions): which noise row each step consumes, ties at the threshold, what tau_avg in a
+record averages over, the defaults from theory. The engine and the reference are both held to them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import theory
+from verify import algorithms as A
+from verify import delays as D
+from verify import engine as E
+from verify import problems as P
+
+ENGINES = {
+    "numba": lambda prob, seq, alg, seed, **kw: E.run_batch(prob, seq, alg, [seed], **kw)[0],
+    "reference": lambda prob, seq, alg, seed, **kw: A.reference_run(prob, seq, alg, seed=seed, **kw),
+}
+
+
+def hand_picky(x1, grad, delays, eta, rho, sigma, seed, T):
+    """Algorithm 1 on f with gradient ``grad``, by hand: every iterate kept, the noise row of step t
+    is row t of numpy's own ``default_rng(seed).standard_normal((T, d)) / sqrt(d)`` (drawn whether
+    the step is accepted or not). Returns (iterates x_1..x_{T+1}, rejected steps)."""
+    d = x1.size
+    Z = np.random.default_rng(seed).standard_normal((T, d)) / math.sqrt(d) if sigma else np.zeros((T, d))
+    xs = [np.array(x1, dtype=float)]
+    rejected = []
+    for t in range(1, T + 1):
+        x, y = xs[-1], xs[t - 1 - delays[t - 1]]
+        if np.linalg.norm(x - y) <= rho:
+            xs.append(x - eta * (grad(y) + sigma * Z[t - 1]))
+        else:
+            xs.append(x.copy())
+            rejected.append(t)
+    return xs, rejected
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_noise_row_t_is_consumed_by_step_t_also_when_rejected(engine):
+    # f = ||x||^2 / 2 (grad = x), a sequence with many rejections, sigma > 0
+    prob = P.make("quadratic:spectrum=constant,L=1,scale=1", 4)
+    T = 300
+    seq = D.make("bursty:m=9", T)
+    alg = A.resolve("picky", beta=1.0, F=prob.F, eps=1e-9, sigma=0.5, eta=0.05, rho=0.03)
+    xs, rej = hand_picky(prob.x1, lambda x: x, seq.delays, 0.05, 0.03, 0.5, seed=11, T=T)
+    assert 20 < len(rej) < T - 20  # both kinds of steps occur
+    run = ENGINES[engine](prob, seq, alg, 11, trace_every=1)
+    assert run.rejected_steps.tolist() == rej  # identical decisions at every step
+    want = np.array([np.linalg.norm(x) for x in xs[:T]])  # ||grad f(x_t)|| = ||x_t||
+    np.testing.assert_allclose(run.trace_grad_norm, want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(run.final_grad_norm, np.linalg.norm(xs[T]), rtol=1e-12)
+    # the other convention (noise drawn only on accepted steps) gives a different run: the pin bites
+    rng, alt = np.random.default_rng(11), [np.array(prob.x1, dtype=float)]
+    for t in range(1, T + 1):
+        x, y = alt[-1], alt[t - 1 - seq.delays[t - 1]]
+        ok = np.linalg.norm(x - y) <= 0.03
+        alt.append(x - 0.05 * (y + 0.5 * rng.standard_normal(4) / 2.0) if ok else x.copy())
+    assert abs(np.linalg.norm(alt[T]) - run.final_grad_norm) > 1e-6
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_a_distance_exactly_equal_to_rho_is_accepted(engine):
+    # 1-d, f = x^2/2, x_1 = 1, eta = 1/2: x_2 = 1/2 exactly; at step 2 (d_2 = 1) the distance
+    # |x_2 - x_1| = 1/2 exactly. With rho = 1/2 the test "<=" accepts; one ulp less rejects.
+    prob = P.make("quadratic:spectrum=constant,L=1", 1, x1=np.array([1.0]))
+    seq = D.from_trace(np.array([0, 1, 0, 0]))
+    for rho, rejected in ((0.5, []), (float(np.nextafter(0.5, 0.0)), [2])):
+        alg = A.resolve("picky", beta=1.0, F=prob.F, eps=1e-9, sigma=0.0, eta=0.5, rho=rho)
+        run = ENGINES[engine](prob, seq, alg, 0)
+        assert run.rejected_steps.tolist() == rejected, rho
+        # by hand: accepted at step 2 -> x_3 = 1/2 - 1/2 * grad f(x_1) = 0
+        x3 = 0.5 - 0.5 * 1.0 if not rejected else 0.5
+        x5 = x3 * 0.25  # two more undelayed steps halve it twice
+        assert run.final_grad_norm == abs(x5)
+    assert A.resolve("picky", beta=1.0, F=1.0, eps=1.0, sigma=0.0, rho=0.5).accepts(0.5, 7)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_tau_avg_in_a_record_is_over_the_steps_run(engine):
+    prob = P.make("logsum", 3)
+    seq = D.make("pareto:alpha=1.5,scale=3", 5000, seed=2)
+    alg = A.resolve("picky", beta=prob.beta, F=prob.F, eps=0.5, sigma=0.0)
+    run = ENGINES[engine](prob, seq, alg, 0, stop_at_hit=True)
+    n = run.steps_run
+    assert 0 < n < 5000 and run.first_hit == n + 1  # stopped at the hit
+    d = seq.delays[:n]
+    assert run.delay_stats["T"] == n
+    assert run.delay_stats["tau_avg"] == int(d.sum()) / n and run.delay_stats["tau_max"] == int(d.max())
+    assert run.delay_stats["tau_avg"] != seq.stats().tau_avg  # the whole sequence's is different
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_sgd_sees_no_delays_whatever_the_sequence_says(engine):
+    prob = P.make("logsum", 2)
+    seq = D.make("constant:tau=7", 100)
+    alg = A.resolve("sgd", beta=prob.beta, F=prob.F, eps=0.1, sigma=0.0)
+    run = ENGINES[engine](prob, seq, alg, 0, trace_every=1)
+    x = np.array(prob.x1)
+    for t in range(100):  # plain gradient descent
+        assert run.trace_grad_norm[t] == pytest.approx(np.linalg.norm(2 * x / (1 + x * x)), rel=1e-12)
+        x = x - alg.eta * (2 * x / (1 + x * x))
+    assert run.delay_stats["tau_max"] == 0
+
+
+def test_default_steps_are_theorys():
+    prob = P.make("logsum", 10)
+    seq = D.make("pareto:alpha=1.5,scale=3", 20_000, seed=0)
+    kw = dict(beta=prob.beta, F=prob.F, eps=0.1, sigma=1.0)
+    tm = int(seq.delays.max())
+    assert tm > 1000
+    dsgd = A.resolve("delayed-sgd", delays=seq, **kw)
+    assert dsgd.eta == theory.step_size("delayed-sgd", beta=2.0, sigma=1.0, eps=0.1, tau_max=float(tm))
+    assert dsgd.eta == 1 / (2.0 * max(9 * (1 + tm), 4 / 0.1**2, 16 / 0.1))  # by hand: 1/(beta max{...})
+    picky = A.resolve("picky", delays=seq, **kw)
+    assert picky.eta == theory.step_size("picky-explicit", beta=2.0, sigma=1.0, eps=0.1) == 1 / (2.0 * max(9, 4 / 0.1**2, 16 / 0.1))
+    assert picky.rho == 0.1 / 4
+    sd = A.resolve("stale-drop", delays=seq, **kw)
+    assert sd.R == math.ceil(2 * seq.delays.mean()) + 1
+    assert sd.eta == theory.step_size("delayed-sgd", beta=2.0, sigma=1.0, eps=0.1, tau_max=float(sd.R - 1))
+    da = A.resolve("delay-adaptive", delays=seq, **kw)
+    assert da.tau_C == max(1, math.ceil(seq.delays.mean())) and da.rule == "ksj"
+    assert da.step(int(da.tau_C)) == da.eta and da.step(1000) == min(da.eta, 1 / (4 * 2.0 * 1000))
+    mish = A.resolve("delay-adaptive", delays=seq, rule="mishchenko", **kw)
+    assert mish.step(1000) == mish.eta * mish.tau_C / 1000
+
+
+def test_rules_compile_from_theory():
+    """Each algorithm's decide() is theory's SymPy rule, evaluated: compare with sympy.subs."""
+    import sympy as sp
+    from theory import rules as TR
+
+    prob = P.make("logsum", 3)
+    seq = D.make("bimodal:p=0.2,D=30", 500, seed=1)
+    for name in A.ALGORITHMS:
+        for extra in ([{}, {"rule": "mishchenko"}] if name == "delay-adaptive" else [{}]):
+            alg = A.resolve(name, beta=prob.beta, F=prob.F, eps=0.3, sigma=0.2, delays=seq, **extra)
+            rule = alg.update_rule
+            env = {s: getattr(alg, s.name) for s in rule.inputs}
+            for dist in (0.0, 0.01, float(getattr(alg, "rho", 0.5)), 0.5, 3.0):
+                for dd in (0, 1, 5, 29, 30, 31):
+                    a = bool(sp.sympify(rule.accept).subs({**env, TR.dist: dist, TR.d: dd}))
+                    e = float(sp.sympify(rule.step).subs({**env, TR.d: dd}))
+                    got = alg.decide(dist, dd)
+                    assert got[0] == a and got[1] == pytest.approx(e, rel=1e-15), (name, dist, dd)
+
+
+def test_noise_streams_are_numpys_own():
+    """The compiled noise rows draw from the lane's Generator exactly as numpy does (numba shares
+    the generator state): bit-identical to numpy's own standard_normal / random / standard_t."""
+    for seed in range(4):
+        g = P.make_noise("gaussian").sample(np.random.default_rng(seed), 500, 7)
+        assert np.array_equal(g, np.random.default_rng(seed).standard_normal((500, 7)) * (1 / math.sqrt(7)))
+        r = P.make_noise("rademacher").sample(np.random.default_rng(seed), 500, 7)
+        u = np.random.default_rng(seed).random((500, 7))
+        assert np.array_equal(r, np.where(u >= 0.5, 1.0, -1.0) * (1 / math.sqrt(7)))
+        t = P.make_noise("student_t:df=3").sample(np.random.default_rng(seed), 500, 7)
+        w = np.random.default_rng(seed).standard_t(3.0, (500, 7)) * (math.sqrt(1 / 3) / math.sqrt(7))
+        assert np.array_equal(t, w)
+    rng = np.random.default_rng(5)
+    P.make_noise("gaussian").sample(rng, 10, 3)  # the Python generator object advanced with it
+    assert rng.standard_normal() == np.random.default_rng(5).standard_normal(31)[30]

@@ -1,0 +1,70 @@
+"""The claims registry: every checkable statement of the package, one module each, each returning an
+evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value beside the theory's.
+
+=====  ==========================  ===============================================================
+ no.   id                          claim
+=====  ==========================  ===============================================================
+ 1     theorem-d-deterministic     Theorem D/D', sigma = 0: eps-stationary by the first horizon
+ 2     theorem-d-stochastic        Theorem D', sigma > 0: success probability >= 1/2; restarts
+ 3     counting-lemma              the counting lemma, exact; tight on bursty; on every run
+ 4     invariants                  Algorithm 1's per-step invariants on every run
+ 5     headline                    steps do not grow with tau_max at fixed tau_avg
+ 6     eps-scaling                 exponents in eps: 2 on the chain, <= 4 noise-dominated
+ 7     stability                   delayed GD's stability threshold; Picky converges beyond it
+ 8     lower-bound                 the chain's zero-chain guarantee for every algorithm
+ 9     tightness                   measured/bound of each explicit theorem; a lower bound on C
+=====  ==========================  ===============================================================
+
+``run(ids, profile)`` runs claims in registry order, sharing one :class:`Context` (so claims 3, 4
+and 9 see the runs of the others). ``picky verify`` is this plus a report (:mod:`.report`).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from . import (
+    counting_lemma,
+    eps_scaling,
+    headline,
+    invariants,
+    lower_bound,
+    stability,
+    theorem_d_deterministic,
+    theorem_d_stochastic,
+    tightness,
+)
+from .common import PROFILES, Budget, Claim, Context
+from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, VERDICTS, Evidence
+
+__all__ = ["CLAIMS", "get", "run", "Claim", "Context", "Evidence", "Budget", "PROFILES", "PASS", "FAIL",
+           "INCONCLUSIVE", "NOT_MET", "VERDICTS"]
+
+#: claims in the order they run (the later ones use the earlier ones' runs)
+CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
+    (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
+                       counting_lemma, invariants, tightness)), key=lambda c: c.number)}
+#: claims 3, 4 and 9 check the runs of the others, so they run last
+ORDER = [c for c in CLAIMS if c not in ("counting-lemma", "invariants", "tightness")] + [
+    "counting-lemma", "invariants", "tightness"]
+
+
+def get(claim_id: str) -> Claim:
+    try:
+        return CLAIMS[claim_id]
+    except KeyError:
+        raise ValueError(f"claim id must be one of {list(CLAIMS)}; got {claim_id!r}") from None
+
+
+def run(ids: Iterable[str] | None = None, profile: str = "quick", *, progress: Callable[[str], None] | None = None,
+        out_dir=None, on_done: Callable[[Evidence], None] | None = None) -> list[Evidence]:
+    """Run the claims ``ids`` (default all), in dependency order; returns their evidence in registry order."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {list(PROFILES)}; got {profile!r}")
+    wanted = list(CLAIMS) if ids is None else [get(i).id for i in ids]
+    ctx = Context(PROFILES[profile], progress=progress or (lambda msg: None), out_dir=out_dir)
+    for cid in ORDER:
+        if cid in wanted:
+            ev = CLAIMS[cid].run(ctx)
+            if on_done is not None:
+                on_done(ev)
+    return [ctx.evidence[c] for c in CLAIMS if c in wanted]

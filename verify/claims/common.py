@@ -1,0 +1,219 @@
+"""What the claims share: the budget of a profile, the context that collects every run, the
+instances on which the theorems' horizons are within reach, and the statistics (scipy.stats).
+
+Instances. Theorem D' needs T >= 512 beta F/eps^2 + 128 beta F sigma^2/eps^4 and
+sum_{t<=T} d_t <= eps^2 T^2/(8960 beta F). With beta = 1, F = 1/2, eps = 1/2 the first is 1024 steps
+and an average delay of 5 needs T ~ 9e4 -- within reach of the compiled engine; the checks stop
+each lane at its first eps-stationary iterate, so a horizon costs only the steps actually needed.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+import theory
+
+from .. import algorithms, delays, engine, problems
+from ..records import RunResult
+from .evidence import Evidence, Row, Test
+
+__all__ = ["Budget", "PROFILES", "Context", "Claim", "Instance", "INSTANCES", "clopper_pearson", "binom_less",
+           "slope_ci_bootstrap", "slope_ci_ols"]
+
+THEOREM_SHARP = "picky-explicit-sharp"
+THEOREM_D = "picky-explicit"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a profile spends. ``scale`` multiplies sequence lengths and largest delays."""
+
+    profile: str
+    seeds: int  # seeds per sequence for the stochastic claims (>= 200 in quick and full)
+    draws: int  # random delay draws per setting (slopes)
+    search_examples: int  # Hypothesis examples of the targeted search
+    headline_D: tuple[int, ...]  # largest delays of the two-point family
+    eps_points: int  # eps grid size for the scaling claim
+    alpha: float = 0.01  # false-alarm rate of each statistical test
+
+
+PROFILES: dict[str, Budget] = {
+    "test": Budget("test", seeds=40, draws=4, search_examples=8, headline_D=(10, 100, 1000), eps_points=4),
+    "quick": Budget("quick", seeds=200, draws=8, search_examples=40, headline_D=(10, 100, 1000, 3000), eps_points=5),
+    "full": Budget("full", seeds=1000, draws=32, search_examples=400, headline_D=(10, 30, 100, 300, 1000, 3000, 10000),
+                   eps_points=8),
+}
+
+
+@dataclass
+class Collected:
+    claim: str
+    run: RunResult
+    label: str  # delays label
+    theorem_params: bool  # picky with Theorem D's eta and rho (the theorems apply)
+
+
+@dataclass
+class Context:
+    """One ``picky verify`` run: the budget, the evidence so far and every run made (so that the
+    counting lemma, the invariants and the tightness claims see the runs of every claim)."""
+
+    budget: Budget
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    runs: list[Collected] = field(default_factory=list)
+    progress: Callable[[str], None] = lambda msg: None
+    out_dir: Any = None  # where a claim may save artefacts (the worst sequence found, ...)
+
+    def collect(self, claim: str, runs: Sequence[RunResult], label: str) -> None:
+        for r in runs:
+            src = r.config.get("source", {})
+            th = r.algorithm == "picky" and src.get("eta") != "user" and src.get("rho") != "user"
+            self.runs.append(Collected(claim, r, label, th))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A registered claim: what it checks (a theory result and its label), what is measured, on
+    which instances, and ``run(ctx) -> Evidence``."""
+
+    id: str
+    number: int
+    title: str
+    result: str | None
+    measures: str
+    instances: str
+    check: Callable[[Context], Evidence]
+
+    @property
+    def status(self) -> str | None:
+        return theory.get(self.result).status.value if self.result else None
+
+    def run(self, ctx: Context) -> Evidence:
+        t0 = time.perf_counter()
+        ev = self.check(ctx)
+        ev.seconds = time.perf_counter() - t0
+        ev.profile = ctx.budget.profile
+        ev.rerun = f"picky verify --profile {ctx.budget.profile} --only {self.id}"
+        ctx.evidence[self.id] = ev
+        return ev
+
+
+# ------------------------------------------------------------------------------------------
+# instances
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Instance:
+    """A problem with exact constants and a target: the theorems' horizons are computed from it."""
+
+    name: str
+    spec: str
+    dim: int
+    eps: float
+    x1: tuple[float, ...] | None = None
+
+    def problem(self) -> problems.Problem:
+        kw = {} if self.x1 is None else {"x1": np.array(self.x1)}
+        return problems.make(self.spec, self.dim, **kw)
+
+    def picky(self, sigma: float = 0.0) -> algorithms.Algorithm:
+        p = self.problem()
+        return algorithms.resolve("picky", beta=p.beta, F=p.F, eps=self.eps, sigma=sigma)
+
+    def horizon(self, seq: delays.DelaySequence | np.ndarray, sigma: float = 0.0, result: str = THEOREM_SHARP) -> int | None:
+        p = self.problem()
+        d = seq.delays if isinstance(seq, delays.DelaySequence) else seq
+        return theory.first_horizon(d, result=result, beta=p.beta, F=p.F, sigma=sigma, eps=self.eps)
+
+    def describe(self) -> dict[str, Any]:
+        p = self.problem()
+        return {"name": self.name, "problem": p.spec, "dim": self.dim, "beta": p.beta, "beta_exact": p.beta_exact,
+                "F": p.F, "F_exact": p.F_exact, "eps": self.eps}
+
+
+INSTANCES = {
+    # f = ||x||^2/2 on R^4 from x_1 = (1/2, ..., 1/2): beta = 1, F = 1/2 exactly; eps = 1/2
+    "quad": Instance("quad", "quadratic:spectrum=constant,L=1,scale=0.5", 4, 0.5),
+    # sum log(1 + x_i^2/2) on R^2 from x_1 = (3/2, 3/2) (non-convex beyond sqrt 2): beta = 1, F = 2 log(17/8)
+    "logsum": Instance("logsum", "logsum:width=1.4142135623730951,scale=0.5", 2, 0.5),
+    # Carmon et al.'s chain (3 coordinates, beta <= 1 as an upper bound, lam = 10): eps below the
+    # floor L lam/152 = 0.066 that holds until the last coordinate is reached
+    "chain": Instance("chain", "chain:L=1,lam=10", 3, 0.05),
+}
+
+
+def run_lanes(problem: Any, seqs: Sequence[delays.DelaySequence] | delays.DelaySequence,
+              algs: Sequence[algorithms.Algorithm] | algorithms.Algorithm, seeds: Sequence[int], *, T: int,
+              noise: str = "gaussian", **kw: Any) -> list[RunResult]:
+    return engine.run_batch(problem, seqs, algs, list(seeds), T=T, noise=problems.make_noise(noise), **kw)
+
+
+def label(seq: delays.DelaySequence) -> str:
+    if seq.model == "program":
+        return "program:" + str(seq.params.get("describe", ""))[:80]
+    params = ",".join(f"{k}={v}" for k, v in seq.params.items() if k != "program")
+    return f"{seq.model}:{params}" if params else seq.model
+
+
+def rows_of(runs: Sequence[RunResult], lbl: str, metrics: Sequence[str] = ("first_hit", "rejected")) -> list[Row]:
+    out = []
+    for r in runs:
+        for m in metrics:
+            out.append(Row(r.algorithm, r.problem.get("spec", ""), lbl, r.seed, m, getattr(r, m)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# statistics
+# ------------------------------------------------------------------------------------------
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided interval for a binomial proportion (scipy.stats.binomtest)."""
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def binom_less(k: int, n: int, p0: float) -> float:
+    """p-value of the one-sided exact binomial test of H0: p >= p0 against p < p0."""
+    return float(stats.binomtest(k, n, p0, alternative="less").pvalue)
+
+
+def binom_greater(k: int, n: int, p0: float) -> float:
+    """p-value of the one-sided exact binomial test of H0: p <= p0 against p > p0."""
+    return float(stats.binomtest(k, n, p0, alternative="greater").pvalue)
+
+
+def slope_ci_bootstrap(x: Sequence[float], groups: Sequence[Sequence[float]], *, seed: int = 0,
+                       confidence: float = 0.95, n_resamples: int = 2000) -> tuple[float, tuple[float, float]]:
+    """Log-log slope of median(group) against x, with a percentile bootstrap CI that resamples
+    every group independently (scipy.stats.bootstrap, one sample per group)."""
+    lx = np.log(np.asarray(x, dtype=float))
+
+    def slope(*gs, axis=-1):
+        med = np.stack([np.median(g, axis=axis) for g in gs], axis=-1)
+        ly = np.log(med)
+        lxc = lx - lx.mean()
+        return (ly * lxc).sum(axis=-1) / (lxc * lxc).sum()
+
+    data = tuple(np.asarray(g, dtype=float) for g in groups)
+    point = float(slope(*data))
+    if all(np.all(g == g[0]) for g in data):  # no spread: the bootstrap distribution is a point
+        return point, (point, point)
+    res = stats.bootstrap(data, slope, confidence_level=confidence, n_resamples=n_resamples, method="percentile",
+                          vectorized=True, random_state=np.random.default_rng(seed))
+    return point, (float(res.confidence_interval.low), float(res.confidence_interval.high))
+
+
+def slope_ci_ols(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """Least-squares slope of log y on log x with its t-interval (scipy.stats.linregress)."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    r = stats.linregress(lx, ly)
+    tq = stats.t.ppf(0.5 + confidence / 2, len(lx) - 2) if len(lx) > 2 else math.inf
+    return float(r.slope), (float(r.slope - tq * r.stderr), float(r.slope + tq * r.stderr))
+
+
+def noop_test() -> Test:
+    return Test("exact check on every instance", "none (deterministic: any violation is a failure)", 0.0)

@@ -1,0 +1,134 @@
+"""The evidence record: what one claim's check measured, beside what the theory says.
+
+Every claim returns an :class:`Evidence` (PEPit's pattern: the measured value next to the
+theoretical one). The suite asserts on these records at a small budget and ``picky verify`` writes
+them to its report, so both share one code path.
+
+Verdicts
+--------
+``pass``               every instance checked agrees with the claim (for random quantities: the
+                       stated test at the stated false-alarm rate does not reject it);
+``fail``               some instance contradicts it (deterministic), or the test rejects it;
+``inconclusive``       the measurement cannot decide (e.g. a confidence interval too wide);
+``condition-not-met``  no instance satisfied the theorem's hypothesis within the budget: nothing
+                       was checked (never reported as a pass).
+"""
+from __future__ import annotations
+
+import math
+import platform
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+import theory
+
+__all__ = ["Evidence", "Row", "Test", "PASS", "FAIL", "INCONCLUSIVE", "NOT_MET", "VERDICTS", "combine", "SCHEMA"]
+
+PASS, FAIL, INCONCLUSIVE, NOT_MET = "pass", "fail", "inconclusive", "condition-not-met"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE, NOT_MET)
+SCHEMA = "picky-evidence/1"
+
+
+def combine(verdicts: list[str]) -> str:
+    """A claim's verdict from its instances': any fail -> fail; else any inconclusive ->
+    inconclusive; else any pass -> pass; else (nothing checked) condition-not-met."""
+    vs = set(verdicts)
+    if FAIL in vs:
+        return FAIL
+    if INCONCLUSIVE in vs:
+        return INCONCLUSIVE
+    if PASS in vs:
+        return PASS
+    return NOT_MET
+
+
+@dataclass(frozen=True)
+class Test:
+    """The statistical (or exact) test behind a verdict: its name, the null hypothesis it could
+    reject, and its false-alarm rate (probability of "fail" when the claim is true; 0 for exact
+    checks)."""
+
+    name: str
+    null: str
+    alpha: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One long-format measurement: (claim, algorithm, problem, delays, seed, metric, value)."""
+
+    algorithm: str
+    problem: str
+    delays: str
+    seed: int | None
+    metric: str
+    value: float | int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Evidence:
+    """One claim's evidence record (see the module docstring for the verdicts).
+
+    ``measured`` and ``bound`` are the headline numbers (``ratio`` = measured/bound when both are
+    numbers); ``ci`` a confidence interval for a random measured value; ``instances`` one entry per
+    checked instance (its parameters, delay statistics, measured, bound, verdict); ``rows`` the
+    long-format data; ``rerun`` the command that reruns exactly this claim."""
+
+    claim: str
+    title: str
+    result: str | None
+    status: str | None
+    verdict: str
+    measured: Any
+    bound: Any
+    ratio: float | None
+    ci: list[float] | None
+    test: Test
+    what: str
+    instances: list[dict[str, Any]] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    rerun: str = ""
+    profile: str = ""
+    seconds: float = 0.0
+    version: str = theory.__version__
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in ("claim", "title", "result", "status", "verdict", "measured", "bound", "ratio",
+                                           "ci", "what", "instances", "seeds", "parameters", "notes", "rerun",
+                                           "profile", "seconds", "version")}
+        d["test"] = self.test.as_dict()
+        d["rows"] = len(self.rows)
+        return _plain(d)
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x.tolist()]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def environment() -> dict[str, Any]:
+    import numba
+    import scipy
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+            "numba": numba.__version__, "platform": platform.platform(), "machine": platform.machine()}
