@@ -128,3 +128,31 @@ def test_verify_cli_bad_input(tmp_path, capsys):
     with pytest.raises(SystemExit) as ei:
         main(["verify", "--only", "nonsense", "--out", str(tmp_path)])
     assert ei.value.code == 2 and "claim id must be one of" in capsys.readouterr().err
+
+
+def test_statistics_helpers_against_known_values():
+    from verify.claims import common
+
+    # exact binomial: P(X <= 40 | n = 100, p = 1/2) = 0.02844 (scipy.stats.binom.cdf), one-sided "less"
+    assert common.binom_less(40, 100, 0.5) == pytest.approx(0.028443966820490392, rel=1e-9)
+    assert common.binom_less(60, 100, 0.5) > 0.9  # no evidence against p >= 1/2
+    # P(X >= 3 | n = 10, p = 1/8)
+    assert common.binom_greater(3, 10, 0.125) == pytest.approx(1 - sum(
+        math.comb(10, k) * 0.125**k * 0.875 ** (10 - k) for k in range(3)), rel=1e-9)
+    # Clopper-Pearson: k = 0 of n gives [0, 1 - (alpha/2)^(1/n)]; k = n gives [(alpha/2)^(1/n), 1]
+    lo, hi = common.clopper_pearson(0, 200)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 200), rel=1e-9)
+    lo, hi = common.clopper_pearson(200, 200)
+    assert hi == 1.0 and lo == pytest.approx(0.025 ** (1 / 200), rel=1e-9)
+
+
+def test_slope_helpers():
+    from verify.claims import common
+
+    x = [10, 100, 1000]
+    s, (lo, hi) = common.slope_ci_ols(x, [3 * v for v in x])
+    assert s == pytest.approx(1.0) and lo == pytest.approx(1.0) and hi == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    groups = [list(v**2 * np.exp(rng.normal(0, 0.05, 30))) for v in x]
+    s, (lo, hi) = common.slope_ci_bootstrap(x, groups, seed=1)
+    assert lo < 2.0 < hi and hi - lo < 0.1

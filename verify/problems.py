@@ -753,7 +753,7 @@ class Chain(Problem):
 # ----------------------------------------------------------------------------------------------
 
 
-@jit
+@jit(inline="always")
 def _quadratic_f(p, x):
     """1/2 sum_i lam_i x_i^2; p = lam."""
     s = 0.0
@@ -762,13 +762,13 @@ def _quadratic_f(p, x):
     return 0.5 * s
 
 
-@jit
+@jit(inline="always")
 def _quadratic_grad(p, x, out):
     for i in range(x.size):
         out[i] = x[i] * p[i]
 
 
-@jit
+@jit(inline="always")
 def _quadratic_rotated_f(p, x):
     """1/2 sum_k lam_k y_k^2, y = Q^T x; p = [lam, Q (row-major), A]."""
     n = x.size
@@ -781,7 +781,7 @@ def _quadratic_rotated_f(p, x):
     return 0.5 * s
 
 
-@jit
+@jit(inline="always")
 def _quadratic_rotated_grad(p, x, out):
     """A x (A = Q diag(lam) Q^T symmetric), as sum_j x_j A_jk; out must not alias x."""
     n = x.size
@@ -793,7 +793,7 @@ def _quadratic_rotated_grad(p, x, out):
         out[k] = g
 
 
-@jit
+@jit(inline="always")
 def _logsum_f(p, x):
     """sum_i log(1 + x_i^2/a^2); p = [a, a^2, log a]. For |x|/a > 1e100: 2 (log|x| - log a) (the
     dropped log1p(a^2/x^2) < 1e-200)."""
@@ -807,7 +807,7 @@ def _logsum_f(p, x):
     return s
 
 
-@jit
+@jit(inline="always")
 def _logsum_grad(p, x, out):
     """2 x_i/(a^2 + x_i^2). For |x| > 1.3e154, x^2 = inf and the result is 0 (error < 2/|x|)."""
     for i in range(x.size):
@@ -815,12 +815,12 @@ def _logsum_grad(p, x, out):
         out[i] = 2.0 * (xi / (xi * xi + p[1]))
 
 
-@jit
+@jit(inline="always")
 def _sign(v):
     return 1.0 if v > 0.0 else (-1.0 if v < 0.0 else v)
 
 
-@jit
+@jit(inline="always")
 def _ndtr(v):
     """Standard normal CDF, as scipy.special.ndtr (cephes): 1/2 erfc(-v/sqrt 2) in two branches."""
     t = v * 0.7071067811865476
@@ -831,7 +831,7 @@ def _ndtr(v):
     return 1.0 - y if t > 0.0 else y
 
 
-@jit
+@jit(inline="always")
 def _psi(t):
     """(Psi(t), Psi'(t)): Psi = exp(1 - r^2), r = 0.5/(t - 1/2) clamped (see _psi_parts)."""
     r = 0.5 / max(t - 0.5, _PSI_CUT)
@@ -840,7 +840,7 @@ def _psi(t):
     return P, ((w * r) * P) * 4.0
 
 
-@jit
+@jit(inline="always")
 def _chain_z(lam, v):
     if lam == 1.0:
         return v
@@ -850,7 +850,7 @@ def _chain_z(lam, v):
     return v / lam
 
 
-@jit
+@jit(inline="always")
 def _chain_f(p, x):
     """(L lam^2/152) f_T(x/lam) with f_T = -sum_i Psi(-z_{i-1}) Phi(-z_i) in the sign-symmetric form
     -sum_i s_{i-1} Psi(|z_{i-1}|) Phi(s_{i-1} z_i), z_0 = 1; p = [lam, -fscale sqrt(2 pi e), ...]."""
@@ -866,7 +866,7 @@ def _chain_f(p, x):
     return p[1] * s
 
 
-@jit
+@jit(inline="always")
 def _chain_grad(p, x, out):
     """d_i f_T = -Phi'(z_i) Psi(|z_{i-1}|) - Psi'(|z_i|) Phi(s_i z_{i+1}), scaled; Phi'(z) =
     exp((1 - z^2)/2) clamped at |z| = 40 (exactly 0 beyond). p = [lam, ., -gscale, -gscale sqrt(2 pi e)]."""
@@ -1114,14 +1114,14 @@ class StudentTNoise(Noise):
 
 
 # compiled forms: one row z (shape (dim,)) drawn from the generator, element by element in order
-@jit
+@jit(inline="always")
 def _gaussian_row(p, rng, z):
     """N(0, I/dim): standard normals times p[0] = 1/sqrt(dim) (numpy's own stream)."""
     for k in range(z.size):
         z[k] = rng.standard_normal() * p[0]
 
 
-@jit
+@jit(inline="always")
 def _bounded_row(p, rng, z):
     """A standard normal row divided by its norm (an exactly-zero row, probability 0, maps to e_1)."""
     s = 0.0
@@ -1138,14 +1138,14 @@ def _bounded_row(p, rng, z):
         z[k] /= nrm
 
 
-@jit
+@jit(inline="always")
 def _rademacher_row(p, rng, z):
     """+-p[0] = 1/sqrt(dim), the sign from a 53-bit uniform u: u >= 1/2 -> +, else - (P = 1/2 exactly)."""
     for k in range(z.size):
         z[k] = p[0] if rng.random() >= 0.5 else -p[0]
 
 
-@jit
+@jit(inline="always")
 def _student_t_row(p, rng, z):
     """standard_t(df = p[0]) times p[1] = sqrt((df - 2)/df)/sqrt(dim)."""
     for k in range(z.size):

@@ -43,7 +43,7 @@ RULE_IDS: tuple[str, ...] = tuple(theory.RULES)
 _CODES = {rid: i for i, rid in enumerate(RULE_IDS)}
 _PY_DECIDE = {rid: TR.decide_function(rid) for rid in RULE_IDS}
 #: decide_any(code, p, dist, d) -> (accept, eta_t): the compiled rules, dispatched by code
-decide_any = switch("decide_any", [numba.njit(nogil=True)(_PY_DECIDE[r]) for r in RULE_IDS], "p, dist, d",
+decide_any = switch("decide_any", [numba.njit(nogil=True, inline="always")(_PY_DECIDE[r]) for r in RULE_IDS], "p, dist, d",
                     "(False, 0.0)")
 
 _POSITIVE = dict(kind=float, default=None, low=0.0, low_open=True)

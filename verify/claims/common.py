@@ -44,7 +44,7 @@ class Budget:
 
 PROFILES: dict[str, Budget] = {
     "test": Budget("test", seeds=40, draws=4, search_examples=8, headline_D=(10, 100, 1000), eps_points=4),
-    "quick": Budget("quick", seeds=200, draws=8, search_examples=40, headline_D=(10, 100, 1000, 3000), eps_points=5),
+    "quick": Budget("quick", seeds=200, draws=12, search_examples=120, headline_D=(10, 100, 1000, 3000), eps_points=5),
     "full": Budget("full", seeds=1000, draws=32, search_examples=400, headline_D=(10, 30, 100, 300, 1000, 3000, 10000),
                    eps_points=8),
 }

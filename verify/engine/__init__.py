@@ -17,6 +17,7 @@ cached on disk (:mod:`verify._jit`), so later processes start in well under a se
 """
 from __future__ import annotations
 
+import copy
 import math
 import os
 import threading
@@ -200,8 +201,9 @@ def run_batch(
     if any(o is not None and o[0][0] == K.STATUS_CANCELLED for o in outs):  # pragma: no cover - via Ctrl-C
         raise Interrupted(int(progress_arr.sum()), L * T)
     bar.close()
-    return [_record(problem, noise, algs[i], seqs[i], arrays[id(seqs[i])], seeds[i], T, te, measure_f, radius, outs[i])
-            for i in range(L)]
+    stats: dict[tuple, dict] = {}  # delay statistics once per (sequence, steps run, delays used)
+    return [_record(problem, noise, algs[i], seqs[i], arrays[id(seqs[i])], seeds[i], T, te, measure_f, radius, outs[i],
+                    stats) for i in range(L)]
 
 
 def _wait_any(futures, timeout: float) -> None:
@@ -214,14 +216,16 @@ def _finite_or_nan(v: float) -> float:
     return v if math.isfinite(v) else math.nan
 
 
-def _record(problem, noise, alg, seq, darr, seed, T, te, measure_f, radius, out) -> RunResult:
+def _record(problem, noise, alg, seq, darr, seed, T, te, measure_f, radius, out, stats) -> RunResult:
     (status, steps_run, first_hit, gmin, gmin_step, fmin, accepted, max_dist, max_gap, div_step, div_code,
      n_slots), x_out, bits, tr_g, tr_f = out
     sr = int(steps_run)
     with np.errstate(all="ignore"):
         fg = _finite_or_nan(_norm(problem.grad(x_out)))
         ff = _finite_or_nan(float(problem.f(x_out)))
-    eff = darr[:sr] if alg.uses_delays else np.zeros(sr, np.int64)
+    key = (id(darr), sr, alg.uses_delays)
+    if key not in stats:
+        stats[key] = delay_stats(darr[:sr] if alg.uses_delays else np.zeros(sr, np.int64))
     rs = None
     if bits.size:
         rs = np.flatnonzero(np.unpackbits(bits, bitorder="little")[:sr]).astype(np.int64) + 1
@@ -256,7 +260,7 @@ def _record(problem, noise, alg, seq, darr, seed, T, te, measure_f, radius, out)
         trace_grad_norm=tr_g[seen].copy() if te else None,
         trace_f=tr_f[seen].copy() if te else None,
         delays=seq,
-        delay_stats=delay_stats(eff),
+        delay_stats=copy.deepcopy(stats[key]),
         adaptive=False,
         engine="numba",
         version=theory.__version__,

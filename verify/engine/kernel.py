@@ -135,10 +135,12 @@ def run_lane(
         # ---- measure x_t: ||grad f(x_t)||, divergence, first hit, minima, trace ----
         grad_any(pcode, pvec, x, g)
         G = norm(g)
-        if not (math.isfinite(G) and all_finite(x)):
-            div_step, div_code = t, 1
-            break
-        if dist(x, x1) > radius:
+        r = dist(x, x1)
+        if not (math.isfinite(G) and math.isfinite(r)):  # (a finite x gives a finite r unless it overflows)
+            if not (math.isfinite(G) and all_finite(x)):
+                div_step, div_code = t, 1
+                break
+        if r > radius:
             div_step, div_code = t, 2
             break
         if G <= eps and first_hit == 0:

@@ -1,0 +1,207 @@
+"""Planted bugs: each mutant changes one line of a copy of the package; the test suite and
+``picky verify --profile quick`` are run against it, and must go red.
+
+    python tools/mutants.py                 # every mutant: suite, then picky verify (about an hour)
+    python tools/mutants.py --only M03 M07  # some of them
+    python tools/mutants.py --suite-only    # skip picky verify (about 25 min)
+    python tools/mutants.py --list
+
+Why a script and not mutmut or cosmic-ray: the mutants that matter here are semantic (an accept rule's
+"<=" becoming "<", a stale index off by one, a theory constant, the noise stream of rejected steps) and
+live in SymPy expressions, compiled kernels and statistical tests; generic operator mutation produces
+thousands of mostly irrelevant mutants, each of which would recompile the numba kernel (about 20 s) and
+run a 2-minute suite. A short list of meaningful mutants, each asserted to apply exactly once, is
+cheaper and says more. Each mutant runs in a fresh copy of the checkout (``theory/``, ``verify/``,
+``tests/``, ``pyproject.toml``) with its own numba cache directory, imported through ``PYTHONPATH``
+(ahead of the editable install); the suite runs with ``-x`` (the first failing test kills the mutant).
+
+Output: a table on stdout and ``tools/mutants-report.md``: per mutant, killed by the suite (the first
+failing test), killed by ``picky verify`` (the claims whose verdict changed or the crash), and the kill
+rates.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    area: str
+    path: str
+    old: str
+    new: str
+    what: str
+
+
+MUTANTS = [
+    Mutant("M01", "accept rule", "theory/rules.py", "accept=sp.Le(dist, rho),", "accept=sp.Lt(dist, rho),",
+           "Picky's test '<=' becomes '<' (a distance equal to rho is rejected)"),
+    Mutant("M02", "accept rule", "theory/rules.py", "accept=sp.Le(dist, rho),", "accept=sp.Le(dist, 2 * rho),",
+           "Picky accepts stale gradients up to 2 rho"),
+    Mutant("M03", "threshold", "theory/results.py", "RHO_D = eps / (2 * beta)", "RHO_D = eps / beta",
+           "Theorem D's threshold eps/(2 beta) becomes eps/beta"),
+    Mutant("M04", "stale index", "verify/algorithms/reference.py", "y_t = xs[t - 1 - d_t]", "y_t = xs[max(t - 2 - d_t, 0)]",
+           "the reference reads the iterate one step older than d_t says"),
+    Mutant("M05", "stale gradient", "verify/engine/kernel.py", "            gy = gs[s]\n", "            gy = g\n",
+           "the kernel applies the current gradient instead of the stale one"),
+    Mutant("M06", "noise stream", "verify/engine/kernel.py", "        if sigma != 0.0:\n            draw_any(",
+           "        if sigma != 0.0 and di == 0:\n            draw_any(",
+           "the kernel draws no noise row on delayed steps (the stream shifts)"),
+    Mutant("M07", "noise model", "verify/problems.py", "return GAUSSIAN, np.array([1.0 / math.sqrt(dim)])",
+           "return GAUSSIAN, np.array([1.0 / dim])", "Gaussian noise scaled by 1/dim instead of 1/sqrt(dim) (variance 1/dim)"),
+    Mutant("M08", "delay statistics", "verify/delays.py", "tau_avg=total / d.size,", "tau_avg=total / max(1, d.size - 1),",
+           "tau_avg divides by T - 1"),
+    Mutant("M09", "default step", "theory/results.py", "ETA_D = 1 / (beta * sp.Max(9, ", "ETA_D = 1 / (beta * sp.Max(8, ",
+           "Theorem D's step cap 1/(9 beta) becomes 1/(8 beta)"),
+    Mutant("M10", "default step", "theory/rules.py",
+           "        Parameter(eta, _DSGD_STEP, \"theory delayed-sgd step_size at the sequence's tau_max (choice made here)\",",
+           "        Parameter(eta, _DSGD_STEP.subs(tau_max, tau_avg), \"theory delayed-sgd step_size at the sequence's tau_max (choice made here)\",",
+           "delayed SGD's default step scaled to tau_avg instead of tau_max"),
+    Mutant("M11", "delay model", "verify/delays.py", "return np.arange(T, dtype=np.int64) % (m + 1)",
+           "return np.arange(T, dtype=np.int64) % max(m, 1)", "bursty delays with period m instead of m + 1"),
+    Mutant("M12", "delay model", "verify/delays.py", "    d[position - 1] = position - 1\n", "    d[position - 1] = max(position - 2, 0)\n",
+           "the straggler's delay one short of t - 1"),
+    Mutant("M13", "theory constant", "theory/results.py", "sp.Le(S, eps**2 * T**2 / (8960 * beta * F))",
+           "sp.Le(S, eps**2 * T**2 / (4480 * beta * F))", "Theorem D''s delay condition with 4480 instead of 8960"),
+    Mutant("M14", "counting lemma", "theory/results.py", "(4 * b * s / (sp.sqrt(b**2 + 8 * b * s) + b), True)",
+           "(8 * b * s / (sp.sqrt(b**2 + 8 * b * s) + b), True)", "the counting lemma's exact bound doubled"),
+    Mutant("M15", "divergence guard", "verify/engine/kernel.py", "        if r > radius:\n", "        if r > 10.0 * radius:\n",
+           "the kernel's divergence radius ten times the guard's"),
+    Mutant("M16", "statistical test", "verify/claims/common.py", 'return float(stats.binomtest(k, n, p0, alternative="less").pvalue)',
+           'return float(stats.binomtest(k, n, p0, alternative="greater").pvalue)',
+           "the one-sided binomial test of claim 2 tests the wrong side (it can never reject p >= 1/2)"),
+    Mutant("M17", "statistical test", "verify/claims/common.py", 'proportion_ci(confidence_level=confidence, method="exact")',
+           'proportion_ci(confidence_level=confidence, method="wilson")', "Clopper-Pearson replaced by Wilson intervals"),
+    Mutant("M18", "step rule", "theory/rules.py", "(sp.Min(eta, 1 / (4 * beta * d)), True)", "(sp.Min(eta, 1 / (4 * beta)), True)",
+           "the KSJ delay-adaptive cap loses its 1/d_t"),
+    Mutant("M19", "accept rule", "theory/rules.py", "accept=sp.Lt(d, R),", "accept=sp.Le(d, R),",
+           "stale-drop keeps gradients with delay exactly R"),
+    Mutant("M20", "first hit", "verify/engine/kernel.py", "        if G <= eps and first_hit == 0:", "        if G < eps and first_hit == 0:",
+           "the kernel's eps-stationarity test strict"),
+    Mutant("M21", "delays ignored", "theory/rules.py", "    uses_delays=False,\n", "    uses_delays=True,\n",
+           "plain SGD sees the delay sequence"),
+    Mutant("M22", "divergence guard", "verify/algorithms/reference.py", "1e12 * (1.0 + norm(np.asarray(x1, dtype=float)))",
+           "1e300 * (1.0 + norm(np.asarray(x1, dtype=float)))", "the default divergence radius 1e300 (runs overflow before they are flagged)"),
+]
+
+
+def _copy(dst: Path) -> None:
+    for name in ("theory", "verify", "tests", "tools"):
+        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, dst / name)
+
+
+def apply(m: Mutant, dst: Path) -> None:
+    p = dst / m.path
+    src = p.read_text()
+    n = src.count(m.old)
+    if n != 1:
+        raise SystemExit(f"{m.id}: the line to mutate occurs {n} times in {m.path} (expected exactly once): {m.old!r}")
+    p.write_text(src.replace(m.old, m.new))
+
+
+def _run(cmd: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int, str, float]:
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout + p.stderr, time.perf_counter() - t0
+    except subprocess.TimeoutExpired as exc:
+        return -9, f"timeout after {timeout:.0f} s\n{exc.stdout or ''}", time.perf_counter() - t0
+
+
+def _first_failure(out: str) -> str:
+    m = re.search(r"^FAILED (\S+)", out, re.M) or re.search(r"^ERROR (\S+)", out, re.M)
+    if m:
+        return m.group(1)
+    return out.strip().splitlines()[-1][:120] if out.strip() else "?"
+
+
+def _verify_change(out: str) -> str:
+    bad = re.findall(r"^\d+\. (\S+)\s+(fail|inconclusive|condition-not-met)", out, re.M)
+    if bad:
+        return ", ".join(f"{c}: {v}" for c, v in bad)
+    return out.strip().splitlines()[-1][:120] if out.strip() else "?"
+
+
+def run_one(m: Mutant, suite_only: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"picky-{m.id}-") as tmp:
+        dst = Path(tmp)
+        _copy(dst)
+        apply(m, dst)
+        env = dict(os.environ, PYTHONPATH=str(dst), PICKY_NUMBA_CACHE=str(dst / ".numba"), PICKY_HYPOTHESIS_PROFILE="ci")
+        code, out, secs = _run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "tests"], dst, env, 1800)
+        res = {"id": m.id, "area": m.area, "what": m.what, "suite_killed": code != 0,
+               "suite_by": _first_failure(out) if code != 0 else "", "suite_seconds": secs}
+        if not suite_only:
+            vcode, vout, vsecs = _run([sys.executable, "-m", "verify.cli", "verify", "--profile", "quick", "--out",
+                                       str(dst / "report")], dst, env, 1800)
+            res.update(verify_killed=vcode != 0, verify_by=_verify_change(vout) if vcode != 0 else "",
+                       verify_seconds=vsecs)
+        return res
+
+
+def report(rows: list[dict], suite_only: bool) -> str:
+    n = len(rows)
+    ks = sum(r["suite_killed"] for r in rows)
+    lines = ["# Mutation testing: planted bugs", "",
+             f"Generated by `python tools/mutants.py{' --suite-only' if suite_only else ''}` "
+             f"({time.strftime('%Y-%m-%d', time.gmtime())}). Each mutant is one line changed in a copy of the package.", "",
+             f"- test suite: **{ks}/{n} killed ({100 * ks / n:.0f}%)**"]
+    if not suite_only:
+        kv = sum(r["verify_killed"] for r in rows)
+        lines.append(f"- `picky verify --profile quick`: **{kv}/{n} killed ({100 * kv / n:.0f}%)**")
+    lines += ["", "| mutant | area | planted bug | suite | killed by | verify | verify says |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        v = ("killed" if r.get("verify_killed") else "survived") if not suite_only else "-"
+        lines.append(f"| {r['id']} | {r['area']} | {r['what']} | {'killed' if r['suite_killed'] else 'SURVIVED'} | "
+                     f"`{r['suite_by']}` | {v} | {r.get('verify_by', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", default=None, metavar="ID")
+    ap.add_argument("--suite-only", action="store_true")
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "tools" / "mutants-report.md"))
+    args = ap.parse_args(argv)
+    chosen = [m for m in MUTANTS if args.only is None or m.id in args.only]
+    if args.list:
+        for m in MUTANTS:
+            print(f"{m.id}  {m.area:18s} {m.path:34s} {m.what}")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:  # every mutant applies exactly once, before anything runs
+        _copy(Path(tmp))
+        for m in chosen:
+            src = (Path(tmp) / m.path).read_text()
+            if src.count(m.old) != 1:
+                raise SystemExit(f"{m.id}: the line to mutate occurs {src.count(m.old)} times in {m.path}")
+    rows = []
+    for m in chosen:
+        r = run_one(m, args.suite_only)
+        rows.append(r)
+        print(f"{m.id} {m.area:18s} suite {'killed' if r['suite_killed'] else 'SURVIVED'} ({r['suite_seconds']:.0f} s) "
+              f"{r['suite_by']}" + ("" if args.suite_only else
+                                    f" | verify {'killed' if r['verify_killed'] else 'survived'} ({r['verify_seconds']:.0f} s) {r['verify_by']}"),
+              flush=True)
+    text = report(rows, args.suite_only)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
