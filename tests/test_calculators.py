@@ -6,10 +6,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import theory
+from verify import strategies as vst
 
 # ------------------------------------------------------------------------------------------
 # strategies: parameters in safe ranges (no overflow of eps^-4 etc.)
@@ -81,20 +82,23 @@ def test_stability_threshold_against_characteristic_roots():
     assert theory.max_stable_delay(2.5, 1.0) is None
 
 
-def test_first_horizon_brute_force():
-    rng = np.random.default_rng(0)
+@settings(max_examples=20)
+@given(d=vst.causal_delays(T=3000, max_delay=59))
+def test_first_horizon_brute_force(d):
     kw = dict(beta=1.0, F=0.01, sigma=0.0, eps=1.0)
-    for _ in range(20):
-        T = 3000
-        d = np.minimum(rng.integers(0, 60, T), np.arange(T))
-        for res in ("picky-explicit", "picky-explicit-sharp"):
-            got = theory.first_horizon(d, result=res, **kw)
-            want = None
-            for t in range(1, T + 1):
-                if theory.condition_holds(res, T=float(t), sum_delays=float(d[:t].sum()), **kw):
-                    want = t
-                    break
-            assert got == want
+    T = d.size
+    for res in ("picky-explicit", "picky-explicit-sharp"):
+        got = theory.first_horizon(d, result=res, **kw)
+        want = None
+        for t in range(1, T + 1):
+            if theory.condition_holds(res, T=float(t), sum_delays=float(d[:t].sum()), **kw):
+                want = t
+                break
+        assert got == want
+
+
+def test_first_horizon_never_met_and_bad_delays():
+    kw = dict(beta=1.0, F=0.01, sigma=0.0, eps=1.0)
     # d_t = t - 1: sum grows like T^2/2 > eps^2 T^2/(8960 beta F): never met
     assert theory.first_horizon(np.arange(5000), **kw) is None
     with pytest.raises(theory.DelaySequenceError, match=r"\[3\]"):

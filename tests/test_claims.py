@@ -7,9 +7,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import theory
 from verify import claims, delays
+from verify import strategies as vst
 from verify.claims import counting_lemma, evidence, report, tightness
 from verify.cli import main
 
@@ -98,14 +101,13 @@ def test_combine_and_overall():
     assert evidence.combine([P, I]) == I and evidence.combine([I, F, P]) == F
 
 
-def test_straddler_count_matches_a_direct_loop():
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        T = int(rng.integers(1, 60))
-        d = np.minimum(rng.integers(0, 20, T), np.arange(T))
-        bps = rng.choice(np.arange(1, T + 1), size=int(rng.integers(1, T + 1)), replace=False)
-        direct = sum(any(t - d[t - 1] <= p < t for p in bps) for t in range(1, T + 1))
-        assert counting_lemma.straddlers(d, bps) == direct
+@settings(max_examples=50)
+@given(d=vst.causal_delays(max_T=59, max_delay=19), data=st.data())
+def test_straddler_count_matches_a_direct_loop(d, data):
+    T = d.size
+    bps = np.array(data.draw(st.lists(st.integers(1, T), min_size=1, max_size=T, unique=True)))
+    direct = sum(any(t - d[t - 1] <= p < t for p in bps) for t in range(1, T + 1))
+    assert counting_lemma.straddlers(d, bps) == direct
 
 
 def test_c_lower_bound_by_hand():

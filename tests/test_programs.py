@@ -2,7 +2,10 @@
 clipping and its count, JSON and file round trips, validation messages, describe(), speed."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+import pickle
 import time
 
 import numpy as np
@@ -151,6 +154,8 @@ def test_defaults_are_filled_in_and_segments_are_immutable():
     prog = Program([seg, Segment("zeros", 2)])
     assert eval(repr(prog), {"Segment": Segment, "Program": Program}) == prog
     assert len({prog, Program([seg, Segment("zeros", 2)])}) == 1
+    assert pickle.loads(pickle.dumps(prog)) == prog and copy.deepcopy(prog) == prog
+    assert dataclasses.replace(seg, length=9) == Segment("pareto", 9, {"alpha": 2})
 
 
 def test_describe_is_stable():

@@ -152,6 +152,9 @@ class Segment:
     def __repr__(self) -> str:
         return f"Segment({self.pattern!r}, {self.length}, {dict(self.params)!r})"
 
+    def __reduce__(self) -> tuple:  # pickle / copy through the constructor (a mappingproxy does not pickle)
+        return (Segment, (self.pattern, self.length, dict(self.params)))
+
     def raw(self) -> np.ndarray:
         """The raw delays r_1..r_n (int64, before causal clipping; integer parameters above 10**9
         and infinite Pareto draws act as 10**9)."""

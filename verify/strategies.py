@@ -42,28 +42,30 @@ Helpers: :func:`log_integers` (integers spread over every scale).
 ...     assert d.sum() <= 2.0 * d.size
 >>> test()
 
-Long sequences: :func:`causal_delays` draws every entry while T <= :data:`DENSE_MAX` and otherwise a
-sparse array (zeros with a few drawn spikes); for structured long sequences (T = 1e5 and more)
+Long sequences: :func:`causal_delays` draws every entry while that takes at most
+:data:`DENSE_BYTES` bytes (T <= 4000 for delays below 256, T <= 2000 otherwise) and otherwise a
+sparse array (zeros but for a few drawn blocks); for structured long sequences (T = 1e5 and more)
 search over :func:`programs`, which draws a handful of numbers whatever T.
 """
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from . import algorithms
 from . import delays as D
-from . import problems as P
 from .programs import MAX_T, PATTERNS, Program, Segment
+
+if TYPE_CHECKING:  # imported when first used: numba and the compiled rules are not needed for delays
+    from . import problems as P
 
 __all__ = [
     "StrategyArgumentError",
-    "DENSE_MAX",
+    "DENSE_BYTES",
     "causal_delays",
     "model_sequences",
     "delay_sequences",
@@ -80,9 +82,11 @@ __all__ = [
     "log_integers",
 ]
 
-#: causal_delays draws every entry up to this length (Hypothesis allows 8192 choices per example)
-DENSE_MAX = 4096
-_SPARSE_SPIKES = 64  # at most this many nonzero entries in a sparse draw
+#: causal_delays draws every entry (as one byte string) while it takes at most this many bytes
+#: (Hypothesis fails its ``large_base_example`` health check above 4096, overruns above 8192)
+DENSE_BYTES = 4000
+_INT_CHOICES = 256  # up to this length a dense draw is one integer choice per entry
+_SPARSE_BLOCKS = 64  # at most this many constant blocks in a sparse draw
 _SEEDS = st.integers(0, 2**32 - 1)
 
 
@@ -191,10 +195,9 @@ def _fit_budget(d: np.ndarray, budget: int | None) -> np.ndarray:
     total = int(d.sum())
     if total <= budget:
         return d
-    nz = np.flatnonzero(d)
-    d = d.copy()
-    d[nz] = [int(v) * budget // total for v in d[nz].tolist()]
-    return d
+    if int(d.max()) * budget < 2**62:
+        return d * budget // total
+    return (d.astype(object) * budget // total).astype(np.int64)  # exact beyond int64
 
 
 def causal_delays(T: int | None = None, *, min_T: int = 1, max_T: int = 200, max_delay: int | None = None,
@@ -216,9 +219,17 @@ def causal_delays(T: int | None = None, *, min_T: int = 1, max_T: int = 200, max
         bound the total only (not every prefix) and hold exactly: the total is at most
         floor(budget), computed in exact arithmetic.
     sparse : bool, optional
-        False: every entry is drawn (``r_i`` in [0, max_delay or T - 1], then ``d[i] = min(r_i, i)``,
-        the clipping of the hand-written strategies it replaces). True: zeros except at most 64
-        drawn positions. Default: dense iff T <= :data:`DENSE_MAX`.
+        False: every entry is drawn: r_i in [0, cap] (cap = min(max_delay, T - 1)), then
+        ``d[i] = min(r_i, i)`` (the clipping of the hand-written strategies it replaces). Up to
+        T = 256 each r_i is one ``st.integers(0, cap)`` draw; longer arrays come from one byte
+        string, k bytes per entry (k = 1 for cap < 256, 2 for cap < 65536, else 4) and
+        r_i = floor(x_i (cap + 1) / 256^k) for the k-byte integer x_i (monotone in the bytes, so
+        shrinking the bytes shrinks the delays; one choice for the whole array, so fast).
+        True: zeros except at most 64 drawn blocks (start, length, value), each setting
+        ``d[i] = min(value, i)`` on its steps (later blocks overwrite earlier ones; length and
+        value on a log scale). Default: dense iff T k <= :data:`DENSE_BYTES`. A forced dense
+        draw above 4096 bytes needs ``@settings(suppress_health_check=[HealthCheck.large_base_example])``
+        and one above 8192 bytes does not fit in a Hypothesis example.
 
     If the drawn total exceeds the budget, every entry is scaled down, d[i] -> floor(d[i] B / sum)
     (B = the budget), which keeps causality and the maximum. Shrinks toward all zeros and short T.
@@ -234,17 +245,23 @@ def causal_delays(T: int | None = None, *, min_T: int = 1, max_T: int = 200, max
     def draw_delays(draw: Callable) -> np.ndarray:
         n = draw(horizon)
         cap = n - 1 if max_delay is None else min(max_delay, n - 1)
-        if not (n > DENSE_MAX if sparse is None else sparse):
-            entry = st.integers(0, max(cap, 0))
-            raw = np.array([draw(entry) for _ in range(n)], dtype=np.int64)  # one choice per entry
+        k = 1 if cap < 256 else 2 if cap < 65536 else 4
+        if not (n * k > DENSE_BYTES if sparse is None else sparse):
+            if n <= _INT_CHOICES:  # one integer choice per entry: Hypothesis' own distribution and shrinking
+                entry = st.integers(0, cap)
+                raw = np.array([draw(entry) for _ in range(n)], dtype=np.int64)
+            else:  # one byte string for the whole array: fast at thousands of entries
+                x = np.frombuffer(draw(st.binary(min_size=n * k, max_size=n * k)), dtype=f">u{k}").astype(np.int64)
+                raw = (x * (cap + 1)) >> (8 * k)  # < 2^32 * 10^8: no overflow
             d = np.minimum(raw, np.arange(n, dtype=np.int64))
         else:
             d = np.zeros(n, np.int64)
             if n > 1 and cap > 0:
-                spikes = draw(st.lists(st.tuples(st.integers(1, n - 1), log_integers(1, cap)),
-                                       max_size=min(n - 1, _SPARSE_SPIKES), unique_by=lambda s: s[0]))
-                for i, v in spikes:
-                    d[i] = min(v, i)
+                blocks = draw(st.lists(st.tuples(st.integers(1, n - 1), log_integers(1, n - 1), log_integers(1, cap)),
+                                       max_size=_SPARSE_BLOCKS))
+                idx = np.arange(n, dtype=np.int64)
+                for start, length, v in blocks:
+                    d[start : start + length] = np.minimum(v, idx[start : start + length])
         return _fit_budget(d, _budget(n, tau_avg_budget, sum_budget))
 
     return draw_delays()
@@ -482,6 +499,8 @@ def problems(*, dims: int | Sequence[int] | st.SearchStrategy[int] = st.integers
     [0.1, 200], lam in [0.1, 10]. Every problem has beta > 0 and F > 0 (x1 is not a minimiser), so
     ``verify.algorithms.resolve`` accepts its constants. Shrinks toward the first name with its
     defaults in the smallest dimension."""
+    from . import problems as P
+
     pnames = _names("names", names, list(P.PROBLEMS))
     if isinstance(dims, st.SearchStrategy):
         dim_st = dims
@@ -510,6 +529,8 @@ def noises(*, names: Sequence[str] | None = None) -> st.SearchStrategy[P.Noise]:
     """Unit-variance noise models ``verify.problems.make_noise(name, **params)`` of ``names``
     (default: every key of :data:`verify.problems.NOISES`); Student-t's df is the default 3 or
     drawn in (2, 30]. Shrinks toward the first name (``gaussian``)."""
+    from . import problems as P
+
     nnames = _names("names", names, list(P.NOISES))
     table = {name: _NOISE_PARAMS.get(name, lambda: st.just({}))().map(lambda kw, name=name: P.make_noise(name, **kw))
              for name in nnames}
@@ -541,6 +562,8 @@ def _param_strategy(name: str, p: Any, beta: float) -> st.SearchStrategy[Any]:
 
 
 def _algorithm_params(algorithm: Any, beta: float) -> dict[str, Any]:
+    from . import algorithms
+
     if isinstance(algorithm, type) and issubclass(algorithm, algorithms.Algorithm):
         algorithm = algorithm.name
     if algorithm not in algorithms.ALGORITHMS:
