@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import theory
+from verify import adversary as ADV
 from verify import algorithms as A
 from verify import delays as D
 from verify import problems as P
@@ -73,3 +74,32 @@ def test_bad_adversary_parameters():
         StaleErrorMaximizer(tau_budget=1.0, strategy="smart")
     with pytest.raises(ValueError, match="eps is required"):
         StaleErrorMaximizer(tau_budget=1.0)
+
+
+def test_registry_specs_build_fresh_adversaries_with_validated_parameters():
+    alg = A.resolve("picky", beta=1.0, F=0.5, eps=0.5, sigma=0.0)
+    a1 = ADV.make("picky-rejector:tau=2,window=9", alg, 0.5)
+    a2 = ADV.make("picky-rejector:tau=2,window=9", alg, 0.5)
+    assert isinstance(a1, PickyRejector) and a1 is not a2 and (a1.tau_budget, a1.window, a1.rule) == (2.0, 9, alg)
+    s = ADV.make("stale-error:strategy=greedy", alg, 0.25)
+    assert isinstance(s, StaleErrorMaximizer) and (s.strategy, s.eps, s.tau_budget, s.window, s.kappa) == ("greedy", 0.25, 3.0, 200, 2.0)
+    assert ADV.bounds("picky-rejector:tau=2.5,window=40") == {"tau_avg": 2.5, "tau_max": 40.0}
+    for spec, needle in [("nope", "unknown adversary 'nope'"), ("picky-rejector:tau=-1", "parameter 'tau' of adversary"),
+                         ("picky-rejector:window=0", "parameter 'window'"), ("stale-error:kappa=0", "parameter 'kappa'"),
+                         ("picky-rejector:eps=1", "unknown parameter 'eps'"), ("stale-error:strategy=x", "strike")]:
+        with pytest.raises(ValueError, match=needle):
+            ADV.make(spec, alg, 0.5)
+
+
+def test_budget_bounds_feed_sequence_dependent_defaults():
+    """Delayed SGD's default step needs tau_max in advance: against an adversary it is the
+    adversary's window (a bound it never exceeds), stated as such in the source."""
+    b = ADV.bounds("stale-error:tau=2,window=30")
+    alg = A.resolve("delayed-sgd", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays=b)
+    def eta_at(tau_max):  # a causal sequence whose maximal delay is tau_max
+        return A.resolve("delayed-sgd", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays=np.minimum(np.arange(40), tau_max)).eta
+
+    assert alg.eta == eta_at(30) and alg.eta != eta_at(29)
+    assert "tau_max <= 30 known in advance" in alg.source["eta"]
+    with pytest.raises(ValueError, match="tau_avg and tau_max"):
+        A.resolve("delayed-sgd", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays={"tau_avg": 1.0})

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
-from verify import claims, delays
+from verify import adversary, claims, delays
 from verify import strategies as vst
 from verify.claims import counting_lemma, evidence, report, tightness
+from verify.claims.theorem_d_deterministic import ADAPTIVE
 from verify.cli import main
 
 
@@ -50,7 +51,10 @@ def test_theorem_d_deterministic_checks_real_horizons(run_all):
         assert i["horizon_D_prime"] is not None and i["first_hit"] is not None and i["first_hit"] <= i["horizon_D_prime"]
     # d_t = t - 1 never meets the condition: reported as condition-not-met, not as a pass
     assert any(i["verdict"] == evidence.NOT_MET and i["delays"].startswith("constant") for i in e.instances)
-    assert any(i.get("adaptive") for i in e.instances)
+    adaptive = [i for i in e.instances if i.get("adaptive")]
+    assert {i["delays"] for i in adaptive} == {f"adaptive adversary {s}" for s in ADAPTIVE}  # both adversaries ran
+    for i in adaptive:
+        assert i["note"].startswith(adversary.NOTE) and i["verdict"] == evidence.PASS and i["first_hit"] <= i["horizon_D_prime"]
     assert any(str(i["delays"]).startswith("targeted search") for i in e.instances)
     assert 0 < e.ratio <= 1
 

@@ -2,6 +2,7 @@
 numbers across algorithms, exact replay of a saved run, Theorem D' horizon, clear errors."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 
@@ -13,13 +14,15 @@ from verify import algorithms as A
 from verify import delays as D
 from verify import engine as E
 from verify import problems as P
+from verify.adversary import PickyRejector
 from verify.cli import main
+from verify.records import RunResult
 
 TOP_KEYS = {"schema", "version", "command", "parameters", "problem", "noise", "delay_stats", "delay_draws", "theory", "runs",
             "aggregate"}
 PARAM_KEYS = {
     "algorithms", "problem", "dim", "noise", "sigma", "delays", "delay_seed", "delay_draw", "eps", "steps", "seeds", "seed0",
-    "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine",
+    "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine", "adversary",
 }
 AGG_KEYS = {
     "algorithm", "config", "eta", "rho", "R", "tau_C", "rule", "eta_min", "eta_max", "lanes", "successes", "success_fraction",
@@ -286,6 +289,10 @@ GOOD = {"--algorithm": "picky", "--delays": "constant:tau=2", "--eps": "0.5", "-
         ({"--algorithm": "picky,sgd", "--R": "3"}, ["'R'", "do not apply"]),
         ({"--delays": None}, ["--delays", "required", "pareto"]),
         ({"--steps": None, "--eps": None}, ["--eps", "--steps", "required"]),
+        ({"--delays": None, "--adversary": "bogus"}, ["--adversary", "'bogus'", "picky-rejector", "stale-error"]),
+        ({"--delays": None, "--adversary": "picky-rejector:tau=-1"}, ["--adversary", "'tau'", "[0, inf)"]),
+        ({"--adversary": "picky-rejector"}, ["--adversary", "--delays", "exclusive"]),
+        ({"--delays": None, "--adversary": "stale-error", "--engine": "numba"}, ["--engine numba", "--engine reference"]),
     ],
 )
 def test_bad_input_exit_2(capsys, change, needles):
@@ -399,3 +406,49 @@ def test_per_seed_save_and_replay(tmp_path, capsys):
 def test_per_seed_text_report(capsys):
     text = simulate(capsys, "--algorithm", "picky", *PER_SEED).out
     assert "one draw per seed (3 draws, --delay-seed 7)" in text and "(min / median / max)" in text
+
+
+# ------------------------------------------------------------------------------------------
+# adaptive adversaries (--adversary)
+# ------------------------------------------------------------------------------------------
+ADVERSARIAL = ["--algorithm", "picky,delayed-sgd", "--adversary", "picky-rejector:tau=3,window=50", "--problem",
+               "quadratic", "--dim", "4", "--eps", "0.5", "--steps", "600", "--seeds", "2"]
+
+
+def test_adversary_lanes_equal_reference_runs_by_hand(capsys):
+    """Each lane meets a fresh adversary of the spec (against its own rule) in the literal loop;
+    the report is flagged and states the realised sequences."""
+    out = simulate_json(capsys, *ADVERSARIAL)
+    p = out["parameters"]
+    assert p["adversary"] == "picky-rejector:tau=3,window=50" and p["delays"] is None and p["engine"] == "reference"
+    prob = P.make("quadratic", 4)
+    by_hand = []
+    for name in ("picky", "delayed-sgd"):
+        alg = A.resolve(name, beta=prob.beta, F=prob.F, eps=0.5, sigma=0.0, delays={"tau_avg": 3.0, "tau_max": 50.0})
+        for seed in (0, 1):
+            adv = PickyRejector(tau_budget=3.0, window=50, rule=alg)
+            by_hand.append(A.reference_run(prob, adv, alg, seed=seed, T=600, noise=P.make_noise("gaussian")))
+    assert [r["first_hit"] for r in out["runs"]] == [r.first_hit for r in by_hand]
+    assert [r["rejected"] for r in out["runs"]] == [r.rejected for r in by_hand]
+    assert by_hand[0].rejected > 0  # the adversary did make picky reject
+    assert all(r["adaptive"] for r in out["runs"])
+    dd = out["delay_draws"]
+    assert dd["mode"] == "adaptive" and [x["tau_avg"] for x in dd["lanes"]] == [r.delay_stats["tau_avg"] for r in by_hand]
+    assert out["theory"]["adaptive"].startswith("adaptive: outside the theorem's oblivious assumption")
+    text = simulate(capsys, *ADVERSARIAL).out
+    assert "adaptive adversary picky-rejector:tau=3,window=50" in text and "oblivious assumption" in text
+
+
+def test_adversary_save_and_replay(tmp_path, capsys):
+    d = tmp_path / "adv"
+    simulate(capsys, *ADVERSARIAL, "--save", str(d))
+    assert not (d / "delays.json").exists() and len(list((d / "runs").glob("lane-*.json"))) == 4
+    out = json.loads(simulate(capsys, "--replay", str(d), "--json").out)
+    assert out["replay"]["reproduced"] is True and out["replay"]["lanes"] == 4
+    # a lane whose recorded realised sequence was edited is caught
+    f = d / "runs" / "lane-0000.json"
+    r = RunResult.load(f)
+    seq = r.delays.delays.copy()
+    seq[int(np.flatnonzero(seq)[0])] -= 1
+    dataclasses.replace(r, delays=D.DelaySequence(seq, "adaptive", {}, None, adaptive=True)).save(f)
+    assert "delays" in simulate(capsys, "--replay", str(d), code=1).out

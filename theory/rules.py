@@ -136,18 +136,25 @@ _add(UpdateRule(
 ))
 
 _DA_STEP = get("delay-adaptive").step_size
-_DA_TAU_C = sp.Max(1, sp.ceiling(tau_avg))
+
+
+def _delay_adaptive_parameters(eta_source: str) -> tuple[Parameter, Parameter]:
+    """eta and tau_C of both delay-adaptive rules (the same defaults; only eta's provenance differs)."""
+    return (
+        Parameter(eta, _DA_STEP, eta_source, Status.UNCONFIRMED),
+        Parameter(tau_C, sp.Max(1, sp.ceiling(tau_avg)), "max(1, ceil(tau_avg)) of the sequence (choice made here)",
+                  Status.UNCONFIRMED),
+    )
+
+
 _add(UpdateRule(
     id="delay-adaptive-ksj",
     algorithm="delay-adaptive",
     title="Delay-adaptive SGD, KSJ rule: eta_t = eta if d_t <= tau_C, else min{eta, 1/(4 beta d_t)}",
     citation="Koloskova-Stich-Jaggi 2022, Theorem 8 (step caps 1/(4 beta), 1/(4 beta tau_t) CONFIRMED)",
     status=Status.RATE_ONLY,
-    parameters=(
-        Parameter(eta, _DA_STEP, "theory delay-adaptive step_size (KSJ cap 1/(4 beta) with Theorem D's noise caps; "
-                  "the caps are a choice made here)", Status.UNCONFIRMED),
-        Parameter(tau_C, _DA_TAU_C, "max(1, ceil(tau_avg)) of the sequence (choice made here)", Status.UNCONFIRMED),
-    ),
+    parameters=_delay_adaptive_parameters("theory delay-adaptive step_size (KSJ cap 1/(4 beta) with Theorem D's noise "
+                                          "caps; the caps are a choice made here)"),
     accept=sp.true,
     step=sp.Piecewise((eta, d <= tau_C), (sp.Min(eta, 1 / (4 * beta * d)), True)),
 ))
@@ -159,10 +166,7 @@ _add(UpdateRule(
     citation=("Mishchenko, Bach, Even, Woodworth 2022; their public code konstmish/asynchronous_sgd, code.ipynb: "
               "lr * n / max(n, delay)"),
     status=Status.SECONDARY,
-    parameters=(
-        Parameter(eta, _DA_STEP, "theory delay-adaptive step_size (choice made here)", Status.UNCONFIRMED),
-        Parameter(tau_C, _DA_TAU_C, "max(1, ceil(tau_avg)) of the sequence (choice made here)", Status.UNCONFIRMED),
-    ),
+    parameters=_delay_adaptive_parameters("theory delay-adaptive step_size (choice made here)"),
     accept=sp.true,
     step=sp.Piecewise((eta, d <= tau_C), (eta * tau_C / d, True)),
 ))

@@ -14,6 +14,7 @@ Accept rules come from the attacked algorithm's rule object (never retyped here)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -21,8 +22,13 @@ from theory.validation import check
 
 from ._jit import dist
 from .algorithms import Algorithm
+from .delays import parse_spec
+from .params import Param
 
-__all__ = ["PickyRejector", "StaleErrorMaximizer"]
+__all__ = ["ADVERSARIES", "NOTE", "PickyRejector", "StaleErrorMaximizer", "bounds", "budget_bounds", "make", "parse"]
+
+#: the flag every adaptive run carries in reports (the theorems assume oblivious delays)
+NOTE = "adaptive: outside the theorem's oblivious assumption"
 
 
 @dataclass
@@ -40,6 +46,16 @@ class _Budget:
         self.spent += d
         self.history.append(d)
         return d
+
+    def bounds(self) -> dict[str, float]:
+        """:func:`budget_bounds` of this adversary."""
+        return budget_bounds(self.tau_budget, self.window)
+
+
+def budget_bounds(tau_budget: float, window: int) -> dict[str, float]:
+    """What is known of an adversary's delays in advance: tau_avg <= tau_budget over every prefix and
+    tau_max <= window (defaults that need tau_avg or tau_max, e.g. delayed SGD's step, use these)."""
+    return {"tau_avg": float(tau_budget), "tau_max": float(window)}
 
 
 @dataclass
@@ -110,3 +126,60 @@ class StaleErrorMaximizer(_Budget):
         err = np.sqrt(np.add.reduce((problem.grad(past) - g_t) ** 2, axis=1))
         k = int(np.argmax(err))
         return self.spend(k + 1 if err[k] > 0 else 0)
+
+
+@dataclass(frozen=True)
+class Adversary:
+    """A registered adaptive adversary: ``build(rule, eps, **params)`` returns a fresh (stateful)
+    delay function for one run."""
+
+    name: str
+    description: str
+    params: dict[str, Param]
+    build: Callable[..., _Budget]
+
+
+_BUDGET = {
+    "tau": Param(float, 3.0, low=0.0, doc="average-delay budget: every prefix has tau_avg <= tau"),
+    "window": Param(int, 200, low=1, doc="largest delay the adversary may choose (d_t <= window)"),
+}
+
+ADVERSARIES: dict[str, Adversary] = {
+    "picky-rejector": Adversary(
+        "picky-rejector", "the cheapest delay whose gradient the algorithm's accept rule rejects (PickyRejector)",
+        dict(_BUDGET),
+        lambda rule, eps, tau, window: PickyRejector(tau_budget=tau, window=window, rule=rule)),
+    "stale-error": Adversary(
+        "stale-error", "the stale gradient as wrong as the budget allows (StaleErrorMaximizer)",
+        {**_BUDGET, "strategy": Param(str, "strike", choices=("strike", "greedy"), doc="strike: all budget at once near success"),
+         "kappa": Param(float, 2.0, low=0.0, low_open=True, doc="strike when ||grad f(x_t)|| <= kappa eps")},
+        lambda rule, eps, tau, window, strategy, kappa: StaleErrorMaximizer(
+            tau_budget=tau, window=window, strategy=strategy, eps=eps, kappa=kappa)),
+}
+
+
+def parse(spec: str | Mapping[str, Any]) -> tuple[Adversary, dict[str, Any]]:
+    """``"name:key=value,..."`` (the delay models' grammar) -> the adversary and its validated
+    parameters, or ValueError naming the parameter, its allowed range and the value."""
+    name, given = parse_spec(spec)
+    if name not in ADVERSARIES:
+        raise ValueError(f"unknown adversary {name!r}; known adversaries: {', '.join(ADVERSARIES)}")
+    adv = ADVERSARIES[name]
+    unknown = sorted(set(given) - set(adv.params))
+    if unknown:
+        raise ValueError(f"unknown parameter {unknown[0]!r} (= {given[unknown[0]]!r}) for adversary {name!r}; "
+                         f"allowed parameters: {', '.join(adv.params)}")
+    return adv, {k: (p.coerce(f"adversary {name!r}", k, given[k]) if k in given else p.default)
+                 for k, p in adv.params.items()}
+
+
+def bounds(spec: str | Mapping[str, Any]) -> dict[str, float]:
+    """:func:`budget_bounds` of the adversary ``spec`` (validated)."""
+    params = parse(spec)[1]
+    return budget_bounds(params["tau"], params["window"])
+
+
+def make(spec: str | Mapping[str, Any], rule: Algorithm, eps: float) -> _Budget:
+    """A fresh adversary of ``spec`` against ``rule`` (one per run: adversaries keep state)."""
+    adv, params = parse(spec)
+    return adv.build(rule, eps, **params)

@@ -108,6 +108,7 @@ class RunResult:
             "eps": self.config.get("eps"),
             "sigma": self.config.get("sigma"),
             "engine": self.engine,
+            "adaptive": self.adaptive,
         }
         return out
 

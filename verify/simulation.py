@@ -7,6 +7,12 @@ random numbers) and, lane by lane, the same delay sequence -- one sequence share
 (``delay_draw = "shared"``), or one draw of the delay model per seed (``"per-seed"``), seeded by
 :func:`verify.delays.draw_seed` so that it is independent of the lane's noise. Defaults that depend
 on the sequence (delayed SGD's tau_max, ...) are resolved per sequence.
+
+With ``adversary`` set (a spec of :data:`verify.adversary.ADVERSARIES`) instead of ``delays``, every
+lane gets a fresh adaptive adversary that chooses d_t after seeing the iterates; it runs through
+:func:`verify.algorithms.reference_run` (the compiled kernel takes fixed sequences), defaults that
+need tau_avg or tau_max use the adversary's budget (known in advance), and the report states the
+realised sequences and flags the run: adaptive delays are outside the theorems' oblivious assumption.
 """
 from __future__ import annotations
 
@@ -14,8 +20,11 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 import theory
 
+from . import adversary as adversaries
 from . import algorithms, engine, problems
 from . import delays as delay_models
 from .algorithms import Algorithm
@@ -31,7 +40,7 @@ ENGINES = ("numba", "reference")
 #: every parameter of a simulation (None = the default of verify.algorithms.resolve)
 PARAMETERS = (
     "algorithms", "problem", "dim", "noise", "sigma", "delays", "delay_seed", "delay_draw", "eps", "steps", "seeds",
-    "seed0", "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine",
+    "seed0", "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine", "adversary",
 )
 #: algorithm parameters a user may override, over all algorithms
 OVERRIDES = tuple(dict.fromkeys(n for names in algorithms.OVERRIDES.values() for n in names))
@@ -44,13 +53,17 @@ class Lanes:
     params: dict[str, Any]
     problem: Any
     noise: Any
-    seqs: list[delay_models.DelaySequence]
+    seqs: list[delay_models.DelaySequence | None]  # None: an adaptive adversary's lane
     algs: list[Algorithm]
     seeds: list[int]
 
     @property
+    def adaptive(self) -> bool:
+        return self.params.get("adversary") is not None
+
+    @property
     def shared(self) -> bool:
-        return self.params["delay_draw"] == "shared"
+        return self.params["delay_draw"] == "shared" and not self.adaptive
 
     def sequences_by_seed(self) -> dict[int, delay_models.DelaySequence]:
         return dict(zip(self.seeds, self.seqs))
@@ -88,6 +101,8 @@ def build(p: dict[str, Any], sequences: dict[int, delay_models.DelaySequence] | 
         raise ValueError(f"--delay-draw must be one of {', '.join(DELAY_DRAWS)}; got {p.get('delay_draw')!r}")
     problem, noise = problem_and_noise(p)
     seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
+    if p.get("adversary") is not None:
+        return _build_adaptive(p, problem, noise, seeds)
     if sequences is None:
         if p["delay_draw"] == "shared":
             seq = _flagged("--delays", delay_models.make, p["delays"], p["steps"], seed=p["delay_seed"])
@@ -105,8 +120,24 @@ def build(p: dict[str, Any], sequences: dict[int, delay_models.DelaySequence] | 
                  [cache[id(sequences[s])][a] for a in names for s in seeds], [s for _ in names for s in seeds])
 
 
+def _build_adaptive(p: dict[str, Any], problem: Any, noise: Any, seeds: list[int]) -> Lanes:
+    if p.get("delays") is not None:
+        raise ValueError("--adversary and --delays are exclusive: an adversary chooses the delays as the run goes")
+    if p.get("delay_draw", "shared") != "shared":
+        raise ValueError(f"--delay-draw {p['delay_draw']} does not apply with --adversary (each lane has its own adversary)")
+    if p["engine"] != "reference":
+        raise ValueError(f"--engine {p['engine']} cannot run an adaptive adversary (it watches the iterates); "
+                         "use --engine reference")
+    bounds = _flagged("--adversary", adversaries.bounds, p["adversary"])
+    algs = _resolve_all(p["algorithms"], problem, bounds, p)
+    names = p["algorithms"]
+    return Lanes(p, problem, noise, [None for _ in names for _ in seeds], [algs[a] for a in names for _ in seeds],
+                 [s for _ in names for s in seeds])
+
+
 def execute(lanes: Lanes, progress: bool | None = None) -> list[RunResult]:
-    """All lanes: one ``engine.run_batch`` call, or ``reference_run`` lane by lane."""
+    """All lanes: one ``engine.run_batch`` call, or ``reference_run`` lane by lane (with a fresh
+    adversary per lane when the delays are adaptive)."""
     p = lanes.params
     kw = dict(T=p["steps"], noise=lanes.noise, trace_every=p["trace_every"], stop_at_hit=p["stop_at_hit"])
     if p["engine"] == "numba":
@@ -114,7 +145,8 @@ def execute(lanes: Lanes, progress: bool | None = None) -> list[RunResult]:
     bar = Progress(len(lanes.seeds), f"reference {len(lanes.seeds)} lanes", enabled=progress)
     out = []
     for seq, alg, seed in zip(lanes.seqs, lanes.algs, lanes.seeds):
-        out.append(algorithms.reference_run(lanes.problem, seq, alg, seed=seed, **kw))
+        delays = adversaries.make(p["adversary"], alg, p["eps"]) if lanes.adaptive else seq
+        out.append(algorithms.reference_run(lanes.problem, delays, alg, seed=seed, **kw))
         bar.update(len(out))
     bar.close()
     return out
@@ -133,16 +165,29 @@ def _spread(values: list[float]) -> dict[str, float]:
 
 
 def first_horizon(lanes: Lanes, seq: delay_models.DelaySequence) -> int | None:
-    """Theorem D''s first horizon <= T for this sequence (None: its condition is not met within T)."""
+    """Theorem D''s first horizon <= T for this sequence (None: its condition is not met within T).
+    An adaptive lane's realised sequence ends where its run ended (stop_at_hit, divergence); it is
+    continued by zeros, which gives the earliest horizon any continuation could have."""
     p = lanes.params
-    return theory.first_horizon(seq.delays[: p["steps"]], result=THEOREM, beta=lanes.problem.beta, F=lanes.problem.F,
+    d = seq.delays[: p["steps"]]
+    if lanes.adaptive and d.size < p["steps"]:
+        d = np.concatenate([d, np.zeros(p["steps"] - d.size, dtype=d.dtype)])
+    return theory.first_horizon(d, result=THEOREM, beta=lanes.problem.beta, F=lanes.problem.F,
                                 sigma=p["sigma"], eps=p["eps"])
 
 
-def _theory(lanes: Lanes) -> tuple[dict[str, Any], dict[int, int | None]]:
+def _realised(lanes: Lanes, results: list[RunResult]) -> dict[int, delay_models.DelaySequence]:
+    """seed -> the delay sequence its lanes ran on. Adaptive: the sequence the adversary chose
+    against the picky lane of that seed (else the first algorithm's lane)."""
+    if not lanes.adaptive:
+        return lanes.sequences_by_seed()
+    first = "picky" if "picky" in lanes.params["algorithms"] else lanes.params["algorithms"][0]
+    return {r.seed: r.delays for r in results if r.algorithm == first}
+
+
+def _theory(lanes: Lanes, by_seed: dict[int, delay_models.DelaySequence]) -> tuple[dict[str, Any], dict[int, int | None]]:
     p = lanes.params
     st = theory.get(THEOREM)
-    by_seed = lanes.sequences_by_seed()
     horizons = {s: first_horizon(lanes, sq) for s, sq in by_seed.items()} if not lanes.shared else {}
     if lanes.shared:
         h = first_horizon(lanes, lanes.seqs[0])
@@ -163,6 +208,10 @@ def _theory(lanes: Lanes) -> tuple[dict[str, Any], dict[int, int | None]]:
     if not lanes.shared:
         out["first_horizons"] = {str(s): h for s, h in horizons.items()}
         out["first_horizon_spread"] = _spread(met) if met else None
+    if lanes.adaptive:
+        out["adaptive"] = (f"{adversaries.NOTE}; horizons are those of the realised sequences"
+                           + (" (sigma = 0: each is fixed in hindsight, so the theorem applies to it)" if p["sigma"] == 0
+                              else " (sigma > 0: the adversary reacts to the noise, so the theorem does not cover them)"))
     return out, horizons
 
 
@@ -201,14 +250,14 @@ def _aggregate(name: str, runs: list[RunResult], horizons: dict[int, int | None]
 
 def report(lanes: Lanes, results: list[RunResult], command: list[str], schema: str) -> dict[str, Any]:
     """Everything ``picky simulate`` prints (the JSON of ``--json``; documented in verify.cli)."""
-    th, horizons = _theory(lanes)
+    by_seed = _realised(lanes, results)
+    th, horizons = _theory(lanes, by_seed)
     by_alg: dict[str, list[RunResult]] = {}
     for r in results:
         by_alg.setdefault(r.algorithm, []).append(r)
-    by_seed = lanes.sequences_by_seed()
     stats = {s: sq.stats() for s, sq in by_seed.items()}
     draws = {
-        "mode": lanes.params["delay_draw"],
+        "mode": "adaptive" if lanes.adaptive else lanes.params["delay_draw"],
         "count": len({id(sq) for sq in by_seed.values()}),
         "tau_avg": _spread([st.tau_avg for st in stats.values()]),
         "tau_max": _spread([float(st.tau_max) for st in stats.values()]),
@@ -216,6 +265,9 @@ def report(lanes: Lanes, results: list[RunResult], command: list[str], schema: s
             {"seed": s, "delay_seed": sq.seed, "tau_avg": stats[s].tau_avg, "tau_max": stats[s].tau_max,
              "clipped": sq.clipped} for s, sq in by_seed.items()],
     }
+    if lanes.adaptive:  # every lane's realised sequence (each algorithm met its own adversary)
+        draws["lanes"] = [{"lane": i, "algorithm": r.algorithm, "seed": r.seed, "tau_avg": r.delay_stats["tau_avg"],
+                           "tau_max": r.delay_stats["tau_max"]} for i, r in enumerate(results)]
     return {
         "schema": schema,
         "version": theory.__version__,

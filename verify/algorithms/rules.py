@@ -126,12 +126,14 @@ class Algorithm:
         F: float,
         eps: float,
         sigma: float,
-        delays: DelaySequence | np.ndarray | None = None,
+        delays: DelaySequence | np.ndarray | Mapping[str, float] | None = None,
         **given: Any,
     ) -> "Algorithm":
         """This algorithm with every parameter not in ``given`` (``None`` = not given) set to its
         default from :mod:`theory.rules`. ``delays`` is needed for the defaults that depend on the
-        sequence (delayed SGD's tau_max, stale-drop's R, delay-adaptive's tau_C)."""
+        sequence (delayed SGD's tau_max, stale-drop's R, delay-adaptive's tau_C); a mapping
+        ``{"tau_avg": ..., "tau_max": ...}`` gives bounds known in advance instead (an adaptive
+        adversary's budget, :meth:`verify.adversary.PickyRejector.bounds`)."""
         ctx = {"beta": check("beta", beta), "F": check("F", F), "eps": check("eps", eps), "sigma": check("sigma", sigma)}
         given = {k: v for k, v in given.items() if v is not None}
         bad = [k for k in given if k not in cls.params]
@@ -151,7 +153,8 @@ class Algorithm:
             value = TR.default_value(rule_id, par.name, **ctx, **stats, **vals)
             vals[par.name] = cls.params[par.name].coerce(f"algorithm {cls.name!r} (default)", par.name,
                                                          int(round(value)) if cls.params[par.name].kind is int else value)
-            where = "; ".join(f"{n} = {stats[n]:g} of the sequence" for n in seq_stats)
+            rel, of = ("<=", "known in advance") if isinstance(delays, Mapping) else ("=", "of the sequence")
+            where = "; ".join(f"{n} {rel} {stats[n]:g} {of}" for n in seq_stats)
             where += "".join(f"; {n} = {vals[n]:g}" for n in need if n in cls.params and n != par.name)
             source[par.name] = f"theory rules {rule_id}: {par.source}" + (f" ({where.lstrip('; ')})" if where else "")
         for k in cls.params:
@@ -177,6 +180,11 @@ class Algorithm:
 def _delay_stats(name: str, what: str, delays: Any) -> dict[str, float]:
     if delays is None:
         raise ValueError(f"{name}: the default {what} depends on the delay sequence; pass delays= or set {what}")
+    if isinstance(delays, Mapping):  # bounds known in advance (an adaptive adversary's budget)
+        missing = [k for k in ("tau_avg", "tau_max") if k not in delays]
+        if missing:
+            raise ValueError(f"{name}: delay bounds need tau_avg and tau_max; got {dict(delays)!r}")
+        return {"tau_avg": check("tau_avg", float(delays["tau_avg"])), "tau_max": check("tau_max", float(delays["tau_max"]))}
     d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
     if d.size == 0:
         raise ValueError(f"{name}: the default {what} needs a delay sequence of at least one step; got length 0")

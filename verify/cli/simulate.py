@@ -8,21 +8,26 @@ non-finite floats are written as ``null``):
   ``dim``, ``noise``, ``sigma``, ``delays`` (spec), ``delay_seed``, ``delay_draw`` (``shared`` |
   ``per-seed``), ``eps``, ``steps`` (T), ``seeds`` (K), ``seed0``, ``eta``, ``rho``, ``R``,
   ``tau_C``, ``rule`` (``null`` = default from :func:`verify.algorithms.resolve`), ``stop_at_hit``,
-  ``trace_every``, ``engine``;
+  ``trace_every``, ``engine``, ``adversary`` (spec or ``null``; with an adversary ``delays`` is
+  ``null`` and ``engine`` is ``reference``);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
   statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``); ``null`` with
   a draw per seed;
 - ``delay_draws``: ``mode``, ``count`` (distinct sequences), ``tau_avg`` and ``tau_max``
   (``{min, median, max}`` over the seeds' sequences), ``draws`` (per seed: ``seed, delay_seed,
-  tau_avg, tau_max, clipped``; empty when shared);
+  tau_avg, tau_max, clipped``; empty when shared); with ``--adversary``: ``mode`` = ``adaptive``,
+  the spreads and ``draws`` over the sequences the adversary chose against the picky lanes (or the
+  first algorithm's), and ``lanes`` (per lane: ``lane, algorithm, seed, tau_avg, tau_max``);
 - ``theory``: Theorem D' (``result`` = ``picky-explicit-sharp``): ``result, title, guarantee,
   success_probability, T, first_horizon`` (shared sequence: the first horizon <= T at which the
   theorem guarantees success probability >= 1/2, ``null`` if its condition is not met within T;
   per-seed draws: ``null``, and ``first_horizons`` {seed: horizon} and ``first_horizon_spread``
   are added), ``condition_met_within_T`` (shared: a bool; per seed: the number of sequences),
   ``applies_to_picky`` (``true`` if picky ran with the theorem's eta and rho, ``false`` if the
-  user overrode them, ``null`` without a picky lane);
+  user overrode them, ``null`` without a picky lane); with ``--adversary`` also ``adaptive``, the
+  flag "adaptive: outside the theorem's oblivious assumption" and what it means for these runs
+  (horizons from the realised sequences, continued by zeros where a run stopped early);
 - ``runs``: one object per lane (lane = algorithm x seed, algorithm-major): ``lane`` plus
   :meth:`verify.records.RunResult.summary`;
 - ``aggregate``: one object per algorithm: ``algorithm, config`` (the first lane's resolved
@@ -55,6 +60,7 @@ import numpy as np
 
 import theory
 
+from .. import adversary as adversaries
 from .. import algorithms, simulation
 from .. import delays as delay_models
 from ..records import RunResult
@@ -68,10 +74,10 @@ FLAGS = {
     "seeds": "--seeds", "sigma": "--sigma", "dim": "--dim", "noise": "--noise", "seed0": "--seed0",
     "delay_seed": "--delay-seed", "delay_draw": "--delay-draw", "eta": "--eta", "rho": "--rho", "R": "--R",
     "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
-    "engine": "--engine", "save": "--save", "force": "--force",
+    "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force",
 }
-#: required unless --replay
-_REQUIRED = ("algorithm", "delays", "eps", "steps", "seeds")
+#: required unless --replay (and --delays unless --adversary)
+_REQUIRED = ("algorithm", "eps", "steps", "seeds")
 
 
 def add_parser(sub: Any) -> None:
@@ -102,7 +108,12 @@ def add_parser(sub: Any) -> None:
     grp.add_argument("--algorithm", action="append", default=None, metavar="A[,A...]",
                      help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(algorithms.ALGORITHMS)}")
     grp.add_argument("--problem", default="logsum", metavar="P[:k=v,...]", help="problem spec (default logsum)")
-    grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]", help="(required) delay model spec, e.g. pareto:alpha=1.5,scale=3")
+    grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]",
+                     help="(required unless --adversary) delay model spec, e.g. pareto:alpha=1.5,scale=3")
+    grp.add_argument("--adversary", default=None, metavar="NAME[:k=v,...]",
+                     help="instead of --delays: an adaptive adversary that picks d_t after seeing the iterates, "
+                          f"one per lane ({', '.join(adversaries.ADVERSARIES)}; e.g. picky-rejector:tau=3,window=200); "
+                          "runs the reference loop; flagged: outside the theorems' oblivious assumption"),
     grp.add_argument("--delay-draw", choices=simulation.DELAY_DRAWS, default="shared",
                      help="shared: one sequence for every lane (default); per-seed: each seed draws its own sequence "
                           "(seed derived from --delay-seed and the lane's seed, independent of its noise)")
@@ -123,8 +134,9 @@ def add_parser(sub: Any) -> None:
     out = s.add_argument_group("execution and output")
     out.add_argument("--stop-at-hit", action="store_true", help="stop each lane at its first hit")
     out.add_argument("--trace-every", type=positive_int, default=None, metavar="N", help="record ||grad f|| and f every N steps")
-    out.add_argument("--engine", choices=simulation.ENGINES, default="numba",
-                     help="numba: the compiled kernel, lanes in threads (default); reference: the literal loop, lane by lane")
+    out.add_argument("--engine", choices=simulation.ENGINES, default=None,
+                     help="numba: the compiled kernel, lanes in threads (default); reference: the literal loop, lane by lane "
+                          "(the default with --adversary)")
     out.add_argument("--json", action="store_true", help=f"machine-readable output (schema {SCHEMA})")
     out.add_argument("--save", default=None, metavar="DIR", help="write run.json, the delays and runs/lane-XXXX.json to DIR")
     out.add_argument("--force", action="store_true", help="with --save: allow a non-empty DIR (its run files are replaced)")
@@ -152,12 +164,16 @@ def _algorithm_names(values: list[str]) -> list[str]:
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The run's parameters (all of them, defaults filled in), as saved in run.json."""
     missing = [FLAGS[d] for d in _REQUIRED if getattr(args, d) is None]
+    if args.delays is None and args.adversary is None:
+        missing.insert(1, "--delays (or --adversary)")
     if missing:
         raise ValueError(
             f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(algorithms.ALGORITHMS)}; "
             f"delay models: {', '.join(delay_models.MODELS)}"
         )
     p = {d: getattr(args, d) for d in FLAGS if d not in ("algorithm", "save", "force")}
+    if p["engine"] is None:
+        p["engine"] = "reference" if p["adversary"] is not None else "numba"
     return {"algorithms": _algorithm_names(args.algorithm), **p}
 
 
@@ -195,7 +211,13 @@ def _print(rep: dict[str, Any]) -> None:
           f"F = {fmt(pr['F'])} ({exact[pr['F_exact']]})")
     print(f"  noise {rep['noise']['spec']}, sigma = {fmt(p['sigma'])};  eps = {fmt(p['eps'])};  T = {p['steps']};  "
           f"seeds {seeds} per algorithm;  engine {p['engine']}")
-    if shared:
+    if dd["mode"] == "adaptive":
+        ta, tm = dd["tau_avg"], dd["tau_max"]
+        print(f"  delays chosen by the adaptive adversary {p['adversary']}, one per lane: realised tau_avg "
+              f"{fmt(ta['min'], 4)} / {fmt(ta['median'], 4)} / {fmt(ta['max'], 4)}, tau_max {fmt(tm['min'])} / "
+              f"{fmt(tm['median'])} / {fmt(tm['max'])} (min / median / max over the {dd['count']} picky lanes)")
+        print(f"  {th['adaptive']}")
+    elif shared:
         ds = rep["delay_stats"]
         q = ds["quantiles"]
         seed = "" if ds["seed"] is None else f", seed {ds['seed']}"
@@ -261,7 +283,9 @@ def _save(d: Path, lanes: simulation.Lanes, results: list[RunResult], command: l
     record = {"schema": SCHEMA, "command": command, "parameters": lanes.params, "lanes": len(results),
               "version": theory.__version__}
     (d / "run.json").write_text(json.dumps(plain_json(record), indent=2, allow_nan=False) + "\n")
-    if lanes.shared:
+    if lanes.adaptive:
+        pass  # each lane file holds the sequence its adversary chose; --replay runs the adversaries again
+    elif lanes.shared:
         delay_models.save_trace(lanes.seqs[0], d / "delays.json")
     else:
         (d / "delays").mkdir(exist_ok=True)
@@ -293,13 +317,16 @@ def _load_saved(path: str) -> tuple[dict[str, Any], dict[int, delay_models.Delay
     p = record.get("parameters")
     if isinstance(p, dict):
         p.setdefault("delay_draw", "shared")  # picky-simulate/1
+        p.setdefault("adversary", None)  # before --adversary
         if p.get("engine") == "numpy":  # picky-simulate/1's batched engine is now the compiled one
             p["engine"] = "numba"
     need = ["algorithms", *(k for k in FLAGS if k not in ("algorithm", "save", "force"))]
     if not isinstance(p, dict) or [k for k in need if k not in p] or not isinstance(record.get("lanes"), int):
         raise ValueError(f"--replay: {str(d / 'run.json')!r} lacks 'lanes' or parameters (needs {', '.join(need)})")
     seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
-    if p["delay_draw"] == "shared":
+    if p["adversary"] is not None:
+        seqs = None
+    elif p["delay_draw"] == "shared":
         seq = _load_sequence(d / "delays.json")
         seqs = {s: seq for s in seeds}
     else:
@@ -310,7 +337,9 @@ def _load_saved(path: str) -> tuple[dict[str, Any], dict[int, delay_models.Delay
 
 def _regeneration_mismatches(p: dict[str, Any], seqs: dict[int, delay_models.DelaySequence]) -> list[str]:
     """Where the delay model, run again from the saved spec and seeds, no longer gives the saved sequence."""
-    out = []
+    out: list[str] = []
+    if seqs is None:  # an adaptive adversary: its sequences are compared lane by lane
+        return out
     name = delay_models.parse_spec(p["delays"])[0]
     if name == "replay":
         return out
