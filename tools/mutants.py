@@ -94,6 +94,11 @@ MUTANTS = [
            "plain SGD sees the delay sequence"),
     Mutant("M22", "divergence guard", "verify/algorithms/reference.py", "1e12 * (1.0 + norm(np.asarray(x1, dtype=float)))",
            "1e300 * (1.0 + norm(np.asarray(x1, dtype=float)))", "the default divergence radius 1e300 (runs overflow before they are flagged)"),
+    Mutant("M23", "adaptive adversary", "verify/adversary.py", "np.floor(self.tau_budget * t - self.spent + 1e-9)",
+           "np.floor(self.tau_budget * t + 1e-9)", "the adaptive adversaries forget what they spent (the tau_avg budget is exceeded)"),
+    Mutant("M24", "adaptive adversary", "verify/adversary.py", "            if not self.rule.accepts(dist(x_t, xs[t - 1 - dd]), dd):",
+           "            if self.rule.accepts(dist(x_t, xs[t - 1 - dd]), dd):",
+           "PickyRejector picks delays the algorithm accepts (it stops attacking the accept rule)"),
 ]
 
 
