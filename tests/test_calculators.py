@@ -97,6 +97,23 @@ def test_first_horizon_brute_force(d):
         assert got == want
 
 
+def test_first_horizon_hand_values():
+    """Theorem D' by hand, in integers: beta = 1, F = 1/2, eps = 1/2, sigma = 0 -> T >= 512 beta F/eps^2 =
+    1024 and S_T = sum d_t <= eps^2 T^2/(8960 beta F), i.e. 17920 S_T <= T^2. Theorem D: T >= 2048 beta
+    F/eps^2 + 8960 beta F (S_T/T)/eps^2, i.e. T^2 >= 4096 T + 17920 S_T. Constant delay 5: S_T = 5T - 15."""
+    kw = dict(beta=1.0, F=0.5, sigma=0.0, eps=0.5)
+    d = np.minimum(np.arange(100_000), 5)
+    S = np.cumsum(d)
+    sharp = next(t for t in range(1, d.size + 1) if t >= 1024 and 17920 * int(S[t - 1]) <= t * t)
+    plain = next(t for t in range(1, d.size + 1) if t * t >= 4096 * t + 17920 * int(S[t - 1]))
+    # closed forms: T^2 - 89600 T + 268800 >= 0 -> T >= 89596.99..; T^2 - 93696 T + 268800 >= 0 -> T >= 93693.13..
+    assert (sharp, plain) == (89597, 93694)
+    assert theory.first_horizon(d, result="picky-explicit-sharp", **kw) == sharp
+    assert theory.first_horizon(d, result="picky-explicit", **kw) == plain
+    # no delays: the first term alone
+    assert theory.first_horizon(np.zeros(2000, dtype=np.int64), result="picky-explicit-sharp", **kw) == 1024
+
+
 def test_first_horizon_never_met_and_bad_delays():
     kw = dict(beta=1.0, F=0.01, sigma=0.0, eps=1.0)
     # d_t = t - 1: sum grows like T^2/2 > eps^2 T^2/(8960 beta F): never met

@@ -59,6 +59,17 @@ def test_theorem_d_deterministic_checks_real_horizons(run_all):
     assert 0 < e.ratio <= 1
 
 
+def test_invariants_claim_pins_the_accept_test_from_both_sides(run_all):
+    e = run_all[0]["invariants"]
+    m = e.measured
+    assert e.verdict == evidence.PASS and m["runs_checked"] >= 100 and m["runs_with_full_trace"] >= 50
+    # the check is live: accepted distances come within 1e-4 of rho and rejections occur (the exact
+    # natural ties, distance == rho, appear at the quick budget: report/results.json has 1.0)
+    assert 1 - 1e-4 < m["largest_accepted_distance_over_rho"] <= 1.0
+    assert m["smallest_rejected_distance_over_rho"] is not None and m["smallest_rejected_distance_over_rho"] > 1.0
+    assert m["rejected_with_zero_delay"] == 0 and m["rejected_steps_with_moved_iterate"] == 0
+
+
 def test_stochastic_claim_uses_an_exact_binomial_test(run_all):
     e = run_all[0]["theorem-d-stochastic"]
     assert "binomtest" in e.test.name and e.test.alpha == claims.PROFILES["test"].alpha

@@ -22,7 +22,8 @@ from verify import problems as P
 from verify import strategies as vst
 from verify.engine import kernel as K
 
-FLOAT_FIELDS = ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap")
+FLOAT_FIELDS = ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap",
+                "min_rejected_distance")
 EXACT_FIELDS = ("algorithm", "seed", "T", "steps_run", "first_hit", "min_grad_norm_step", "accepted", "rejected",
                 "diverged", "diverged_step", "divergence_reason", "adaptive", "config", "problem", "noise",
                 "delay_stats", "trace_every")

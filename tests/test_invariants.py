@@ -31,6 +31,7 @@ def test_rejections_before_first_hit_within_counting_bound(problem):
     for spec, seq, r in zip(SPECS, seqs, runs):
         # invariants
         assert r.max_accepted_distance <= cfg.rho
+        assert r.rejected == 0 or r.min_rejected_distance > cfg.rho
         assert r.max_accepted_grad_gap <= prob.beta * cfg.rho * (1 + 1e-12) <= eps / 2 * (1 + 1e-12)
         zero = np.flatnonzero(seq.delays[: r.steps_run] == 0) + 1
         assert not np.isin(zero, r.rejected_steps).any()

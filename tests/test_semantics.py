@@ -80,6 +80,30 @@ def test_a_distance_exactly_equal_to_rho_is_accepted(engine):
 
 
 @pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_a_gradient_norm_exactly_equal_to_eps_is_a_hit(engine):
+    # 1-d, f = x^2/2, x_1 = 1, eta = 1/2, no delays: ||grad f(x_t)|| = 2^-(t-1) exactly. With eps = 1/4
+    # the first hit is t = 3 (a tie: success is ||grad f|| <= eps); with eps one ulp below 1/4 it is t = 4.
+    prob = P.make("quadratic:spectrum=constant,L=1", 1, x1=np.array([1.0]))
+    seq = D.from_trace(np.zeros(6, dtype=np.int64))
+    for eps, hit in ((0.25, 3), (float(np.nextafter(0.25, 0.0)), 4)):
+        alg = A.resolve("picky", beta=1.0, F=prob.F, eps=eps, sigma=0.0, eta=0.5, rho=1.0)
+        run = ENGINES[engine](prob, seq, alg, 0)
+        assert run.first_hit == hit, eps
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_stale_drop_rejects_a_delay_equal_to_R(engine):
+    # Stale-drop's rule is "accept iff d_t < R": with R = 3 and the constant delay 3, steps 1..3
+    # (d_t = 0, 1, 2) are accepted and every later step (d_t = 3) is rejected.
+    prob = P.make("logsum", 2)
+    seq = D.make("constant:tau=3", 40)
+    alg = A.resolve("stale-drop", beta=prob.beta, F=prob.F, eps=1e-6, sigma=0.0, R=3)
+    assert alg.accepts(0.0, 2) and not alg.accepts(0.0, 3)
+    run = ENGINES[engine](prob, seq, alg, 0)
+    assert run.accepted == 3 and run.rejected_steps.tolist() == list(range(4, 41))
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
 def test_tau_avg_in_a_record_is_over_the_steps_run(engine):
     prob = P.make("logsum", 3)
     seq = D.make("pareto:alpha=1.5,scale=3", 5000, seed=2)

@@ -102,6 +102,8 @@ _add(
 )
 
 # --- Theorem D (derived) ----------------------------------------------------------------------
+#: the delay term's constant of Theorem D and D' (re-derived as horizon_tau by theory/proofs/theorem_d.py)
+_C_DELAY = 8960
 _T0_D = 2048 * beta * F / eps**2 + 128 * beta * F * sigma**2 / eps**4
 _add(
     Statement(
@@ -116,12 +118,12 @@ _add(
         guarantee="P(exists t <= T: ||grad f(x_t)|| <= eps) >= 1/2",
         delay_quantity="tau_avg = (1/T) sum_{t<=T} d_t over the horizon T itself (a condition on the pair (T, d_1..d_T))",
         assumptions=(_SMOOTH, _ORACLE, _OBLIVIOUS, "threshold rho = eps/(2 beta); step size eta_D (does not depend on tau or T)"),
-        bound=_T0_D + 8960 * beta * F * tau_avg / eps**2,
+        bound=_T0_D + _C_DELAY * beta * F * tau_avg / eps**2,
         step_size=ETA_D,
         step_size_note="min{1/(9 beta), eps^2/(4 beta sigma^2), eps/(16 beta sigma)} (sigma terms absent if sigma = 0)",
         threshold=RHO_D,
         threshold_note="eps/(2 beta): accepted stale gradients are eps/2-accurate",
-        side_conditions=(sp.Ge(T, _T0_D + 8960 * beta * F * S / (T * eps**2)),),
+        side_conditions=(sp.Ge(T, _T0_D + _C_DELAY * beta * F * S / (T * eps**2)),),
         success_probability=R(1, 2),
         restarts=RESTARTS,
         aux={
@@ -149,12 +151,12 @@ _add(
         guarantee="P(exists t <= T: ||grad f(x_t)|| <= eps) >= 1/2, and then for every larger horizon",
         delay_quantity="S_T = sum_{t<=T} d_t (condition on the pair (T, d_1..d_T))",
         assumptions=(_SMOOTH, _ORACLE, _OBLIVIOUS, "threshold rho = eps/(2 beta); step size eta_D"),
-        bound=sp.Max(_T0_Dp, 8960 * beta * F * tau_avg / eps**2),
+        bound=sp.Max(_T0_Dp, _C_DELAY * beta * F * tau_avg / eps**2),
         step_size=ETA_D,
         step_size_note="as Theorem D",
         threshold=RHO_D,
         threshold_note="as Theorem D",
-        side_conditions=(sp.Ge(T, _T0_Dp), sp.Le(S, eps**2 * T**2 / (8960 * beta * F))),
+        side_conditions=(sp.Ge(T, _T0_Dp), sp.Le(S, eps**2 * T**2 / (_C_DELAY * beta * F))),
         success_probability=R(1, 2),
         restarts=RESTARTS,
         notes="Theorem D's hypothesis implies D''s",

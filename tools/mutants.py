@@ -73,7 +73,7 @@ MUTANTS = [
            "return np.arange(T, dtype=np.int64) % max(m, 1)", "bursty delays with period m instead of m + 1"),
     Mutant("M12", "delay model", "verify/delays.py", "    d[position - 1] = position - 1\n", "    d[position - 1] = max(position - 2, 0)\n",
            "the straggler's delay one short of t - 1"),
-    Mutant("M13", "theory constant", "theory/results.py", "sp.Le(S, eps**2 * T**2 / (8960 * beta * F))",
+    Mutant("M13", "theory constant", "theory/results.py", "sp.Le(S, eps**2 * T**2 / (_C_DELAY * beta * F))",
            "sp.Le(S, eps**2 * T**2 / (4480 * beta * F))", "Theorem D''s delay condition with 4480 instead of 8960"),
     Mutant("M14", "counting lemma", "theory/results.py", "(4 * b * s / (sp.sqrt(b**2 + 8 * b * s) + b), True)",
            "(8 * b * s / (sp.sqrt(b**2 + 8 * b * s) + b), True)", "the counting lemma's exact bound doubled"),

@@ -40,6 +40,8 @@ class RunResult:
         whose gradient was discarded (None if not recorded; saved as a bitset, base64).
     max_accepted_distance : max ||x_t - x_{t-d_t}|| over accepted steps (Picky invariant: <= rho).
     max_accepted_grad_gap : max ||grad f(x_t) - grad f(x_{t-d_t})|| over accepted steps.
+    min_rejected_distance : min ||x_t - x_{t-d_t}|| over rejected steps, None if none was rejected
+        (Picky invariant: > rho; with max_accepted_distance it pins the accept test to "<= rho").
     diverged, diverged_step, divergence_reason : non-finite or exploding iterates stop the lane.
     trace_steps, trace_grad_norm, trace_f : downsampled trajectory (every ``trace_every`` steps).
     delays : the delay sequence actually used (the full requested one), ``delay_stats`` over the
@@ -79,6 +81,7 @@ class RunResult:
     engine: str
     version: str
     extra: dict[str, Any] = field(default_factory=dict)
+    min_rejected_distance: float | None = None
 
     @property
     def eps(self) -> float:
@@ -138,6 +141,8 @@ class RunResult:
         for k in ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap"):
             kw[k] = float("nan") if kw[k] is None else float(kw[k])
         kw["min_f"] = None if kw.get("min_f") is None else float(kw["min_f"])
+        if kw.get("min_rejected_distance") is not None:
+            kw["min_rejected_distance"] = float(kw["min_rejected_distance"])
         return cls(**kw)
 
     def save(self, path: str | Path) -> None:

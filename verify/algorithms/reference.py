@@ -99,6 +99,7 @@ def reference_run(
     accepted = rejected = 0
     rejected_steps: list[int] = []
     max_dist = max_gap = 0.0
+    min_rej = math.inf
     tr_steps, tr_g, tr_f = [], [], []
     div_step, div_code = None, 0
     steps_run = 0
@@ -145,6 +146,7 @@ def reference_run(
             accepted += 1
         else:
             xs.append(x_t)
+            min_rej = min(min_rej, dist_t)
             rejected += 1
             rejected_steps.append(t)
     last = xs[-1]  # x_{steps_run + 1}; non-finite after a divergence (flagged)
@@ -169,6 +171,7 @@ def reference_run(
         rejected_steps=np.array(rejected_steps, dtype=np.int64),
         max_accepted_distance=max_dist,
         max_accepted_grad_gap=max_gap,
+        min_rejected_distance=min_rej if math.isfinite(min_rej) else None,
         diverged=div_code != 0,
         diverged_step=div_step,
         divergence_reason=DIVERGENCE_REASONS[div_code].format(radius=radius) if div_code else None,

@@ -3,6 +3,8 @@
 * d_t = 0  =>  accepted (for every filtering rule: Picky, stale-drop);
 * accepted  =>  ||x_t - x_{t-d_t}|| <= rho, and then ||grad f(x_t) - grad f(x_{t-d_t})|| <= beta rho
   = eps/2 (beta exact, or an upper bound, for every problem here);
+* rejected  =>  ||x_t - x_{t-d_t}|| > rho (Picky filters exactly at rho: a gradient within rho is
+  always applied; natural ties at distance = rho occur in these runs and must be accepted);
 * rejected  =>  x_{t+1} = x_t: seen through the trace of ||grad f(x_t)|| at every step, which must
   repeat exactly (bit for bit) after a rejected step.
 
@@ -35,6 +37,9 @@ def _run_checks(r) -> dict:
         out["max_accepted_distance_over_rho"] = r.max_accepted_distance / rho
         out["max_gap_over_beta_rho"] = r.max_accepted_grad_gap / (beta * rho)
         ok &= r.max_accepted_distance <= rho
+        if r.min_rejected_distance is not None:
+            out["min_rejected_distance_over_rho"] = r.min_rejected_distance / rho
+            ok &= r.min_rejected_distance > rho
         ok &= r.max_accepted_grad_gap <= beta * rho * (1 + 1e-12)  # two rounded norms
         if cfg["source"].get("rho") != "user":
             ok &= beta * rho <= cfg["eps"] / 2 * (1 + 1e-15)
@@ -71,9 +76,11 @@ def check(ctx: Context) -> Evidence:
         measured={"runs_checked": len(entries), "runs_with_full_trace": n_traced,
                   "largest_accepted_distance_over_rho": worst,
                   "largest_gap_over_eps_half": max((e["max_gap_over_beta_rho"] for e in picky), default=None),
+                  "smallest_rejected_distance_over_rho": min((e["min_rejected_distance_over_rho"] for e in picky
+                                                               if "min_rejected_distance_over_rho" in e), default=None),
                   "rejected_with_zero_delay": sum(e.get("rejected_with_zero_delay", 0) for e in entries),
                   "rejected_steps_with_moved_iterate": sum(e.get("rejected_steps_with_moved_iterate", 0) for e in entries)},
-        bound={"accepted_distance_over_rho": 1.0, "gap_over_eps_half": 1.0},
+        bound={"accepted_distance_over_rho": 1.0, "gap_over_eps_half": 1.0, "rejected_distance_over_rho": "> 1"},
         ratio=worst, ci=None, test=noop_test(),
         what="per-step invariants of Algorithm 1 on every run of every claim",
         instances=[e for e in entries if e["verdict"] == FAIL][:50], rows=[],
@@ -83,9 +90,11 @@ def check(ctx: Context) -> Evidence:
 
 CLAIM = Claim(
     id="invariants", number=4,
-    title="Algorithm 1's invariants: d_t = 0 accepted; accepted => distance <= rho and gap <= eps/2; rejected => x unchanged",
+    title=("Algorithm 1's invariants: d_t = 0 accepted; accepted => distance <= rho and gap <= eps/2; "
+           "rejected => distance > rho and x unchanged"),
     result="picky-explicit",
-    measures="max accepted distance / rho, max gradient gap / (beta rho), rejected steps with d_t = 0 or a moved iterate",
+    measures=("max accepted distance / rho, min rejected distance / rho, max gradient gap / (beta rho), rejected steps "
+              "with d_t = 0 or a moved iterate"),
     instances="every run of every claim, plus traced runs of picky, stale-drop, delayed SGD on quad, logsum, chain",
     check=check,
 )

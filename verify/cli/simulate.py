@@ -359,7 +359,7 @@ def _regeneration_mismatches(p: dict[str, Any], seqs: dict[int, delay_models.Del
 _EXACT_FIELDS = ("algorithm", "seed", "T", "steps_run", "first_hit", "min_grad_norm_step", "accepted", "rejected",
                  "diverged", "diverged_step", "divergence_reason", "problem", "noise")
 _FLOAT_FIELDS = ("min_grad_norm", "min_f", "final_grad_norm", "final_f", "max_accepted_distance",
-                 "max_accepted_grad_gap")
+                 "max_accepted_grad_gap", "min_rejected_distance")
 _ARRAY_FIELDS = ("rejected_steps", "trace_steps", "trace_grad_norm", "trace_f")
 
 

@@ -218,7 +218,7 @@ def _finite_or_nan(v: float) -> float:
 
 def _record(problem, noise, alg, seq, darr, seed, T, te, measure_f, radius, out, stats) -> RunResult:
     (status, steps_run, first_hit, gmin, gmin_step, fmin, accepted, max_dist, max_gap, div_step, div_code,
-     n_slots), x_out, bits, tr_g, tr_f = out
+     n_slots, min_rej), x_out, bits, tr_g, tr_f = out
     sr = int(steps_run)
     with np.errstate(all="ignore"):
         fg = _finite_or_nan(_norm(problem.grad(x_out)))
@@ -252,6 +252,7 @@ def _record(problem, noise, alg, seq, darr, seed, T, te, measure_f, radius, out,
         rejected_steps=rs,
         max_accepted_distance=float(max_dist),
         max_accepted_grad_gap=float(max_gap),
+        min_rejected_distance=float(min_rej) if math.isfinite(min_rej) else None,
         diverged=bool(div_code),
         diverged_step=int(div_step) if div_code else None,
         divergence_reason=DIVERGENCE_REASONS[int(div_code)].format(radius=radius) if div_code else None,

@@ -102,7 +102,7 @@ def run_lane(
 
     Returns (status, steps_run, first_hit (0: none), min ||grad f||, its step, min f (inf unless
     measure_f), accepted, max accepted distance, max accepted gradient gap, diverged step (0:
-    none), divergence code (1 non-finite, 2 too far), slots used)."""
+    none), divergence code (1 non-finite, 2 too far), slots used, min rejected distance (inf: none))."""
     d = x1.size
     x = x1.copy()
     xn = np.empty(d)
@@ -119,6 +119,7 @@ def run_lane(
     fmin = math.inf
     accepted = 0
     max_dist = 0.0
+    min_rej = math.inf
     max_gap = 0.0
     div_step = 0
     div_code = 0
@@ -182,8 +183,11 @@ def run_lane(
             for k in range(d):  # x_{t+1} = x_t - eta_t (grad f(y_t) + sigma z_t)
                 xn[k] = x[k] - eta_t * (gy[k] + sigma * z[k])
             accepted += 1
-        elif keep_rej:
-            rej_bits[i >> 3] |= np.uint8(1 << (i & 7))
+        else:
+            if dist_t < min_rej:
+                min_rej = dist_t
+            if keep_rej:
+                rej_bits[i >> 3] |= np.uint8(1 << (i & 7))
         if uses_delays and plan[i] >= 0:  # x_t is read by a later step: keep it, with its gradient
             s = plan[i]  # (written only now: the slot may be the one y_t was just read from)
             xs[s, :] = x
@@ -193,4 +197,4 @@ def run_lane(
     x_out[:] = x
     progress[lane] = steps_run
     return (status, steps_run, first_hit, gmin, gmin_step, fmin, accepted, max_dist, max_gap, div_step, div_code,
-            n_slots)
+            n_slots, min_rej)
