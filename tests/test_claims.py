@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
-from verify import adversary, claims, delays
+from verify import adversary, claims
 from verify import strategies as vst
 from verify.claims import counting_lemma, evidence, report, tightness
 from verify.claims.theorem_d_deterministic import ADAPTIVE

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from verify.problems import (
     PROBLEMS,
     Chain,
     LogSum,
-    Quadratic,
     StudentTNoise,
     make,
     make_noise,

@@ -3,7 +3,6 @@ the constant delay that theory predicts (a*(tau) = 2 sin(pi/(2(2 tau + 1))) > et
 diverges beyond it; Picky SGD with the same step size converges at every delay (paper.md §8.2)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import theory

@@ -15,7 +15,6 @@ Verdicts
 """
 from __future__ import annotations
 
-import math
 import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -23,6 +22,8 @@ from typing import Any
 import numpy as np
 
 import theory
+
+from ..jsonsafe import plain_json
 
 __all__ = ["Evidence", "Row", "Test", "PASS", "FAIL", "INCONCLUSIVE", "NOT_MET", "VERDICTS", "combine", "SCHEMA"]
 
@@ -109,21 +110,7 @@ class Evidence:
                                            "profile", "seconds", "version")}
         d["test"] = self.test.as_dict()
         d["rows"] = len(self.rows)
-        return _plain(d)
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_plain(v) for v in x.tolist()]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+        return plain_json(d)
 
 
 def environment() -> dict[str, Any]:

@@ -20,7 +20,7 @@ import numpy as np
 import theory
 
 from .. import algorithms, delays, problems
-from .common import Claim, Context, label, run_lanes, slope_ci_bootstrap
+from .common import Claim, Context, run_lanes, slope_ci_bootstrap
 from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test, combine
 
 __all__ = ["CLAIM", "TAU_AVG", "SLOPE_MAX"]

@@ -18,7 +18,6 @@ import numpy as np
 
 import theory
 
-from .. import delays
 from .common import INSTANCES, Claim, Context, noop_test, run_lanes
 from .evidence import FAIL, PASS, Evidence
 

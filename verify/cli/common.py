@@ -7,7 +7,8 @@ import math
 import sys
 from typing import Any, Callable, Sequence
 
-import numpy as np
+
+from ..jsonsafe import plain_json
 
 __all__ = ["positive_int", "nonneg_int", "positive_float", "nonneg_float", "fmt", "print_table", "flagged",
            "plain_json", "dump", "kv"]
@@ -74,19 +75,6 @@ def flagged(flag: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
         return fn(*a, **kw)
     except ValueError as exc:
         raise ValueError(f"{flag}: {exc}") from None
-
-
-def plain_json(x: Any) -> Any:
-    """JSON-ready copy: numpy scalars -> Python, non-finite floats -> None."""
-    if isinstance(x, dict):
-        return {str(k): plain_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [plain_json(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def dump(obj: Any, stream: Any = None) -> None:

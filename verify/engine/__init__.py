@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
