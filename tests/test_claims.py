@@ -82,6 +82,23 @@ def test_stochastic_claim_uses_an_exact_binomial_test(run_all):
         assert set(i["restarts"]) == {"2", "3"}
 
 
+def test_counting_eps_stability_and_lower_bound_claims(run_all):
+    ev = run_all[0]
+    c = ev["counting-lemma"].measured
+    assert c["bursty_exact_form_ratio"] and all(r == 1.0 for r in c["bursty_exact_form_ratio"])  # attained exactly
+    assert 0 < c["largest_exact_form_ratio_random"] <= 1 and 0 < c["largest_rejections_over_bound_on_runs"] <= 1
+    assert c["runs_checked"] >= 20
+    e = ev["eps-scaling"].measured
+    lo, hi = e["chain_sigma0_slope"]["ci95"]
+    assert lo <= 2 + 0.25 and hi >= 2 - 0.25  # the chain's exponent is 2
+    assert e["noise_dominated_slope"]["ci95"][1] <= 4 + 0.25
+    st = ev["stability"].measured
+    assert st["stable_up_to"] == theory.max_stable_delay(1 / 9, 1.0) == 13  # paper.md §8.2
+    assert st["diverged_at"] and min(st["diverged_at"]) == 14 and st["picky_converged_at_all"] is True
+    lb = ev["lower-bound"].measured
+    assert lb["largest_coordinate_gain_per_gradient"] == 1 and lb["smallest_first_hit_minus_dim"] >= 1 and lb["runs"] >= 10
+
+
 def test_headline_slopes(run_all):
     m = run_all[0]["headline"].measured
     assert m["picky"]["ci95"][1] <= 0.1
