@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from verify import strategies as vst
@@ -206,6 +206,7 @@ def test_lognormal_recipe() -> None:
     T=st.integers(1, 400),
     seed=st.integers(0, 2**32),
 )
+@example(n=1, dist="pareto", spread=4.0, T=50, seed=0)  # the n == 1 branch runs at least once
 def test_workers_invariants(n: int, dist: str, spread: float, T: int, seed: int) -> None:
     seq = make(f"workers:n={n},dist={dist},spread={spread}", T, seed=seed)
     d = seq.delays

@@ -26,7 +26,7 @@ def test_statement_complete(rid):
     for rel in st.side_conditions:
         assert isinstance(rel, sp.core.relational.Relational)
     assert theory.latex(rid)  # renders
-    # a probability-1/2 statement comes with its restart amplification
+    # a probability-1/2 statement comes with its restart amplification (picky, picky-explicit, ... have one)
     if st.success_probability is not None:
         assert st.restarts is not None
 

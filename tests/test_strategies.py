@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import find as _find
 from hypothesis import strategies as st
 
@@ -316,6 +316,7 @@ def test_problems_with_default_parameters(prob):
 
 @settings(max_examples=20)
 @given(vst.noises())
+@example(P.make_noise("student_t:df=5"))  # the student_t branch runs at least once
 def test_noises(noise):
     assert isinstance(noise, P.Noise) and noise.name in P.NOISES
     info = noise.describe()
