@@ -15,11 +15,13 @@ from verify import delays as D
 from verify import engine as E
 from verify import problems as P
 from verify.adversary import PickyRejector
+from verify import runstore
 from verify.cli import main
+from verify.output import MANIFEST, sha256
 from verify.records import RunResult
 
 TOP_KEYS = {"schema", "version", "command", "parameters", "problem", "noise", "delay_stats", "delay_draws", "theory", "runs",
-            "aggregate"}
+            "aggregate", "diverged_lanes", "traces"}
 PARAM_KEYS = {
     "algorithms", "problem", "dim", "noise", "sigma", "delays", "delay_seed", "delay_draw", "eps", "steps", "seeds", "seed0",
     "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine", "adversary",
@@ -66,7 +68,7 @@ def test_json_schema_and_keys(capsys):
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == TOP_KEYS
-    assert out["schema"] == "picky-simulate/2" and out["version"] == theory.__version__
+    assert out["schema"] == "picky-simulate/3" and out["version"] == theory.__version__
     assert out["command"] == ["picky", *argv]
     assert set(out["parameters"]) == PARAM_KEYS
     assert out["parameters"]["algorithms"] == ["picky", "delayed-sgd"]
@@ -185,14 +187,62 @@ def saved(tmp_path, capsys):
     return d
 
 
+def reseal(d):
+    """Rewrite the manifest after a deliberate edit (so that the checks behind the checksum run)."""
+    man = json.loads((d / MANIFEST).read_text())
+    man["files"] = {p.relative_to(d).as_posix(): {"bytes": p.stat().st_size, "sha256": sha256(p)}
+                    for p in sorted(d.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    (d / MANIFEST).write_text(json.dumps(man))
+
+
+def edit_json(path, change):
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def replace_sequences(d, seq_for):
+    """Store seq_for(old sequence) in place of every saved sequence, consistently (header, lane refs)."""
+    head = json.loads((d / "run.json").read_text())
+    ids, new_seqs = {}, []
+    for e in head["sequences"]:
+        new_seqs.append(seq_for(runstore._load_sequence(d, e, "test")))
+    for e in head["sequences"]:
+        (d / e["file"]).unlink()
+    for e, new in zip(head["sequences"], new_seqs):
+        nid = runstore.sequence_id(new)
+        np.savez_compressed(d / f"delays/{nid}.npz", delays=new.delays)
+        ids[e["id"]] = nid
+        e.update(id=nid, file=f"delays/{nid}.npz", **runstore._meta(new))
+    for lane in head["lanes"]:
+        lane["sequence"] = ids[lane["sequence"]]
+        edit_json(d / lane["file"], lambda r: r["delays"].update(ref=ids[r["delays"]["ref"]]))
+    (d / "run.json").write_text(json.dumps(head))
+    reseal(d)
+
+
 def test_save_writes_replayable_directory(saved):
     record = json.loads((saved / "run.json").read_text())
-    assert record["schema"] == "picky-simulate/2" and record["version"] == theory.__version__
-    assert record["command"][:2] == ["picky", "simulate"] and record["lanes"] == 4
+    assert record["schema"] == "picky-simulate/3" and record["version"] == theory.__version__
+    assert record["command"][:2] == ["picky", "simulate"] and len(record["lanes"]) == 4
     assert set(record["parameters"]) == PARAM_KEYS
+    env = record["environment"]
+    assert {"version", "python", "numpy", "platform", "timestamp", "git"} <= set(env)
     assert sorted(p.name for p in (saved / "runs").iterdir()) == [f"lane-000{i}.json" for i in range(4)]
+    # the shared sequence is stored once, not per lane
     seq = D.make("pareto:alpha=1.5,scale=3", 800, seed=4)
-    assert np.array_equal(D.load_trace(saved / "delays.json"), seq.delays)
+    (entry,) = record["sequences"]
+    assert [p.name for p in (saved / "delays").iterdir()] == [f"{entry['id']}.npz"]
+    with np.load(saved / entry["file"]) as z:
+        assert np.array_equal(z["delays"], seq.delays)
+    assert all("ref" in json.loads((saved / f"runs/lane-000{i}.json").read_text())["delays"] for i in range(4))
+    # the trace as CSV, and a manifest that lists every file with its checksum
+    rows = (saved / "trace.csv").read_text().splitlines()
+    assert rows[0] == "lane,algorithm,seed,step,grad_norm,f" and len(rows) == 1 + 4 * 16
+    man = json.loads((saved / MANIFEST).read_text())
+    files = {p.relative_to(saved).as_posix() for p in saved.rglob("*") if p.is_file() and p.name != MANIFEST}
+    assert man["complete"] is True and set(man["files"]) == files
+    assert not [p for p in saved.parent.iterdir() if p.name.startswith(".")]  # no temporary left behind
 
 
 def test_replay_reproduces_exactly(saved, capsys):
@@ -204,29 +254,57 @@ def test_replay_reproduces_exactly(saved, capsys):
     assert out["replay"]["lanes"] == 4 and set(out) == TOP_KEYS | {"replay"}
 
 
+def test_replay_refuses_an_edited_file(saved, capsys):
+    edit_json(saved / "run.json", lambda r: r["parameters"].update(eps=0.25))
+    assert main(["simulate", "--replay", str(saved)]) == 2
+    err = capsys.readouterr().err
+    assert "run.json" in err and "does not match its checksum" in err
+
+
+@pytest.mark.parametrize("change, needle", [
+    (lambda p: p.update(eps=0.25), "says eps = 0.25 but lane 0000 ran with eps = 0.5"),
+    (lambda p: p.update(algorithms=["picky"]), "describe lanes [picky/2, picky/3] (2 lanes) but the saved lanes are"),
+    (lambda p: p.update(algorithms=["delay-adaptive", "picky"]), "describe lanes [delay-adaptive/2"),
+    (lambda p: p.update(seed0=3), "describe lanes [picky/3, picky/4, delay-adaptive/3"),
+    (lambda p: p.update(steps=700), "says steps = 700 but lane 0000 ran T = 800"),
+    (lambda p: p.update(delay_seed=99), "says delay_seed = 99 (shared), but lane 0000's sequence was drawn with seed 4"),
+])
+def test_replay_checks_the_header_against_the_lanes(saved, capsys, change, needle):
+    edit_json(saved / "run.json", lambda r: change(r["parameters"]))
+    reseal(saved)
+    assert main(["simulate", "--replay", str(saved)]) == 2
+    err = capsys.readouterr().err
+    assert "reproduced exactly" not in err and needle in err, err
+
+
 def test_replay_uses_the_saved_delays_not_a_regeneration(saved, capsys):
-    # the lanes are rerun on the sequence read from delays.json: replacing it changes the lanes
-    seq = D.make("pareto:alpha=1.5,scale=3", 800, seed=5)
-    D.save_trace(seq, saved / "delays.json")
+    # the lanes are rerun on the stored sequence: replacing it (consistently) changes the lanes, and
+    # the model no longer regenerates it
+    replace_sequences(saved, lambda old: D.DelaySequence(D.make("pareto:alpha=1.5,scale=3", 800, seed=5).delays,
+                                                         old.model, old.params, old.seed))
     res = simulate(capsys, "--replay", str(saved), code=1)
-    assert "delays: the lane's saved sequence differs" in res.out
+    assert "delays: the lane's saved sequence differs" not in res.out  # each lane ran on the stored one
     assert "no longer generates the shared sequence" in res.out
+    assert "lanes differ" in res.out
 
 
-def test_replay_checks_that_the_model_regenerates_the_saved_delays(saved, capsys):
-    record = json.loads((saved / "run.json").read_text())
-    record["parameters"]["delay_seed"] = 99
-    (saved / "run.json").write_text(json.dumps(record))
+def test_replay_checks_that_the_model_regenerates_the_saved_delays(saved, capsys, monkeypatch):
+    # the delay model's code changed (simulated): it no longer gives the saved sequence
+    from verify.cli import simulate as cli_simulate
+
+    real = D.make
+    monkeypatch.setattr(cli_simulate.delay_models, "make", lambda *a, **k: real(a[0], a[1], seed=k["seed"] + 1))
     res = simulate(capsys, "--replay", str(saved), code=1)
-    assert "pareto:alpha=1.5,scale=3 with seed 99 no longer generates the shared sequence" in res.out
+    assert "pareto:alpha=1.5,scale=3 with seed 4 no longer generates the shared sequence" in res.out
 
 
 @pytest.mark.parametrize("field, change", [("first_hit", lambda v: (v or 0) + 1), ("final_grad_norm", lambda v: v * (1 + 1e-9))])
 def test_replay_detects_a_tampered_lane(saved, capsys, field, change):
     lane = saved / "runs" / "lane-0001.json"
-    data = json.loads(lane.read_text())
-    data[field] = change(data[field])
-    lane.write_text(json.dumps(data))
+    edit_json(lane, lambda d: d.update({field: change(d[field])}))
+    assert main(["simulate", "--replay", str(saved)]) == 2  # the checksum first
+    assert "lane-0001.json" in capsys.readouterr().err
+    reseal(saved)
     res = simulate(capsys, "--replay", str(saved), code=1)
     assert "replay: 1 of 4 lanes differ (lanes 0001)" in res.out
     assert f"lane 0001 (picky, seed 3): {field}" in res.out
@@ -236,17 +314,15 @@ def test_replay_detects_a_tampered_lane(saved, capsys, field, change):
 def test_replay_float_tolerance(saved, capsys):
     # 1e-12 relative is "equal": a last-bit change of a float passes
     lane = saved / "runs" / "lane-0002.json"
-    data = json.loads(lane.read_text())
-    data["final_f"] = float(np.nextafter(data["final_f"], np.inf))
-    lane.write_text(json.dumps(data))
+    edit_json(lane, lambda d: d.update(final_f=float(np.nextafter(d["final_f"], np.inf))))
+    reseal(saved)
     assert "4 lanes reproduced exactly" in simulate(capsys, "--replay", str(saved)).out
 
 
 def test_save_refuses_a_non_empty_directory_unless_forced(saved, capsys):
     args = ["--algorithm", "sgd", *NOISY, "--seeds", "1", "--save", str(saved)]
-    with pytest.raises(SystemExit) as ei:
-        main(["simulate", *args])
-    assert ei.value.code == 2 and "--save" in capsys.readouterr().err
+    code = main(["simulate", *args])
+    assert code == 2 and "--save" in capsys.readouterr().err
     simulate(capsys, *args, "--force")
     assert sorted(p.name for p in (saved / "runs").iterdir()) == ["lane-0000.json"]
     assert "1 lanes reproduced exactly" in simulate(capsys, "--replay", str(saved)).out
@@ -298,9 +374,7 @@ GOOD = {"--algorithm": "picky", "--delays": "constant:tau=2", "--eps": "0.5", "-
 def test_bad_input_exit_2(capsys, change, needles):
     opts = {**GOOD, **change}
     argv = [x for k, v in opts.items() if v is not None for x in (k, v)]
-    with pytest.raises(SystemExit) as ei:
-        main(["simulate", *argv])
-    assert ei.value.code == 2
+    assert main(["simulate", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("usage:") or err.startswith("picky simulate: error:")
     assert len(err.strip().splitlines()[-1]) > 0
@@ -309,25 +383,28 @@ def test_bad_input_exit_2(capsys, change, needles):
 
 
 def test_bad_replay_exit_2(tmp_path, capsys, saved):
-    cases = []
-    cases.append((["--replay", str(tmp_path / "missing")], "no such directory"))
+    def refused(argv, needle):
+        assert main(["simulate", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert "--replay" in err and needle in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1
+
+    refused(["--replay", str(tmp_path / "missing")], "no such directory")
     (tmp_path / "empty").mkdir()
-    cases.append((["--replay", str(tmp_path / "empty")], "run.json"))
+    refused(["--replay", str(tmp_path / "empty")], "has no MANIFEST.json: it is not a complete result")
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "run.json").write_text("{not json")
-    cases.append((["--replay", str(bad)], "run.json"))
+    refused(["--replay", str(bad)], "has no MANIFEST.json")
+    (bad / MANIFEST).write_text("{not json")
+    refused(["--replay", str(bad)], "cannot read")
+    (bad / MANIFEST).write_text(json.dumps({"schema": "picky-manifest/1", "complete": True, "files": {}}))
+    refused(["--replay", str(bad)], "run.json")
     (bad / "run.json").write_text(json.dumps({"schema": "other/1"}))
-    cases.append((["--replay", str(bad)], "picky-simulate/2"))
-    cases.append((["--replay", str(saved), "--steps", "10"], "--steps"))
+    refused(["--replay", str(bad)], "picky-simulate/3")
+    refused(["--replay", str(saved), "--steps", "10"], "--steps")
     (saved / "runs" / "lane-0003.json").unlink()
-    cases.append((["--replay", str(saved)], "lane-0003.json"))
-    for argv, needle in cases:
-        with pytest.raises(SystemExit) as ei:
-            main(["simulate", *argv])
-        assert ei.value.code == 2, argv
-        err = capsys.readouterr().err
-        assert "--replay" in err and needle in err, (argv, err)
+    refused(["--replay", str(saved)], "lane-0003.json' is listed in MANIFEST.json but missing")
 
 
 def test_progress_flag(capsys):
@@ -392,15 +469,19 @@ def test_per_seed_draw_is_independent_of_the_noise_seed():
 def test_per_seed_save_and_replay(tmp_path, capsys):
     d = tmp_path / "per-seed"
     simulate(capsys, "--algorithm", "picky", *PER_SEED, "--save", str(d))
-    assert sorted(p.name for p in (d / "delays").iterdir()) == ["seed-1.json", "seed-2.json", "seed-3.json"]
-    assert not (d / "delays.json").exists()
+    head = json.loads((d / "run.json").read_text())
+    assert len(head["sequences"]) == 3 and len(list((d / "delays").iterdir())) == 3
+    assert [e["seed"] for e in head["sequences"]] == [D.draw_seed(7, s) for s in (1, 2, 3)]
     assert "3 lanes reproduced exactly" in simulate(capsys, "--replay", str(d)).out
-    # every lane's sequence is checked: swapping two saved draws is caught
-    a, b = (d / "delays" / "seed-1.json").read_text(), (d / "delays" / "seed-2.json").read_text()
-    (d / "delays" / "seed-1.json").write_text(b)
-    (d / "delays" / "seed-2.json").write_text(a)
-    res = simulate(capsys, "--replay", str(d), code=1)
-    assert "no longer generates seed 1's sequence" in res.out and "lane 0000 (picky, seed 1)" in res.out
+    # every lane's sequence is checked: swapping two saved draws (data and seeds, consistently) is caught
+    by_seed = {e["seed"]: e for e in head["sequences"]}
+    s1, s2 = D.draw_seed(7, 1), D.draw_seed(7, 2)
+    swap = {s1: s2, s2: s1}
+    spec = PER_SEED[PER_SEED.index("--delays") + 1]
+    replace_sequences(d, lambda old: D.make(spec, len(old), seed=swap[old.seed]) if old.seed in swap else old)
+    assert by_seed  # the header listed the draws by seed
+    assert main(["simulate", "--replay", str(d)]) == 2
+    assert "lane 0000's sequence was drawn with seed" in capsys.readouterr().err
 
 
 def test_per_seed_text_report(capsys):
@@ -447,8 +528,16 @@ def test_adversary_save_and_replay(tmp_path, capsys):
     assert out["replay"]["reproduced"] is True and out["replay"]["lanes"] == 4
     # a lane whose recorded realised sequence was edited is caught
     f = d / "runs" / "lane-0000.json"
-    r = RunResult.load(f)
-    seq = r.delays.delays.copy()
-    seq[int(np.flatnonzero(seq)[0])] -= 1
-    dataclasses.replace(r, delays=D.DelaySequence(seq, "adaptive", {}, None, adaptive=True)).save(f)
+    head = json.loads((d / "run.json").read_text())
+    seqs = {e["id"]: runstore._load_sequence(d, e, "test") for e in head["sequences"]}
+    first = head["lanes"][0]["sequence"]
+    assert 1 <= len(seqs) <= 4  # each lane met its own adversary; equal sequences are stored once
+    def edited(old):
+        if old is not seqs[first] and not np.array_equal(old.delays, seqs[first].delays):
+            return old
+        seq = old.delays.copy()
+        seq[int(np.flatnonzero(seq)[0])] -= 1
+        return D.DelaySequence(seq, old.model, old.params, old.seed, adaptive=old.adaptive)
+    replace_sequences(d, edited)
+    assert f.exists()
     assert "delays" in simulate(capsys, "--replay", str(d), code=1).out

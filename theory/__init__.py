@@ -12,7 +12,9 @@ from . import symbols
 from .calculators import (
     CONVENTIONS,
     accuracy,
+    check_constants,
     compare,
+    horizon,
     condition_holds,
     crossover_ratio,
     crossover_tau_max,

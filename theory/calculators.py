@@ -27,6 +27,8 @@ from .validation import DOMAINS, check, validate_delays
 
 __all__ = [
     "iterations",
+    "horizon",
+    "check_constants",
     "accuracy",
     "step_size",
     "threshold",
@@ -150,11 +152,32 @@ def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any) -> An
         vector = vector or isinstance(v, np.ndarray)
         args.append(v)
     if not vector:
-        return float(comp.scalar(*args))
+        try:
+            out = float(comp.scalar(*args))
+        except (ZeroDivisionError, OverflowError):  # math's errors where IEEE arithmetic gives inf
+            with np.errstate(all="ignore"):
+                out = float(comp.vector(*[np.float64(a) for a in args]))
+        return _representable(out, result_id, comp, args)
     arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         out = comp.vector(*arrays)
-    return np.broadcast_to(np.asarray(out, dtype=float), arrays[0].shape if arrays else ()).copy()
+    out = np.broadcast_to(np.asarray(out, dtype=float), arrays[0].shape if arrays else ()).copy()
+    bad = np.isnan(out)
+    if bad.any():
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        _representable(math.nan, result_id, comp, [np.asarray(a)[i] if np.ndim(a) else a for a in arrays], i)
+    return out
+
+
+def _representable(out: float, result_id: str, comp: _Compiled, args: list[Any], index: tuple | None = None) -> float:
+    """Extreme inputs: a value that overflows is +inf (for scalars and arrays alike); one that has no
+    floating-point value (inf - inf, 0 * inf) is an error naming the inputs."""
+    if math.isnan(out):
+        given = ", ".join(f"{n}={float(a):g}" for n, a in zip(comp.names, args))
+        at = "" if index is None else f" at index {index if len(index) > 1 else index[0]}"
+        raise ValueError(f"result {result_id!r} has no floating-point value at {given}{at} (the parameters are "
+                         "too extreme: over- or underflow)")
+    return out
 
 
 def evaluate(result_id: str, what: str = "bound", /, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
@@ -382,6 +405,29 @@ def max_stable_delay(eta: float, beta: float) -> int | None:
     return tau
 
 
+def check_constants(constants: dict[str, Any]) -> dict[str, float]:
+    """Validate user-set constants {result id: C}: the id must name a result with an unknown
+    constant, and C must be a finite real > 0; ValueError naming the result otherwise."""
+    with_c = [r for r, st in RESULTS.items() if st.constant is not None]
+    out = {}
+    for rid, value in constants.items():
+        if rid not in RESULTS:
+            raise ValueError(f"unknown result {rid!r}; results with an unknown constant C: {', '.join(with_c)}")
+        if RESULTS[rid].constant is None:
+            raise ValueError(f"result {rid!r} has no unknown constant (its constants are explicit); "
+                             f"results with one: {', '.join(with_c)}")
+        try:
+            out[rid] = check("C", value)
+        except ValueError as exc:
+            raise ValueError(f"the constant C of {rid!r}: {exc}") from None
+    return out
+
+
+def horizon(iterations: float) -> float:
+    """The integer horizon a real-valued bound asks for: ceil, and at least one step (inf stays inf)."""
+    return iterations if math.isinf(iterations) else float(max(1, math.ceil(iterations)))
+
+
 def compare(
     *,
     beta: float,
@@ -420,9 +466,7 @@ def compare(
         raise ValueError("q and tau_q must be given together (the q-quantile of the delays is tau_q)")
     k = restarts(delta) if delta is not None else None
     constants = dict(constants or {})
-    unknown = set(constants) - set(RESULTS)
-    if unknown:
-        raise ValueError(f"constants keys must be result ids {sorted(RESULTS)}; got {sorted(unknown)}")
+    check_constants(constants)
 
     rows = []
     for st in RESULTS.values():
@@ -450,6 +494,7 @@ def compare(
             "applicable": not missing,
             "missing": missing,
             "iterations": None,
+            "steps": None,
             "restarts": None,
             "iterations_with_restarts": None,
             "step_size": None,
@@ -470,6 +515,7 @@ def compare(
         if not missing:
             p = {k2: params[k2] for k2 in st.parameters}
             row["iterations"] = iterations(st.id, convention=convention, C=C, **p)
+            row["steps"] = horizon(row["iterations"])
             if st.step_size is not None:
                 row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
             if st.threshold is not None:

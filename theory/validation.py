@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Domain", "DOMAINS", "check", "check_scalar", "validate_delays", "DelaySequenceError"]
+__all__ = ["Domain", "DOMAINS", "check", "check_scalar", "check_int", "check_real", "check_bool", "is_number", "describe_int",
+           "describe_real", "validate_delays", "DelaySequenceError"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,57 @@ DOMAINS: dict[str, Domain] = {
         Domain("eta", 0.0, _INF, True, True, meaning="step size"),
     ]
 }
+
+
+# ----------------------------------------------------------------------------------------------
+# The one set of checks for single values (theory, verify and the CLI's argument types use these,
+# so that the API and the CLI reject the same values with the same words):
+# "<name> must be <allowed>; got <value>"
+# ----------------------------------------------------------------------------------------------
+
+
+def is_number(value: Any) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def describe_int(low: int = 0, high: float = _INF) -> str:
+    """How an integer range reads in messages: "a positive integer", "an integer >= 0", "an integer in [a, b]"."""
+    if high == _INF:
+        return "a positive integer" if low == 1 else f"an integer >= {low}"
+    return f"an integer in [{low}, {int(high)}]"
+
+
+def describe_real(low: float = -_INF, high: float = _INF, low_open: bool = True, high_open: bool = True) -> str:
+    return Domain("", low, high, low_open or low == -_INF, high_open or high == _INF).describe()
+
+
+def check_int(name: str, value: Any, low: int = 0, high: float = _INF, *, integral_floats: bool = False) -> int:
+    """``value`` as an int if it is an integer (not a bool) in [low, high]; ``integral_floats``
+    also accepts 3.0. Else ValueError "<name> must be <describe_int>; got <value>"."""
+    ok = is_number(value)
+    if ok and not isinstance(value, (int, np.integer)):
+        ok = integral_floats and math.isfinite(float(value)) and float(value) == math.floor(float(value))
+    if not ok or not low <= value <= high:
+        raise ValueError(f"{name} must be {describe_int(low, high)}; got {value!r}")
+    return int(value)
+
+
+def check_real(name: str, value: Any, low: float = -_INF, high: float = _INF, low_open: bool = True,
+               high_open: bool = True) -> float:
+    """``value`` as a float if it is a finite real in the interval; else ValueError naming it."""
+    dom = Domain(name, low, high, low_open or low == -_INF, high_open or high == _INF)
+    if not is_number(value) or not dom.contains(float(value)):
+        raise ValueError(f"{name} must be {dom.describe()}; got {value!r}")
+    return float(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """A bool (or 0/1); else ValueError."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if is_number(value) and float(value) in (0.0, 1.0):
+        return bool(value)
+    raise ValueError(f"{name} must be a boolean (true/false); got {value!r}")
 
 
 def _domain(name: str) -> Domain:

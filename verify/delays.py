@@ -60,8 +60,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from theory.validation import DelaySequenceError, validate_delays
+from theory.validation import DelaySequenceError, check_int, validate_delays
 
+from . import specs
+from .jsonsafe import plain_json
 from .params import Param
 
 __all__ = [
@@ -127,25 +129,6 @@ class DelayStats:
         }
 
 
-def _check_int(name: str, value: Any, low: int, high: float = math.inf) -> int:
-    """Return ``value`` as an int if it is an integer (not bool) in [low, high]; else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        hi = "inf)" if high == math.inf else f"{int(high)}]"
-        raise ValueError(f"{name} must be an integer in [{low}, {hi}; got {value!r}")
-    return int(value)
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, recursively, so params are JSON-serialisable."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 @dataclass(frozen=True, eq=False)
 class DelaySequence:
     """A validated delay sequence d_1..d_T (``delays[i]`` is d_{i+1}, 0 <= delays[i] <= i).
@@ -174,15 +157,15 @@ class DelaySequence:
             raise ValueError(f"model must be a non-empty string; got {self.model!r}")
         if not isinstance(self.params, Mapping):
             raise ValueError(f"params must be a dict; got {type(self.params).__name__}")
-        params = _plain(self.params)
+        params = plain_json(self.params)
         try:
             json.dumps(params)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"params must be JSON-serialisable; got {self.params!r} ({exc})") from None
         object.__setattr__(self, "params", params)
         if self.seed is not None:
-            object.__setattr__(self, "seed", _check_int("seed", self.seed, 0))
-        object.__setattr__(self, "clipped", _check_int("clipped", self.clipped, 0, T))
+            object.__setattr__(self, "seed", check_int("seed", self.seed, 0))
+        object.__setattr__(self, "clipped", check_int("clipped", self.clipped, 0, T))
         if not isinstance(self.adaptive, (bool, np.bool_)):
             raise ValueError(f"adaptive must be a bool; got {self.adaptive!r}")
         object.__setattr__(self, "adaptive", bool(self.adaptive))
@@ -223,7 +206,7 @@ class DelaySequence:
 
     def stats(self, upto: int | None = None) -> DelayStats:
         """Statistics of the first ``upto`` steps (all T steps by default)."""
-        n = len(self) if upto is None else _check_int("upto", upto, 1, len(self))
+        n = len(self) if upto is None else check_int("upto", upto, 1, len(self))
         return DelayStats.of(self.delays[:n])
 
     def prefix(self, n: int) -> DelaySequence:
@@ -233,7 +216,7 @@ class DelaySequence:
         ``clipped`` is the upper bound min(clipped, #{i < n : delays[i] = i}) (a clipped step
         always has delays[i] = i); it is exact when nothing was clipped.
         """
-        n = _check_int("n", n, 1, len(self))
+        n = check_int("n", n, 1, len(self))
         d = self.delays[:n]
         clipped = min(self.clipped, int(np.count_nonzero(d == np.arange(n)))) if self.clipped else 0
         wall = None if self.wall_clock is None else self.wall_clock[:n]
@@ -526,21 +509,9 @@ MODELS["replay"] = Model(
 # Specs and the factory
 # --------------------------------------------------------------------------------------------
 
-_INT_RE = re.compile(r"[+-]?\d+\Z")
-
-
-def _parse_value(text: str) -> int | float | str:
-    if _INT_RE.match(text):
-        return int(text)
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
 def parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Split ``"name:key=value,key=value"`` (or ``"name"``) into ``(name, params)``; values are
-    parsed as int, then float, else kept as strings. A mapping ``{"model": name, "params": {...}}``
+    """Split ``"name:key=value,key=value"`` (or ``"name"``) into ``(name, params)`` -- the package's
+    one spec grammar, :func:`verify.specs.parse_spec` (quote a path holding a comma). A mapping ``{"model": name, "params": {...}}``
     or ``{"model": name, key: value, ...}`` (``"name"`` is accepted for ``"model"``) is also
     accepted. Only the syntax is checked here; :func:`make` checks names, types and ranges."""
     if isinstance(spec, Mapping):
@@ -556,19 +527,7 @@ def parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         return name, rest
     if not isinstance(spec, str):
         raise ValueError(f"spec must be a string like 'pareto:alpha=1.5,scale=3' or a dict; got {spec!r}")
-    name, _, body = spec.strip().partition(":")
-    name = name.strip()
-    if not name:
-        raise ValueError(f"spec {spec!r} has no model name; expected 'name' or 'name:key=value,...'")
-    params: dict[str, Any] = {}
-    for item in filter(None, (x.strip() for x in body.split(","))):
-        key, eq, value = (x.strip() for x in item.partition("="))
-        if not eq or not key or not value:
-            raise ValueError(f"spec {spec!r}: expected key=value, got {item!r}")
-        if key in params:
-            raise ValueError(f"spec {spec!r}: parameter {key!r} given twice")
-        params[key] = _parse_value(value)
-    return name, params
+    return specs.parse_spec(spec, what="model name")
 
 
 def _resolve(name: str, given: Mapping[str, Any], T: int) -> tuple[Model, dict[str, Any]]:
@@ -597,9 +556,9 @@ def make(spec: str | Mapping[str, Any], T: int, seed: int | None = None) -> Dela
     sequences; their draws above t-1 are clipped to t-1 and counted in ``clipped``. Deterministic
     models (and replays) are validated, never clipped, and record ``seed=None``.
     """
-    T = _check_int("T", T, 1)
+    T = check_int("T", T, 1)
     if seed is not None:
-        seed = _check_int("seed", seed, 0)
+        seed = check_int("seed", seed, 0)
     name, given = parse_spec(spec)
     model, params = _resolve(name, given, T)
     rng = np.random.default_rng(seed) if model.random else None
@@ -622,8 +581,8 @@ def draw_seed(delay_seed: int, lane_seed: int) -> int:
     so the draw is independent of the lane's noise stream ``default_rng(lane_seed)`` (the theorems
     need delays independent of the noise) and of every other lane's draw, and is reproducible.
     """
-    ds = _check_int("delay_seed", delay_seed, 0)
-    ls = _check_int("lane_seed", lane_seed, 0)
+    ds = check_int("delay_seed", delay_seed, 0)
+    ls = check_int("lane_seed", lane_seed, 0)
     state = np.random.SeedSequence(entropy=ds, spawn_key=(ls,)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
 
@@ -653,7 +612,7 @@ def _parse_text(text: str) -> np.ndarray:
             return np.array(tokens, dtype=dtype)
         except (ValueError, OverflowError):
             pass
-    return np.array(_numbers([_parse_value(tok) for tok in tokens]), dtype=float)
+    return np.array(_numbers([specs._bare(tok) for tok in tokens]), dtype=float)
 
 
 def load_trace(path: str | Path) -> np.ndarray:
@@ -683,6 +642,12 @@ def load_trace(path: str | Path) -> np.ndarray:
         return validate_delays(raw)
     except DelaySequenceError as exc:
         raise DelaySequenceError(f"{exc} [trace file {path}]") from exc
+    except OSError as exc:
+        raise ValueError(f"cannot read trace file {str(path)!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError, a corrupt .npy, ...
+        if str(path) in str(exc):
+            raise
+        raise ValueError(f"cannot read trace file {str(path)!r}: {exc}") from None
 
 
 def save_trace(seq: DelaySequence, path: str | Path) -> None:

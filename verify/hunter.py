@@ -236,7 +236,8 @@ def hunt(conj: Conjecture, *, budget: int = 200, seed: int = 0, progress: Callab
         pass
 
     try:
-        search()
+        with strategies.reproducible_search():
+            search()
     except _Violation:
         pass
     except Exception as exc:

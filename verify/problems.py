@@ -47,7 +47,12 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import ndtr
 
+from theory.validation import check_bool, check_int, check_real
+from theory.validation import is_number
+
 from ._jit import jit, switch
+from .jsonsafe import plain_json
+from .specs import _bare, format_spec, parse_spec
 
 __all__ = [
     "Problem",
@@ -67,135 +72,8 @@ __all__ = [
 ]
 
 # ----------------------------------------------------------------------------------------------
-# validation helpers (messages: "<name> must be <range>; got <value>")
-# ----------------------------------------------------------------------------------------------
-
-
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, (bool, np.bool_)) and isinstance(
-        value, (int, float, np.integer, np.floating)
-    )
-
-
-def _check_int(name: str, value: Any, low: int = 1) -> int:
-    """An integer >= low (integral floats such as 3.0 are accepted; bools are not)."""
-    what = "a positive integer" if low == 1 else f"an integer >= {low}"
-    if not _is_number(value) or not math.isfinite(float(value)) or float(value) != math.floor(float(value)):
-        raise ValueError(f"{name} must be {what}; got {value!r}")
-    iv = int(value)
-    if iv < low:
-        raise ValueError(f"{name} must be {what}; got {value!r}")
-    return iv
-
-
-def _fmt(x: float) -> str:
-    return "inf" if x == math.inf else ("-inf" if x == -math.inf else f"{x:g}")
-
-
-def _check_real(
-    name: str,
-    value: Any,
-    low: float = -math.inf,
-    high: float = math.inf,
-    low_open: bool = True,
-    high_open: bool = True,
-) -> float:
-    """A finite real in the interval (low|[low, high)|high]."""
-    lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
-    rng = f"a finite real in {lo}{_fmt(low)}, {_fmt(high)}{hi}"
-    if not _is_number(value):
-        raise ValueError(f"{name} must be {rng}; got {value!r}")
-    x = float(value)
-    ok = math.isfinite(x)
-    ok = ok and ((x > low) if low_open else (x >= low))
-    ok = ok and ((x < high) if high_open else (x <= high))
-    if not ok:
-        raise ValueError(f"{name} must be {rng}; got {value!r}")
-    return x
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if _is_number(value) and float(value) in (0.0, 1.0):
-        return bool(value)
-    raise ValueError(f"{name} must be a boolean (true/false); got {value!r}")
-
-
-# ----------------------------------------------------------------------------------------------
 # spec parsing
 # ----------------------------------------------------------------------------------------------
-
-
-def _parse_value(text: str) -> Any:
-    t = text.strip()
-    low = t.lower()
-    if low in ("true", "yes", "on"):
-        return True
-    if low in ("false", "no", "off"):
-        return False
-    try:
-        return int(t)
-    except ValueError:
-        pass
-    try:
-        return float(t)
-    except ValueError:
-        return t
-
-
-def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """Split ``"name:k1=v1,k2=v2"`` into ``("name", {"k1": v1, "k2": v2})``.
-
-    Values are parsed as int, float, bool (true/false) or left as strings.  A list of numbers
-    (only the ``spectrum`` parameter uses one) is written with ``;`` separators: ``1;0.5;0.25``.
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"spec must be a non-empty string like 'name' or 'name:k=v,...'; got {spec!r}")
-    name, _, rest = spec.strip().partition(":")
-    name = name.strip().lower()
-    params: dict[str, Any] = {}
-    if rest.strip():
-        for item in rest.split(","):
-            key, eq, val = item.partition("=")
-            key = key.strip()
-            if not eq or not key or not val.strip():
-                raise ValueError(f"spec parameter must be written key=value; got {item.strip()!r} in {spec!r}")
-            if key in params:
-                raise ValueError(f"spec parameter {key!r} given twice in {spec!r}")
-            params[key] = _parse_value(val)
-    return name, params
-
-
-def _fmt_spec_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return ";".join(repr(float(x)) for x in np.asarray(v, dtype=float).ravel())
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
-
-
-def _build_spec(name: str, params: dict[str, Any]) -> str:
-    if not params:
-        return name
-    return name + ":" + ",".join(f"{k}={_fmt_spec_value(v)}" for k, v in params.items())
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v)
-    if isinstance(v, np.ndarray):
-        return [float(x) for x in v.ravel()]
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    return v
 
 
 # ----------------------------------------------------------------------------------------------
@@ -313,7 +191,7 @@ class Problem:
 
     @property
     def spec(self) -> str:
-        return _build_spec(self.name, {k: v for k, v in self.params.items()})
+        return format_spec(self.name, {k: v for k, v in self.params.items()})
 
     def describe(self) -> dict:
         """JSON-serialisable summary of the problem and its constants."""
@@ -321,7 +199,7 @@ class Problem:
             "name": self.name,
             "spec": self.spec,
             "dim": int(self.dim),
-            "parameters": {k: _jsonable(v) for k, v in self.params.items()},
+            "parameters": {k: plain_json(v) for k, v in self.params.items()},
             "convex": bool(self.convex),
             "beta": float(self.beta),
             "beta_exact": bool(self.beta_exact),
@@ -410,12 +288,12 @@ class Quadratic(Problem):
         seed: int = 0,
         x1: Any = None,
     ) -> None:
-        dim = _check_int("dim", dim)
+        dim = check_int("dim", dim, 1, integral_floats=True)
         self.dim = dim
         params: dict[str, Any] = {}
         if isinstance(spectrum, str) and spectrum.strip().lower() in _SPECTRUM_FAMILIES:
             family = spectrum.strip().lower()
-            Lv = 1.0 if L is None else _check_real("L", L, 0.0, math.inf)
+            Lv = 1.0 if L is None else check_real("L", L, 0.0, math.inf)
             if family == "constant":
                 if mu is not None:
                     raise ValueError(f"mu must not be given with spectrum='constant'; got mu={mu!r}")
@@ -424,7 +302,7 @@ class Quadratic(Problem):
             else:
                 if mu is None and Lv < 0.01:
                     raise ValueError(f"mu must be a finite real in (0, {Lv:g}]; got the default 0.01 (pass mu <= L)")
-                muv = _check_real("mu", 0.01 if mu is None else mu, 0.0, Lv, low_open=True, high_open=False)
+                muv = check_real("mu", 0.01 if mu is None else mu, 0.0, Lv, low_open=True, high_open=False)
                 if dim == 1:
                     lam = np.array([Lv])
                 else:
@@ -438,7 +316,7 @@ class Quadratic(Problem):
                     f"named families {_SPECTRUM_FAMILIES}); got mu={mu!r}, L={L!r}"
                 )
             if isinstance(spectrum, str):
-                if ";" not in spectrum and _parse_value(spectrum) == spectrum.strip():
+                if ";" not in spectrum and isinstance(_bare(spectrum), str):
                     raise ValueError(
                         f"spectrum must be one of {_SPECTRUM_FAMILIES} or an array of {dim} "
                         f"eigenvalues >= 0 (in a spec: '1;0.5;...'); got {spectrum!r}"
@@ -450,7 +328,7 @@ class Quadratic(Problem):
                         f"spectrum must be one of {_SPECTRUM_FAMILIES} or ';'-separated numbers; "
                         f"got {spectrum!r}"
                     ) from None
-            elif _is_number(spectrum):
+            elif is_number(spectrum):
                 lam = np.array([float(spectrum)])
             else:
                 try:
@@ -471,9 +349,9 @@ class Quadratic(Problem):
             if not lam.max() > 0:
                 raise ValueError("spectrum must have a positive maximum (beta > 0); got all zeros")
             params.update(spectrum=[float(v) for v in lam])
-        scale = _check_real("scale", scale)
-        rotate = _check_bool("rotate", rotate)
-        seed = _check_int("seed", seed, low=0)
+        scale = check_real("scale", scale)
+        rotate = check_bool("rotate", rotate)
+        seed = check_int("seed", seed, 0, integral_floats=True)
         params.update(scale=scale, rotate=rotate)
         if rotate:
             params["seed"] = seed
@@ -544,9 +422,9 @@ class LogSum(Problem):
     f_inf_source = "exact: f >= 0 with f(0) = 0"
 
     def __init__(self, dim: int, scale: float = 1.0, width: float = 1.0, x1: Any = None) -> None:
-        self.dim = _check_int("dim", dim)
-        scale = _check_real("scale", scale)
-        a = _check_real("width", width, 0.0, math.inf)
+        self.dim = check_int("dim", dim, 1, integral_floats=True)
+        scale = check_real("scale", scale)
+        a = check_real("width", width, 0.0, math.inf)
         self.width = a
         self._a2 = a * a
         if not (self._a2 > 0 and math.isfinite(2.0 / self._a2)):
@@ -675,9 +553,9 @@ class Chain(Problem):
     )
 
     def __init__(self, dim: int, L: float = CHAIN_L1_PAPER, lam: float = 1.0, x1: Any = None) -> None:
-        self.dim = _check_int("dim", dim)
-        Lv = _check_real("L", L, 0.0, math.inf)
-        lamv = _check_real("lam", lam, 0.0, math.inf)
+        self.dim = check_int("dim", dim, 1, integral_floats=True)
+        Lv = check_real("L", L, 0.0, math.inf)
+        lamv = check_real("lam", lam, 0.0, math.inf)
         self.L = Lv
         self.lam = lamv
         self._fscale = Lv * lamv * lamv / CHAIN_L1_PAPER
@@ -1001,7 +879,7 @@ class Noise:
 
     @property
     def spec(self) -> str:
-        return _build_spec(self.name, self.params)
+        return format_spec(self.name, self.params)
 
     @property
     def bound(self) -> float | None:
@@ -1012,7 +890,7 @@ class Noise:
         return {
             "name": self.name,
             "spec": self.spec,
-            "parameters": {k: _jsonable(v) for k, v in self.params.items()},
+            "parameters": {k: plain_json(v) for k, v in self.params.items()},
             "mean": 0.0,
             "variance": 1.0,
             "variance_exact": True,
@@ -1029,8 +907,8 @@ class Noise:
     def _check(rng: Any, n: Any, dim: Any, out: np.ndarray | None) -> tuple[int, int]:
         if not isinstance(rng, np.random.Generator):
             raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-        n = _check_int("n", n, low=0)
-        dim = _check_int("dim", dim)
+        n = check_int("n", n, 0, integral_floats=True)
+        dim = check_int("dim", dim, 1, integral_floats=True)
         if out is not None and (
             not isinstance(out, np.ndarray) or out.shape != (n, dim) or out.dtype != np.float64
             or not out.flags.c_contiguous
@@ -1097,7 +975,7 @@ class StudentTNoise(Noise):
     name = "student_t"
 
     def __init__(self, df: float = 3.0) -> None:
-        self.df = _check_real("df", df, 2.0, math.inf)
+        self.df = check_real("df", df, 2.0, math.inf)
         self._c = math.sqrt((self.df - 2.0) / self.df)
 
     @property

@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
+from . import jsonsafe
 from .delays import DelaySequence
+from .output import atomic_write_text
 
 __all__ = ["RunResult", "SCHEMA"]
 
-SCHEMA = "picky-run/2"
+SCHEMA = "picky-run/3"
 #: older schemas that still load
-READABLE = ("picky-run/1", SCHEMA)
+READABLE = ("picky-run/1", "picky-run/2", SCHEMA)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,69 +119,73 @@ class RunResult:
         return out
 
     # --- serialisation -------------------------------------------------------------------
-    def to_json_dict(self) -> dict[str, Any]:
+    def to_json_dict(self, delays_ref: str | None = None) -> dict[str, Any]:
+        """The record as standard JSON (:mod:`verify.jsonsafe`: non-finite floats are ``null`` and
+        listed in ``nonfinite``). The delay sequence is inline, or ``{"ref": delays_ref}`` when a
+        directory stores each distinct sequence once (:mod:`verify.runstore`). ``rejected_steps``
+        is a zlib-compressed bitset (base64)."""
         d: dict[str, Any] = {"schema": SCHEMA}
         for k, v in asdict(self).items():
-            if k == "delays":
-                continue
-            d[k] = _plain(v)
+            if k != "delays":
+                d[k] = v
         if self.rejected_steps is not None:
             d["rejected_steps"] = _bits_encode(self.rejected_steps, self.steps_run)
-        d["delays"] = self.delays.to_json_dict()
-        return d
+        d["delays"] = self.delays.to_json_dict() if delays_ref is None else {"ref": delays_ref}
+        return jsonsafe.encode(d)
 
     @classmethod
-    def from_json_dict(cls, d: dict[str, Any]) -> "RunResult":
-        if d.get("schema") not in READABLE:
-            raise ValueError(f"not a run record of schema {SCHEMA!r}: schema = {d.get('schema')!r}")
+    def from_json_dict(cls, d: dict[str, Any],
+                       sequences: Mapping[str, DelaySequence] | None = None) -> "RunResult":
+        """Inverse of :meth:`to_json_dict`; ``sequences`` resolves a ``{"ref": id}`` delay sequence."""
+        if not isinstance(d, dict) or d.get("schema") not in READABLE:
+            got = d.get("schema") if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"not a run record of schema {SCHEMA!r}: schema = {got!r}")
+        d = jsonsafe.decode(dict(d))
         kw = {k: v for k, v in d.items() if k != "schema"}
-        kw["delays"] = DelaySequence.from_json_dict(d["delays"])
+        ref = d["delays"].get("ref") if isinstance(d["delays"], dict) else None
+        if ref is not None:
+            if sequences is None or ref not in sequences:
+                raise ValueError(f"the record's delay sequence {ref!r} is not among the stored sequences")
+            kw["delays"] = sequences[ref]
+        else:
+            kw["delays"] = DelaySequence.from_json_dict(d["delays"])
         if isinstance(kw.get("rejected_steps"), dict):
             kw["rejected_steps"] = _bits_decode(kw["rejected_steps"])
         for k in ("rejected_steps", "trace_steps", "trace_grad_norm", "trace_f"):
             if kw.get(k) is not None:
                 kw[k] = np.asarray(kw[k], dtype=np.int64 if k in ("rejected_steps", "trace_steps") else float)
         for k in ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap"):
-            kw[k] = float("nan") if kw[k] is None else float(kw[k])
+            kw[k] = float("nan") if kw[k] is None else float(kw[k])  # picky-run/1,2 wrote NaN as null
         kw["min_f"] = None if kw.get("min_f") is None else float(kw["min_f"])
         if kw.get("min_rejected_distance") is not None:
             kw["min_rejected_distance"] = float(kw["min_rejected_distance"])
         return cls(**kw)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json_dict()))
+        """Write the record (delays inline) to one JSON file, atomically."""
+        atomic_write_text(path, json.dumps(self.to_json_dict(), allow_nan=False))
 
     @classmethod
     def load(cls, path: str | Path) -> "RunResult":
         return cls.from_json_dict(json.loads(Path(path).read_text()))
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return None if f != f else f  # NaN -> null
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    return v
-
-
 def _bits_encode(steps: np.ndarray, n: int) -> dict[str, Any]:
-    """1-indexed steps in 1..n as a little-endian bitset, base64 (n/8 bytes instead of a list)."""
+    """1-indexed steps in 1..n as a little-endian bitset, zlib-compressed, base64."""
     mask = np.zeros(max(n, 0), dtype=bool)
     mask[np.asarray(steps, dtype=np.int64) - 1] = True
-    return {"encoding": "bitset-base64", "length": int(n),
-            "bits": base64.b64encode(np.packbits(mask, bitorder="little").tobytes()).decode("ascii")}
+    packed = np.packbits(mask, bitorder="little").tobytes()
+    return {"encoding": "bitset-zlib-base64", "length": int(n),
+            "bits": base64.b64encode(zlib.compress(packed, 6)).decode("ascii")}
 
 
 def _bits_decode(obj: dict[str, Any]) -> np.ndarray:
-    if obj.get("encoding") != "bitset-base64":
-        raise ValueError(f"rejected_steps: unknown encoding {obj.get('encoding')!r} (expected 'bitset-base64')")
+    enc = obj.get("encoding")
+    if enc not in ("bitset-base64", "bitset-zlib-base64"):
+        raise ValueError(f"rejected_steps: unknown encoding {enc!r} (expected 'bitset-zlib-base64')")
     n = int(obj["length"])
-    raw = np.frombuffer(base64.b64decode(obj["bits"]), dtype=np.uint8)
-    return np.flatnonzero(np.unpackbits(raw, bitorder="little")[:n]).astype(np.int64) + 1
+    raw = base64.b64decode(obj["bits"])
+    if enc == "bitset-zlib-base64":
+        raw = zlib.decompress(raw)
+    bits = np.frombuffer(raw, dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(bits, bitorder="little")[:n]).astype(np.int64) + 1

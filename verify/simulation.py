@@ -280,4 +280,9 @@ def report(lanes: Lanes, results: list[RunResult], command: list[str], schema: s
         "theory": th,
         "runs": [{"lane": i, **r.summary()} for i, r in enumerate(results)],
         "aggregate": [_aggregate(a, rs, horizons) for a, rs in by_alg.items()],
+        "diverged_lanes": [{"lane": i, "algorithm": r.algorithm, "seed": r.seed, "step": r.diverged_step,
+                            "reason": r.divergence_reason} for i, r in enumerate(results) if r.diverged],
+        "traces": None if lanes.params.get("trace_every") is None else [
+            {"lane": i, "algorithm": r.algorithm, "seed": r.seed, "steps": r.trace_steps, "grad_norm": r.trace_grad_norm,
+             "f": r.trace_f} for i, r in enumerate(results)],
     }

@@ -33,7 +33,9 @@ Problems and parameters
 :func:`algorithm_overrides`    a subset of them: valid ``**overrides`` for :func:`verify.algorithms.resolve`
 =============================  ======================================================================
 
-Helpers: :func:`log_integers` (integers spread over every scale).
+Helpers: :func:`log_integers` (integers spread over every scale); :func:`reproducible_search`, a
+context in which a seeded search depends on its seed and budget only (Hypothesis otherwise mixes in
+literals mined from the package's loaded modules).
 
 >>> from hypothesis import given
 >>> from verify import strategies as vst
@@ -49,9 +51,10 @@ search over :func:`programs`, which draws a handful of numbers whatever T.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
@@ -64,6 +67,7 @@ if TYPE_CHECKING:  # imported when first used: numba and the compiled rules are 
     from . import problems as P
 
 __all__ = [
+    "reproducible_search",
     "StrategyArgumentError",
     "DENSE_BYTES",
     "causal_delays",
@@ -81,6 +85,35 @@ __all__ = [
     "algorithm_overrides",
     "log_integers",
 ]
+
+@contextlib.contextmanager
+def reproducible_search() -> Iterator[None]:
+    """Make a seeded Hypothesis search depend on its seed and budget only.
+
+    Hypothesis (6.131 and later) mixes into its draws literals mined from the source of every loaded
+    module it deems local ("local constants") -- this package's own modules, in an editable install.
+    A derandomized search then finds different examples depending on what was imported and on edits
+    anywhere in the package (found here: ``picky hunt``'s counterexample disappeared when the CLI
+    imported one more module). Inside this block Hypothesis sees no local constants (its global
+    ones remain). It patches a private Hypothesis function; if that is absent, it does nothing.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original = providers._get_local_constants
+    except (ImportError, AttributeError):  # pragma: no cover - another Hypothesis version
+        yield
+        return
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
 
 #: causal_delays draws every entry (as one byte string) while it takes at most this many bytes
 #: (Hypothesis fails its ``large_base_example`` health check above 4096, overruns above 8192)

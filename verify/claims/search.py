@@ -116,7 +116,8 @@ def worst_sequence(ctx: Context) -> Found | None:
                     phases=[Phase.explicit, Phase.generate, Phase.target],
                     suppress_health_check=list(HealthCheck))(test)
     try:
-        test()
+        with strategies.reproducible_search():
+            test()
     except Exception as exc:  # Unsatisfiable and friends: report what was found so far
         ctx.progress(f"search stopped early: {type(exc).__name__}")
     if "program" not in best:

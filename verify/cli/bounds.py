@@ -8,26 +8,38 @@ JSON output of ``picky bounds --json`` (schema ``picky-bounds/1``; keys are stab
 - ``results``: one object per result with keys ``id, title, status, kind, convention,
   source_convention, applicable, missing, iterations, restarts, iterations_with_restarts,
   step_size, threshold, success_probability, constant, delay_parameters, notes`` and, with
-  ``--latex``, ``latex``. ``iterations`` is the real-valued bound on the number of steps (take the
-  ceiling for an integer horizon); ``null`` when the result is not applicable (see ``missing``).
+  ``--latex``, ``latex``. ``iterations`` is the real-valued bound on the number of steps and
+  ``steps`` the integer horizon it asks for (ceil, at least 1; :func:`theory.horizon`); both
+  ``null`` when the result is not applicable (see ``missing``). A bound that overflows is
+  ``null`` with its JSON Pointer listed under the top-level ``nonfinite`` (``"inf"``; the package's
+  JSON policy, :mod:`verify.jsonsafe`). The table shows ``steps``.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import math
 from typing import Any
 
 import theory
 
-from .common import fmt, positive_int, print_table
+from .common import dump, flagged, fmt, positive_int, print_table
 
-SCHEMA = "picky-bounds/1"
+
+def _steps(x: float | None) -> str:
+    """An integer horizon as the table shows it: exact below 1e12, else 6 significant digits."""
+    if x is None:
+        return "-"
+    if math.isinf(x):
+        return "inf"
+    return str(int(x)) if x < 1e12 else f"{x:.6g}"
+
+SCHEMA = "picky-bounds/2"
 #: the command-line flag that supplies each parameter
 _FLAG = {"tau_C": "--workers", "q": "--quantile", "tau_q": "--tau-q", "tau_avg": "--tau-avg", "tau_max": "--tau-max"}
 
 
 def _constant(text: str) -> tuple[str, float]:
+    """RESULT_ID=VALUE; the id and the value are checked by theory.compare (the API's check)."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"must look like RESULT_ID=VALUE (e.g. picky=2); got {text!r}")
     key, val = text.split("=", 1)
@@ -66,6 +78,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     constants = dict(args.constant)
+    flagged("--constant", theory.check_constants, constants)
     rows = theory.compare(
         beta=args.beta,
         F=args.F,
@@ -98,8 +111,7 @@ def run(args: argparse.Namespace) -> int:
         "constants": constants,
     }
     if args.json:
-        json.dump({"schema": SCHEMA, "version": theory.__version__, "parameters": params, "results": rows}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        dump({"schema": SCHEMA, "version": theory.__version__, "parameters": params, "results": rows})
         return 0
 
     conv = "||grad f|| <= eps" if args.convention == "norm" else "||grad f||^2 <= eps"
@@ -116,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
             note.append(f"C={fmt(c['value'])} ({c['status']})")
         for k, v in r["delay_parameters"].items():
             note.append(f"{k} := {v}")
-        rest = "-" if r["iterations_with_restarts"] is None else f"{fmt(r['iterations_with_restarts'])} ({r['restarts']})"
-        table.append((r["id"], r["status"], r["kind"], fmt(r["iterations"]), rest, fmt(r["step_size"]), fmt(r["threshold"]), "; ".join(note)))
+        rest = "-" if r["restarts"] is None else f"{_steps(r['restarts'] * r['steps'])} ({r['restarts']})"
+        table.append((r["id"], r["status"], r["kind"], _steps(r["steps"]), rest, fmt(r["step_size"]), fmt(r["threshold"]), "; ".join(note)))
     print_table(head, table)
     print()
     print("status: paper-rate-only = the source's rate, constant C unknown (placeholder); derived = proved here, not the paper's constants.")

@@ -8,6 +8,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 
+from .. import jsonsafe
 from ..jsonsafe import plain_json
 
 __all__ = ["positive_int", "nonneg_int", "positive_float", "nonneg_float", "fmt", "print_table", "flagged",
@@ -78,8 +79,9 @@ def flagged(flag: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
 
 
 def dump(obj: Any, stream: Any = None) -> None:
-    json.dump(plain_json(obj), stream or sys.stdout, indent=2, allow_nan=False)
-    (stream or sys.stdout).write("\n")
+    """``obj`` as standard JSON (the package's policy, :mod:`verify.jsonsafe`: non-finite floats are
+    ``null``, listed under ``nonfinite``)."""
+    (stream or sys.stdout).write(jsonsafe.dumps(obj, indent=2) + "\n")
 
 
 def kv(params: dict[str, Any]) -> str:

@@ -50,7 +50,7 @@ model still generates the saved sequences, and compares every lane.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -63,19 +63,25 @@ import theory
 from .. import adversary as adversaries
 from .. import algorithms, simulation
 from .. import delays as delay_models
+from .. import runstore
+from ..output import OutputDir, atomic_write_text
+from ..provenance import environment
 from ..records import RunResult
 from .common import dump, flagged, fmt, kv, nonneg_float, nonneg_int, plain_json, positive_float, positive_int, print_table
 
-SCHEMA = "picky-simulate/2"
-READABLE = ("picky-simulate/1", SCHEMA)
+SCHEMA = "picky-simulate/3"
+#: what --replay reads (directories written before picky-simulate/3 have no manifest)
+READABLE = (SCHEMA,)
 #: simulate options that describe a run (not allowed with --replay): dest -> flag
 FLAGS = {
     "algorithm": "--algorithm", "problem": "--problem", "delays": "--delays", "eps": "--eps", "steps": "--steps",
     "seeds": "--seeds", "sigma": "--sigma", "dim": "--dim", "noise": "--noise", "seed0": "--seed0",
     "delay_seed": "--delay-seed", "delay_draw": "--delay-draw", "eta": "--eta", "rho": "--rho", "R": "--R",
     "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
-    "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force",
+    "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force", "trace_csv": "--trace-csv",
 }
+#: output options: not parameters of the run
+_OUTPUT = ("algorithm", "save", "force", "trace_csv")
 #: required unless --replay (and --delays unless --adversary)
 _REQUIRED = ("algorithm", "eps", "steps", "seeds")
 
@@ -138,8 +144,13 @@ def add_parser(sub: Any) -> None:
                      help="numba: the compiled kernel, lanes in threads (default); reference: the literal loop, lane by lane "
                           "(the default with --adversary)")
     out.add_argument("--json", action="store_true", help=f"machine-readable output (schema {SCHEMA})")
-    out.add_argument("--save", default=None, metavar="DIR", help="write run.json, the delays and runs/lane-XXXX.json to DIR")
-    out.add_argument("--force", action="store_true", help="with --save: allow a non-empty DIR (its run files are replaced)")
+    out.add_argument("--save", default=None, metavar="DIR",
+                     help="write the runs to DIR (run.json, delays/, runs/, trace.csv, MANIFEST.json), atomically: "
+                          "DIR appears complete or not at all")
+    out.add_argument("--force", action="store_true",
+                     help="with --save: replace an existing DIR (only once the new result is complete)")
+    out.add_argument("--trace-csv", default=None, metavar="FILE",
+                     help="with --trace-every: write the traces as CSV (lane, algorithm, seed, step, grad_norm, f)")
     out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="progress bar on stderr (default: only when stderr is a terminal)")
     out.add_argument("--replay", default=None, metavar="DIR",
@@ -171,7 +182,7 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
             f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(algorithms.ALGORITHMS)}; "
             f"delay models: {', '.join(delay_models.MODELS)}"
         )
-    p = {d: getattr(args, d) for d in FLAGS if d not in ("algorithm", "save", "force")}
+    p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT}
     if p["engine"] is None:
         p["engine"] = "reference" if p["adversary"] is not None else "numba"
     return {"algorithms": _algorithm_names(args.algorithm), **p}
@@ -234,6 +245,13 @@ def _print(rep: dict[str, Any]) -> None:
             "diverged", "Thm D' first horizon")
     print_table(head, [_table_row(r, th, shared) for r in rep["aggregate"]])
     print()
+    div = rep["diverged_lanes"]
+    for d in div[:_SHOW_DIVERGED]:
+        print(f"diverged: lane {d['lane']:04d} ({d['algorithm']}, seed {d['seed']}) at step {d['step']}: {d['reason']}")
+    if len(div) > _SHOW_DIVERGED:
+        print(f"diverged: ... and {len(div) - _SHOW_DIVERGED} more lanes (all of them under diverged_lanes in --json)")
+    if div:
+        print()
     print("success: some t <= T with ||grad f(x_t)|| <= eps (first_hit = the first such t); accepted, rejected: "
           "mean over seeds.")
     if th["applies_to_picky"] is not None:
@@ -249,6 +267,9 @@ def _print(rep: dict[str, Any]) -> None:
             print("note: picky ran with a user-set --eta/--rho, so Theorem D' does not cover these runs.")
 
 
+_SHOW_DIVERGED = 10
+
+
 def _emit(rep: dict[str, Any], as_json: bool) -> None:
     if as_json:
         dump(rep)
@@ -259,80 +280,57 @@ def _emit(rep: dict[str, Any], as_json: bool) -> None:
 # ------------------------------------------------------------------------------------------
 # --save and --replay
 # ------------------------------------------------------------------------------------------
-def _lane_path(directory: Path, lane: int) -> Path:
-    return directory / "runs" / f"lane-{lane:04d}.json"
+def _header(lanes: simulation.Lanes, command: list[str]) -> dict[str, Any]:
+    return {"schema": SCHEMA, "command": command, "parameters": lanes.params, "version": theory.__version__,
+            "environment": environment()}
 
 
-def _seed_path(directory: Path, seed: int) -> Path:
-    return directory / "delays" / f"seed-{seed}.json"
-
-
-def _save_dir(path: str, force: bool) -> Path:
-    d = Path(path)
-    if d.exists() and not d.is_dir():
-        raise ValueError(f"--save: {path!r} exists and is not a directory")
-    if d.is_dir() and any(d.iterdir()) and not force:
-        raise ValueError(f"--save: directory {path!r} exists and is not empty (use --force to replace its run files)")
-    return d
-
-
-def _save(d: Path, lanes: simulation.Lanes, results: list[RunResult], command: list[str]) -> None:
-    (d / "runs").mkdir(parents=True, exist_ok=True)
-    for old in (d / "runs").glob("lane-*.json"):
-        old.unlink()
-    record = {"schema": SCHEMA, "command": command, "parameters": lanes.params, "lanes": len(results),
-              "version": theory.__version__}
-    (d / "run.json").write_text(json.dumps(plain_json(record), indent=2, allow_nan=False) + "\n")
-    if lanes.adaptive:
-        pass  # each lane file holds the sequence its adversary chose; --replay runs the adversaries again
-    elif lanes.shared:
-        delay_models.save_trace(lanes.seqs[0], d / "delays.json")
-    else:
-        (d / "delays").mkdir(exist_ok=True)
-        for s, seq in lanes.sequences_by_seed().items():
-            delay_models.save_trace(seq, _seed_path(d, s))
-    for i, r in enumerate(results):
-        r.save(_lane_path(d, i))
-
-
-def _read(path: Path, load: Callable[[Path], Any]) -> Any:
-    try:
-        return load(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"--replay: cannot read {str(path)!r}: {exc}") from None
-
-
-def _load_sequence(path: Path) -> delay_models.DelaySequence:
-    return _read(path, lambda f: delay_models.DelaySequence.from_json_dict(json.loads(f.read_text())))
-
-
-def _load_saved(path: str) -> tuple[dict[str, Any], dict[int, delay_models.DelaySequence], list[RunResult]]:
-    """run.json, the delay sequences (read back, not regenerated) and the lanes."""
-    d = Path(path)
-    if not d.is_dir():
-        raise ValueError(f"--replay: no such directory {path!r} (expected a directory written by --save)")
-    record = _read(d / "run.json", lambda f: json.loads(f.read_text()))
-    if not isinstance(record, dict) or record.get("schema") not in READABLE:
-        raise ValueError(f"--replay: {str(d / 'run.json')!r} is not a {SCHEMA} record")
-    p = record.get("parameters")
-    if isinstance(p, dict):
-        p.setdefault("delay_draw", "shared")  # picky-simulate/1
-        p.setdefault("adversary", None)  # before --adversary
-        if p.get("engine") == "numpy":  # picky-simulate/1's batched engine is now the compiled one
-            p["engine"] = "numba"
-    need = ["algorithms", *(k for k in FLAGS if k not in ("algorithm", "save", "force"))]
-    if not isinstance(p, dict) or [k for k in need if k not in p] or not isinstance(record.get("lanes"), int):
-        raise ValueError(f"--replay: {str(d / 'run.json')!r} lacks 'lanes' or parameters (needs {', '.join(need)})")
+def _check_header(p: dict[str, Any], saved: list[RunResult], where: str) -> None:
+    """The header's parameters must describe the saved lanes (algorithm-major, seeds in order, eps)."""
     seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
+    expect = [(a, s) for a in p["algorithms"] for s in seeds]
+    have = [(r.algorithm, r.seed) for r in saved]
+    if have != expect:
+        raise ValueError(f"--replay: the parameters in {where!r} describe lanes {_lanes_text(expect)} but the saved "
+                         f"lanes are {_lanes_text(have)}")
+    for i, r in enumerate(saved):
+        for key, want in (("eps", p["eps"]), ("sigma", p["sigma"])):
+            if r.config.get(key) != want:
+                raise ValueError(f"--replay: {where!r} says {key} = {want!r} but lane {i:04d} ran with "
+                                 f"{key} = {r.config.get(key)!r}")
+        if r.T != p["steps"]:
+            raise ValueError(f"--replay: {where!r} says steps = {p['steps']!r} but lane {i:04d} ran T = {r.T}")
+        seq = r.delays
+        if p["adversary"] is None and seq.seed is not None:
+            want = p["delay_seed"] if p["delay_draw"] == "shared" else delay_models.draw_seed(p["delay_seed"], r.seed)
+            if seq.seed != want:
+                raise ValueError(f"--replay: {where!r} says delay_seed = {p['delay_seed']!r} ({p['delay_draw']}), "
+                                 f"but lane {i:04d}'s sequence was drawn with seed {seq.seed}")
+
+
+def _lanes_text(lanes: list[tuple[str, int]]) -> str:
+    shown = ", ".join(f"{a}/{s}" for a, s in lanes[:6])
+    return f"[{shown}{', ...' if len(lanes) > 6 else ''}] ({len(lanes)} lanes)"
+
+
+def _load_saved(path: str) -> tuple[dict[str, Any], dict[int, delay_models.DelaySequence] | None, list[RunResult]]:
+    """The header, the delay sequences by seed (read back, not regenerated) and the lanes."""
+    head, _, saved = runstore.load(path, READABLE)
+    where = str(Path(path) / runstore.HEADER)
+    p = head.get("parameters")
+    need = ["algorithms", *(k for k in FLAGS if k not in _OUTPUT)]
+    if not isinstance(p, dict) or [k for k in need if k not in p]:
+        raise ValueError(f"--replay: {where!r} lacks parameters (needs {', '.join(need)})")
+    _check_header(p, saved, where)
     if p["adversary"] is not None:
-        seqs = None
-    elif p["delay_draw"] == "shared":
-        seq = _load_sequence(d / "delays.json")
-        seqs = {s: seq for s in seeds}
-    else:
-        seqs = {s: _load_sequence(_seed_path(d, s)) for s in seeds}
-    saved = [_read(_lane_path(d, i), RunResult.load) for i in range(record["lanes"])]
-    return record, seqs, saved
+        return head, None, saved
+    seqs: dict[int, delay_models.DelaySequence] = {}
+    for r in saved:
+        if seqs.setdefault(r.seed, r.delays) is not r.delays and not np.array_equal(seqs[r.seed].delays, r.delays.delays):
+            raise ValueError(f"--replay: the lanes of seed {r.seed} in {path!r} ran on different delay sequences")
+    if p["delay_draw"] == "shared" and len({id(s) for s in seqs.values()}) != 1:
+        raise ValueError(f"--replay: {where!r} says delay_draw = shared but the lanes ran on different sequences")
+    return head, seqs, saved
 
 
 def _regeneration_mismatches(p: dict[str, Any], seqs: dict[int, delay_models.DelaySequence]) -> list[str]:
@@ -430,10 +428,22 @@ def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(args)
     params = _parameters(args)
-    save = _save_dir(args.save, args.force) if args.save is not None else None
-    lanes = simulation.build(params)
-    results = simulation.execute(lanes, args.progress)
-    if save is not None:
-        _save(save, lanes, results, args.argv)
-    _emit(simulation.report(lanes, results, args.argv, SCHEMA), args.json)
+    # the destinations are checked (and their temporary siblings made) before any work
+    with contextlib.ExitStack() as stack:
+        save = stack.enter_context(OutputDir(args.save, force=args.force, flag="--save")) if args.save else None
+        lanes = simulation.build(params)
+        try:
+            results = simulation.execute(lanes, args.progress)
+            if save is not None:
+                runstore.write(save, results, _header(lanes, args.argv))
+                save.commit({"command": args.argv})
+        except KeyboardInterrupt as exc:
+            exc.kept = "nothing written" + (f" ({args.save!r} is as it was)" if args.save else "")
+            raise
+        rep = simulation.report(lanes, results, args.argv, SCHEMA)
+        if args.trace_csv:
+            if params["trace_every"] is None:
+                raise ValueError("--trace-csv needs --trace-every N (the steps to record)")
+            atomic_write_text(args.trace_csv, runstore.trace_csv(results))
+        _emit(rep, args.json)
     return 0
