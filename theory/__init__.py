@@ -70,6 +70,8 @@ __all__ = [
     "stability_threshold",
     "max_stable_delay",
     "compare",
+    "check_constants",
+    "horizon",
     "inverse_expression",
     "CONVENTIONS",
     "check",

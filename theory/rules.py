@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
+import numpy as np
 import sympy as sp
 
 from .results import ETA_D, RHO_D, get
@@ -245,7 +246,11 @@ def default_value(rule_id: str, name: str, /, **values: float) -> float:
     for n in names:
         v = values[n]
         args.append(float(v) if n in ("R",) else check(n, v))
-    return float(fn(*args))
+    try:
+        return float(fn(*args))
+    except (ZeroDivisionError, OverflowError):  # extreme inputs: IEEE arithmetic (0 or inf), as the calculators
+        with np.errstate(all="ignore"):
+            return float(fn(*[np.float64(a) for a in args]))
 
 
 def needs(rule_id: str, name: str) -> tuple[str, ...]:

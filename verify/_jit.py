@@ -2,7 +2,7 @@
 dispatch switches, and the two reductions (norm, distance) that every implementation shares.
 
 Cache. Compiled code is cached on disk (numba ``cache=True``) in a directory keyed by a hash of the
-package's own source (``theory/`` and ``verify/``): numba checks only the time stamp of the file
+package's own source (``theory/`` and ``verify/``, but for the modules no compiled code reads): numba checks only the time stamp of the file
 that holds a cached function, not of the functions it inlined from other files, so a change in a
 problem, a noise model or a theory rule would otherwise leave a stale kernel in the cache. Base
 directory: ``$PICKY_NUMBA_CACHE``, else ``$XDG_CACHE_HOME/picky-sgd/numba`` (``~/.cache/...``). The
@@ -30,11 +30,22 @@ __all__ = ["jit", "switch", "norm", "dist", "all_finite", "CACHE_DIR", "source_h
 _ROOT = Path(__file__).resolve().parents[1]
 
 
+#: sources that no compiled function reads (commands, claims, figures, I/O, searches): editing them
+#: keeps the cache (a change elsewhere under theory/ or verify/ recompiles, ~20 s)
+_NOT_COMPILED = ("verify/cli/", "verify/claims/", "verify/figures/", "verify/output.py", "verify/runstore.py",
+                 "verify/provenance.py", "verify/jsonsafe.py", "verify/hunter.py", "verify/strategies.py",
+                 "verify/simulation.py", "verify/progress.py")
+
+
 def source_hash() -> str:
-    """sha256 (first 16 hex digits) of every .py file of ``theory/`` and ``verify/``."""
+    """sha256 (first 16 hex digits) of the .py files of ``theory/`` and ``verify/`` that compiled code
+    can depend on (all but :data:`_NOT_COMPILED`)."""
     h = hashlib.sha256()
     for pkg in ("theory", "verify"):
         for f in sorted((_ROOT / pkg).rglob("*.py")):
+            rel = f.relative_to(_ROOT).as_posix()
+            if rel.startswith(_NOT_COMPILED):
+                continue
             h.update(str(f.relative_to(_ROOT)).encode())
             h.update(f.read_bytes())
     h.update(numba.__version__.encode())

@@ -64,7 +64,7 @@ from theory.validation import DelaySequenceError, check_int, validate_delays
 
 from . import specs
 from .jsonsafe import plain_json
-from .params import Param
+from .params import MAX_SEED, Param
 
 __all__ = [
     "DelaySequence",
@@ -558,7 +558,7 @@ def make(spec: str | Mapping[str, Any], T: int, seed: int | None = None) -> Dela
     """
     T = check_int("T", T, 1)
     if seed is not None:
-        seed = check_int("seed", seed, 0)
+        seed = check_int("seed", seed, 0, MAX_SEED)
     name, given = parse_spec(spec)
     model, params = _resolve(name, given, T)
     rng = np.random.default_rng(seed) if model.random else None
@@ -581,7 +581,7 @@ def draw_seed(delay_seed: int, lane_seed: int) -> int:
     so the draw is independent of the lane's noise stream ``default_rng(lane_seed)`` (the theorems
     need delays independent of the noise) and of every other lane's draw, and is reproducible.
     """
-    ds = check_int("delay_seed", delay_seed, 0)
+    ds = check_int("delay_seed", delay_seed, 0, MAX_SEED)
     ls = check_int("lane_seed", lane_seed, 0)
     state = np.random.SeedSequence(entropy=ds, spawn_key=(ls,)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
@@ -651,8 +651,10 @@ def load_trace(path: str | Path) -> np.ndarray:
 
 
 def save_trace(seq: DelaySequence, path: str | Path) -> None:
-    """Write ``seq.to_json_dict()`` as JSON (read back with :func:`load_trace` or
+    """Write ``seq.to_json_dict()`` as JSON, atomically (read back with :func:`load_trace` or
     ``DelaySequence.from_json_dict(json.load(...))``)."""
     if not isinstance(seq, DelaySequence):
         seq = from_trace(seq)
-    Path(path).write_text(json.dumps(seq.to_json_dict()))
+    from .output import atomic_write_text  # local: output imports provenance, which imports theory
+
+    atomic_write_text(path, json.dumps(seq.to_json_dict(), allow_nan=False))

@@ -38,6 +38,7 @@ from scipy import stats
 from theory import symbols as S
 
 from . import algorithms, delays, engine, problems
+from .output import atomic_write_text
 
 __all__ = ["Conjecture", "Outcome", "hunt", "parse", "SYMBOLS", "INSTANCES"]
 
@@ -258,5 +259,5 @@ def save_counterexample(outcome: Outcome, directory: str | Path) -> Path:
     arr = np.concatenate([arr, np.zeros(max(0, outcome.detail["T"] - arr.size), np.int64)])[: outcome.detail["T"]]
     path = d / "counterexample-delays.json"
     delays.save_trace(delays.from_trace(arr, model="hunter", program=prog.describe()), path)
-    (d / "counterexample-program.json").write_text(json.dumps(prog.to_json(), indent=2) + "\n")
+    atomic_write_text(d / "counterexample-program.json", json.dumps(prog.to_json(), indent=2) + "\n")
     return path

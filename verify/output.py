@@ -3,10 +3,11 @@
 Every command that writes a directory (``picky simulate --save``, ``picky verify --out``,
 ``picky figures --out``, sweeps) goes through :class:`OutputDir`:
 
-1. ``OutputDir(path, force=..., flag=...)`` checks, before any work, that the destination can be
-   written: it creates the parent directories and a temporary sibling ``.NAME.partial-XXXX``
+1. ``OutputDir(path, force=..., flag=..., kind=...)`` checks, before any work, that the destination
+   can be written: it creates the parent directories and a temporary sibling ``.NAME.partial-XXXX``
    (so an unwritable place fails at once, naming the flag and the path), and refuses an existing
-   non-empty directory unless ``force``.
+   non-empty directory unless ``force`` -- or unless it is a complete result of the same ``kind``
+   (``picky verify`` replaces its own ``report/``, ``picky figures`` its ``figures/``).
 2. Files are written into that sibling (:meth:`OutputDir.file`, :meth:`write_text`, ...).
 3. :meth:`OutputDir.commit` writes ``MANIFEST.json`` (every file with its size and SHA-256, the
    command and :func:`verify.provenance.environment`) and renames the sibling into place. With
@@ -33,7 +34,7 @@ from typing import Any, Iterator
 from . import jsonsafe
 from .provenance import environment
 
-__all__ = ["OutputDir", "read_manifest", "atomic_write_bytes", "atomic_write_text", "MANIFEST", "MANIFEST_SCHEMA"]
+__all__ = ["OutputDir", "read_manifest", "test_pause", "sha256", "atomic_write_bytes", "atomic_write_text", "MANIFEST", "MANIFEST_SCHEMA"]
 
 MANIFEST = "MANIFEST.json"
 MANIFEST_SCHEMA = "picky-manifest/1"
@@ -65,6 +66,19 @@ def _sigint_held() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
+def test_pause(point: str) -> None:
+    """For the interrupt tests: with ``PICKY_TEST_PAUSE=point`` in the environment, say so on stderr
+    and sleep (``PICKY_TEST_PAUSE_SECONDS``, default 30), so that a test can send SIGINT exactly here.
+    Points: ``write`` (some files of a result written), ``swap`` (inside the final renames)."""
+    if os.environ.get("PICKY_TEST_PAUSE") != point:
+        return
+    import sys
+    import time
+
+    print(f"picky: paused at {point}", file=sys.stderr, flush=True)
+    time.sleep(float(os.environ.get("PICKY_TEST_PAUSE_SECONDS", "30")))
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -76,9 +90,11 @@ def sha256(path: Path) -> str:
 class OutputDir:
     """A result directory written atomically (see the module docstring)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, force: bool = False, flag: str = "--out"):
+    def __init__(self, path: str | os.PathLike[str], *, force: bool = False, flag: str = "--out",
+                 kind: str | None = None):
         self.path = Path(path)
         self.flag = flag
+        self.kind = kind
         shown = os.fspath(path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"{flag}: {shown!r} exists and is not a directory")
@@ -86,7 +102,7 @@ class OutputDir:
             nonempty = self.path.is_dir() and any(self.path.iterdir())
         except OSError as exc:
             raise ValueError(f"{flag}: cannot read directory {shown!r}: {_why(exc)}") from None
-        if nonempty and not force:
+        if nonempty and not force and not (kind is not None and _kind_of(self.path) == kind):
             raise ValueError(f"{flag}: directory {shown!r} exists and is not empty (use --force to replace it; "
                              "the old result is kept until the new one is complete)")
         parent = self.path.absolute().parent
@@ -123,6 +139,7 @@ class OutputDir:
         files = sorted(p for p in self.tmp.rglob("*") if p.is_file() and p != self.tmp / MANIFEST)
         return {
             "schema": MANIFEST_SCHEMA,
+            "kind": self.kind,
             "complete": True,
             "files": {p.relative_to(self.tmp).as_posix(): {"bytes": p.stat().st_size, "sha256": sha256(p)}
                       for p in files},
@@ -131,14 +148,16 @@ class OutputDir:
         }
 
     def commit(self, meta: dict[str, Any] | None = None) -> Path:
-        """Write the manifest and move the directory into place; returns the destination."""
+        """Write the manifest and move the directory into place; returns the destination. Ctrl-C
+        during the renames is delivered after them (then ``committed`` is already True)."""
         if self.committed:
             raise RuntimeError("OutputDir.commit called twice")
+        old = None
         try:
             self.write_json(MANIFEST, self.manifest(meta))
             os.chmod(self.tmp, _umask_mode())
-            old = None
             with _sigint_held():
+                test_pause("swap")
                 if self.path.exists():
                     old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old-", dir=self.tmp.parent))
                     os.rename(self.path, old / "previous")
@@ -152,8 +171,9 @@ class OutputDir:
         except OSError as exc:
             self.abort()
             raise ValueError(f"{self.flag}: cannot write to {os.fspath(self.path)!r}: {_why(exc)}") from None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if old is not None and (self.committed or not (old / "previous").exists()):
+                shutil.rmtree(old, ignore_errors=True)
         return self.path
 
     def abort(self) -> None:
@@ -166,6 +186,15 @@ class OutputDir:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.abort()
+
+
+def _kind_of(path: Path) -> str | None:
+    """The ``kind`` of an existing result directory's manifest (None if it has none or it is unreadable)."""
+    try:
+        man = jsonsafe.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    return man.get("kind") if isinstance(man, dict) and man.get("complete") is True else None
 
 
 def read_manifest(path: str | os.PathLike[str], flag: str = "--replay") -> dict[str, Any]:

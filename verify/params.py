@@ -12,7 +12,12 @@ import numpy as np
 
 from theory.validation import Domain
 
-__all__ = ["Param"]
+__all__ = ["Param", "MAX_STEPS", "MAX_SEED"]
+
+#: the largest horizon T (the kernel's slot plan is int32) and seed (numpy's 64-bit seeding), for the
+#: API (engine.run_batch, reference_run) and the CLI alike
+MAX_STEPS = 2**31 - 2
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,12 @@ class Progress:
         self.stream.write(f"\r{self.label} [{bar:<30s}] {100 * frac:5.1f}%  {done}/{self.total}  {el:6.1f}s elapsed, ~{eta:6.1f}s left")
         self.stream.flush()
 
+    def abort(self) -> None:
+        """End the bar's line without completing it (an interrupt: the next message starts a new line)."""
+        if self.enabled and self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
     def close(self) -> None:
         if self.enabled:
             self.update(self.total, force=True)

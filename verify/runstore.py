@@ -29,7 +29,7 @@ import numpy as np
 
 from . import jsonsafe
 from .delays import DelaySequence
-from .output import OutputDir, read_manifest
+from .output import OutputDir, read_manifest, test_pause
 from .records import RunResult
 
 __all__ = ["write", "load", "sequence_id", "HEADER", "trace_rows", "trace_csv"]
@@ -100,6 +100,8 @@ def write(out: OutputDir, results: list[RunResult], header: dict[str, Any]) -> d
                          "tau_max": st.tau_max}
         rel = f"runs/lane-{i:04d}.json"
         out.write_text(rel, json.dumps(r.to_json_dict(delays_ref=sid), allow_nan=False))
+        if i == 0:
+            test_pause("write")
         lanes.append({"lane": i, "algorithm": r.algorithm, "seed": r.seed, "sequence": sid, "file": rel})
     if any(r.trace_steps is not None for r in results):
         out.write_text("trace.csv", trace_csv(results))

@@ -144,10 +144,14 @@ def execute(lanes: Lanes, progress: bool | None = None) -> list[RunResult]:
         return engine.run_batch(lanes.problem, lanes.seqs, lanes.algs, lanes.seeds, progress=progress, **kw)
     bar = Progress(len(lanes.seeds), f"reference {len(lanes.seeds)} lanes", enabled=progress)
     out = []
-    for seq, alg, seed in zip(lanes.seqs, lanes.algs, lanes.seeds):
-        delays = adversaries.make(p["adversary"], alg, p["eps"]) if lanes.adaptive else seq
-        out.append(algorithms.reference_run(lanes.problem, delays, alg, seed=seed, **kw))
-        bar.update(len(out))
+    try:
+        for seq, alg, seed in zip(lanes.seqs, lanes.algs, lanes.seeds):
+            delays = adversaries.make(p["adversary"], alg, p["eps"]) if lanes.adaptive else seq
+            out.append(algorithms.reference_run(lanes.problem, delays, alg, seed=seed, **kw))
+            bar.update(len(out))
+    except KeyboardInterrupt:
+        bar.abort()
+        raise engine.Interrupted(len(out) * p["steps"], len(lanes.seeds) * p["steps"]) from None
     bar.close()
     return out
 

@@ -27,9 +27,11 @@ from typing import Any, Callable
 import numpy as np
 
 import theory
+from theory.validation import check_int
 
 from .._jit import dist, norm
 from ..delays import DelaySequence, DelayStats, from_trace
+from ..params import MAX_SEED, MAX_STEPS
 from ..records import RunResult
 from .rules import Algorithm
 
@@ -57,6 +59,11 @@ class DivergenceGuard:
 AdaptiveDelay = Callable[[int, list, Any], int]
 
 
+def check_trace_every(trace_every: Any) -> int | None:
+    """None (no trace) or a positive integer; ValueError otherwise (the engine's and the CLI's rule)."""
+    return None if trace_every is None else check_int("trace_every", trace_every, 1)
+
+
 def reference_run(
     problem: Any,
     delays: DelaySequence | np.ndarray | AdaptiveDelay,
@@ -78,14 +85,17 @@ def reference_run(
     if not isinstance(alg, Algorithm):
         raise ValueError(f"alg must be an algorithm from verify.algorithms.resolve; got {type(alg).__name__}")
     noise = make_noise("gaussian") if noise is None else noise
+    seed = check_int("seed", seed, 0, MAX_SEED)
+    trace_every = check_trace_every(trace_every)
     adaptive = callable(delays) and not isinstance(delays, DelaySequence)
     if adaptive:
         if T is None:
             raise ValueError("T is required with an adaptive delay function")
+        T = check_int("T", T, 1, MAX_STEPS)
         dseq = None
     else:
         dseq = delays if isinstance(delays, DelaySequence) else from_trace(delays)
-        T = len(dseq) if T is None else T
+        T = len(dseq) if T is None else check_int("T", T, 1, MAX_STEPS)
         if T > len(dseq):
             raise ValueError(f"T = {T} exceeds the delay sequence length {len(dseq)}")
     rng = np.random.default_rng(seed)

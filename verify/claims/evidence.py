@@ -15,11 +15,9 @@ Verdicts
 """
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 
 import theory
 
@@ -112,10 +110,3 @@ class Evidence:
         d["rows"] = len(self.rows)
         return plain_json(d)
 
-
-def environment() -> dict[str, Any]:
-    import numba
-    import scipy
-
-    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-            "numba": numba.__version__, "platform": platform.platform(), "machine": platform.machine()}

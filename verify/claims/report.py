@@ -1,7 +1,7 @@
 """The verification report: ``report.md``, ``results.json`` and ``results.csv`` (long format).
 
 ``results.json`` (schema ``picky-verify/1``): ``schema``, ``version``, ``command``, ``profile``,
-``environment`` (python, numpy, scipy, numba, platform), ``started`` (UTC, ISO 8601), ``seconds``,
+``environment`` (:func:`verify.provenance.environment`: versions, platform, timestamp, git commit), ``started`` (UTC, ISO 8601), ``seconds``,
 ``verdict`` (the worst over the claims: fail > inconclusive > pass > condition-not-met),
 ``claims`` (one :meth:`Evidence.as_dict` each: claim, title, result, status, verdict, measured,
 bound, ratio, ci, test {name, null, alpha}, what, instances, seeds, parameters, notes, rerun,
@@ -19,7 +19,9 @@ from typing import Any
 
 import theory
 
-from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, Evidence, environment
+from .. import jsonsafe
+from ..provenance import environment
+from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, Evidence
 
 __all__ = ["SCHEMA", "write", "overall"]
 
@@ -112,7 +114,7 @@ def write(out: Path, evidence: list[Evidence], meta: dict[str, Any]) -> list[Pat
     data = {"schema": SCHEMA, "version": theory.__version__, **meta, "environment": environment(),
             "claims": [e.as_dict() for e in evidence]}
     paths = [out / "results.json", out / "results.csv", out / "report.md"]
-    paths[0].write_text(json.dumps(data, indent=2, allow_nan=False, default=str) + "\n")
+    paths[0].write_text(jsonsafe.dumps(data, indent=2, default=str) + "\n")
     with paths[1].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["claim", "algorithm", "problem", "delays", "seed", "metric", "value"])

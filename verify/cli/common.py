@@ -1,37 +1,49 @@
-"""What every ``picky`` command shares: argparse types, number formatting, tables, JSON output."""
+"""What every ``picky`` command shares: argparse types, number formatting, tables, JSON output.
+
+The argument types describe their ranges with :mod:`theory.validation`'s words, so that the CLI and
+the API reject a value with the same message ("must be a positive integer; got ...")."""
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Any, Callable, Sequence
 
 
+from theory.validation import describe_int, describe_real
+
 from .. import jsonsafe
+from ..params import MAX_SEED, MAX_STEPS
 from ..jsonsafe import plain_json
 
 __all__ = ["positive_int", "nonneg_int", "positive_float", "nonneg_float", "fmt", "print_table", "flagged",
            "plain_json", "dump", "kv"]
 
 
-def int_at_least(low: int, what: str) -> Callable[[str], int]:
-    """argparse type: an integer >= low."""
+def int_at_least(low: int, what: str, high: int | None = None) -> Callable[[str], int]:
+    """argparse type: an integer >= low (and <= high, if given)."""
 
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
             v = low - 1
-        if v < low:
+        if v < low or (high is not None and v > high):
             raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
         return v
 
     return parse
 
 
-positive_int = int_at_least(1, "a positive integer")
-nonneg_int = int_at_least(0, "an integer >= 0")
+positive_int = int_at_least(1, describe_int(1))
+nonneg_int = int_at_least(0, describe_int(0))
+#: the limits of the engine: T fits its int32 slot plan; a seed fits numpy's 64-bit seeding
+MAX_LANES = 10**6
+MAX_DIM = 10**7
+steps_int = int_at_least(1, describe_int(1, MAX_STEPS), MAX_STEPS)
+seed_int = int_at_least(0, describe_int(0, MAX_SEED), MAX_SEED)
+lanes_int = int_at_least(1, describe_int(1, MAX_LANES), MAX_LANES)
+dim_int = int_at_least(1, describe_int(1, MAX_DIM), MAX_DIM)
 
 
 def real(low_ok: Callable[[float], bool], what: str) -> Callable[[str], float]:
@@ -47,8 +59,8 @@ def real(low_ok: Callable[[float], bool], what: str) -> Callable[[str], float]:
     return parse
 
 
-positive_float = real(lambda v: v > 0, "a finite number > 0")
-nonneg_float = real(lambda v: v >= 0, "a finite number >= 0")
+positive_float = real(lambda v: v > 0, describe_real(0.0, low_open=True))
+nonneg_float = real(lambda v: v >= 0, describe_real(0.0, low_open=False))
 
 
 def fmt(x: Any, digits: int = 6) -> str:

@@ -37,15 +37,25 @@ non-finite floats are written as ``null``):
   ``accepted_mean, rejected_mean, diverged`` and, for picky, ``hit_by_first_horizon`` (lanes with
   first_hit <= their sequence's first horizon; ``null`` if no sequence meets the condition within
   T) and ``lanes_with_horizon``;
+- ``diverged_lanes``: one object per lane that diverged: ``lane, algorithm, seed, step, reason``
+  (the table lists them too);
+- ``traces``: ``null`` without ``--trace-every``; else per lane ``lane, algorithm, seed, steps,
+  grad_norm, f`` (``--trace-csv FILE`` writes the same as a long-format CSV);
+- ``nonfinite`` (only when some value is NaN or infinite): the JSON Pointer of every such value,
+  written ``null``, mapped to ``"nan"``, ``"inf"`` or ``"-inf"`` (:mod:`verify.jsonsafe`);
 - with ``--replay`` also ``replay``: ``{"directory", "original_command", "lanes", "reproduced",
   "mismatches"}``.
 
-A directory written by ``picky simulate --save DIR`` holds ``run.json`` (``schema``, ``command``,
-``parameters`` as above, ``lanes`` (their number), ``version``), the delay sequences
-(``delays.json``, or ``delays/seed-S.json`` per seed with ``--delay-draw per-seed``;
-:func:`verify.delays.save_trace`) and ``runs/lane-XXXX.json`` (:meth:`RunResult.save`, one per
-lane): ``picky simulate --replay DIR`` reruns it from these files alone, checks that the delay
-model still generates the saved sequences, and compares every lane.
+A directory written by ``picky simulate --save DIR`` (:mod:`verify.runstore`, atomically through
+:class:`verify.output.OutputDir`: it appears complete or not at all, and ``--force`` replaces an old
+one only once the new one is complete) holds ``run.json`` (``schema``, ``command``, ``parameters`` as
+above, ``version``, ``environment`` (versions, platform, timestamp, git commit), ``sequences`` (each
+distinct delay sequence once) and ``lanes``), ``delays/<id>.npz``, ``runs/lane-XXXX.json``
+(:meth:`RunResult.to_json_dict` with the sequence by reference), ``trace.csv`` (with a trace) and
+``MANIFEST.json`` (every file's size and SHA-256). ``picky simulate --replay DIR`` refuses a directory
+whose manifest is missing or does not match, checks that the header agrees with the lanes (their
+algorithms, seeds, eps, sigma, T and delay seeds), reruns every lane on the stored sequences, checks
+that the delay model still generates them, and compares every lane field by field.
 """
 from __future__ import annotations
 
@@ -54,7 +64,7 @@ import contextlib
 import math
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +77,8 @@ from .. import runstore
 from ..output import OutputDir, atomic_write_text
 from ..provenance import environment
 from ..records import RunResult
-from .common import dump, flagged, fmt, kv, nonneg_float, nonneg_int, plain_json, positive_float, positive_int, print_table
+from .common import (dim_int, dump, flagged, fmt, kv, lanes_int, nonneg_float, positive_float, positive_int, print_table,
+                     seed_int, steps_int)
 
 SCHEMA = "picky-simulate/3"
 #: what --replay reads (directories written before picky-simulate/3 have no manifest)
@@ -124,13 +135,13 @@ def add_parser(sub: Any) -> None:
                      help="shared: one sequence for every lane (default); per-seed: each seed draws its own sequence "
                           "(seed derived from --delay-seed and the lane's seed, independent of its noise)")
     grp.add_argument("--eps", type=positive_float, default=None, metavar="E", help="(required) target accuracy: success iff ||grad f(x_t)|| <= eps")
-    grp.add_argument("--steps", type=positive_int, default=None, metavar="T", help="(required) horizon T (number of steps)")
-    grp.add_argument("--seeds", type=positive_int, default=None, metavar="K", help="(required) number of seeds per algorithm: seed0..seed0+K-1")
+    grp.add_argument("--steps", type=steps_int, default=None, metavar="T", help="(required) horizon T (number of steps)")
+    grp.add_argument("--seeds", type=lanes_int, default=None, metavar="K", help="(required) number of seeds per algorithm: seed0..seed0+K-1")
     grp.add_argument("--sigma", type=nonneg_float, default=0.0, metavar="S", help="noise standard deviation (default 0)")
-    grp.add_argument("--dim", type=positive_int, default=10, metavar="D", help="problem dimension (default 10)")
+    grp.add_argument("--dim", type=dim_int, default=10, metavar="D", help="problem dimension (default 10)")
     grp.add_argument("--noise", default="gaussian", metavar="N[:k=v]", help="noise model spec (default gaussian)")
-    grp.add_argument("--seed0", type=nonneg_int, default=0, metavar="S0", help="first seed (default 0)")
-    grp.add_argument("--delay-seed", type=nonneg_int, default=0, metavar="S", help="seed of a random delay model (default 0)")
+    grp.add_argument("--seed0", type=seed_int, default=0, metavar="S0", help="first seed (default 0)")
+    grp.add_argument("--delay-seed", type=seed_int, default=0, metavar="S", help="seed of a random delay model (default 0)")
     par = s.add_argument_group("algorithm parameters (default: from the theory via verify.algorithms.resolve)")
     par.add_argument("--eta", type=positive_float, default=None, metavar="X", help="step size (every algorithm)")
     par.add_argument("--rho", type=positive_float, default=None, metavar="X", help="picky: accept iff ||x_t - x_{t-d_t}|| <= rho")
@@ -438,7 +449,8 @@ def run(args: argparse.Namespace) -> int:
                 runstore.write(save, results, _header(lanes, args.argv))
                 save.commit({"command": args.argv})
         except KeyboardInterrupt as exc:
-            exc.kept = "nothing written" + (f" ({args.save!r} is as it was)" if args.save else "")
+            exc.kept = (f"the result in {args.save!r} is complete" if save is not None and save.committed else
+                        "nothing written" + (f" ({args.save!r} is as it was)" if args.save else ""))
             raise
         rep = simulation.report(lanes, results, args.argv, SCHEMA)
         if args.trace_csv:

@@ -2,8 +2,10 @@
 
 ``picky verify [--profile quick|full] [--only ID ...] [--out DIR]`` runs every claim of
 :mod:`verify.claims` (or those given), prints one line per claim, and writes ``report.md``,
-``results.json`` and ``results.csv`` into DIR (default ``report/``; schema in
-:mod:`verify.claims.report`). Exit code 0 if no claim fails, 1 if one does.
+``results.json``, ``results.csv`` (and the search's ``worst_sequence.json``) into DIR (default
+``report/``; schema in :mod:`verify.claims.report`), atomically with a ``MANIFEST.json``
+(:mod:`verify.output`): an interrupted run leaves the previous report. Exit code 0 if no claim
+fails, 1 if one does.
 """
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ from typing import Any
 
 from .. import claims
 from ..claims import report
+from ..output import MANIFEST, OutputDir
 from ..progress import Progress
+
+#: the manifest kind of a report directory (replaced by the next run without --force)
+KIND = "picky-verify-report"
 
 
 def add_parser(sub: Any) -> None:
@@ -31,7 +37,10 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--profile", choices=[p for p in claims.PROFILES if p != "test"] + ["test"], default="quick",
                    help="quick: a few minutes on 2 cores (default); full: every budget raised (longer)")
     v.add_argument("--only", nargs="+", metavar="ID", default=None, help="run only these claims (ids above)")
-    v.add_argument("--out", default="report", metavar="DIR", help="output directory (default report/)")
+    v.add_argument("--out", default="report", metavar="DIR",
+                   help="output directory (default report/), written atomically with a MANIFEST.json; a previous "
+                        "report there is replaced once the new one is complete")
+    v.add_argument("--force", action="store_true", help="replace DIR even if it holds something other than a report")
     v.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: only when stderr is a terminal)")
     v.set_defaults(func=run)
@@ -41,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
     ids = None
     if args.only:
         ids = [claims.get(i).id for i in args.only]
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: {args.out!r} exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = OutputDir(args.out, force=args.force, flag="--out", kind=KIND)
     n = len(ids) if ids else len(claims.CLAIMS)
     bar = Progress(n, f"picky verify ({args.profile})", enabled=args.progress)
     done = [0]
@@ -59,12 +65,19 @@ def run(args: argparse.Namespace) -> int:
         c = claims.get(ev.claim)
         print(f"{c.number}. {ev.claim:26s} {ev.verdict:18s} {ev.seconds:6.1f} s  {report._key_numbers(ev)}", flush=True)
 
-    evidence = claims.run(ids, args.profile, out_dir=out, on_done=on_done)
-    bar.close()
-    verdict = report.overall(evidence)
-    meta = {"command": " ".join(args.argv), "profile": args.profile, "started": started,
-            "seconds": time.perf_counter() - t0, "verdict": verdict}
-    paths = report.write(out, evidence, meta)
+    with out:
+        try:
+            evidence = claims.run(ids, args.profile, out_dir=out.tmp, on_done=on_done)
+            bar.close()
+            verdict = report.overall(evidence)
+            meta = {"command": " ".join(args.argv), "profile": args.profile, "started": started,
+                    "seconds": time.perf_counter() - t0, "verdict": verdict}
+            paths = report.write(out.tmp, evidence, meta)
+            out.commit({"command": args.argv})
+        except KeyboardInterrupt as exc:
+            exc.kept = (f"the report in {args.out!r} is complete" if out.committed else
+                        f"nothing written ({args.out!r} is as it was)")
+            raise
     print(f"verdict: {verdict}  ({len(evidence)} claims, {meta['seconds']:.0f} s); wrote "
-          + ", ".join(str(p) for p in paths))
+          + ", ".join(str(Path(args.out) / p.relative_to(out.tmp)) for p in paths) + f", {Path(args.out) / MANIFEST}")
     return 1 if verdict == claims.FAIL else 0

@@ -26,11 +26,13 @@ from typing import Any, Sequence
 import numpy as np
 
 import theory
+from theory.validation import check_int
 
 from ..algorithms import Algorithm, DivergenceGuard, delay_stats
-from ..algorithms.reference import DIVERGENCE_REASONS
+from ..algorithms.reference import DIVERGENCE_REASONS, check_trace_every
 from ..delays import DelaySequence, from_trace
 from ..progress import Progress
+from ..params import MAX_SEED, MAX_STEPS
 from ..records import RunResult
 from . import kernel as K
 
@@ -84,11 +86,7 @@ def _as_list(x: Any, L: int, name: str) -> list:
 def _seeds(seeds: Any) -> list[int]:
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
         raise ValueError(f"seeds must be a sequence of integers >= 0 (one per lane); got {seeds!r}")
-    out = []
-    for s in seeds:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be integers >= 0 (one per lane); got {s!r}")
-        out.append(int(s))
+    out = [check_int(f"seeds[{i}]", s, 0, MAX_SEED) for i, s in enumerate(seeds)]
     if not out:
         raise ValueError("seeds must not be empty (one seed per lane)")
     return out
@@ -138,17 +136,10 @@ def run_batch(
         if len(lengths) > 1:
             raise ValueError(f"the delay sequences have different lengths {lengths}; pass T (at most {lengths[0]})")
         T = lengths[0]
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be a positive integer; got {T!r}")
-    T = int(T)
+    T = check_int("T", T, 1, MAX_STEPS)
     if T > lengths[0]:
         raise ValueError(f"T = {T} exceeds a delay sequence's length {lengths[0]}")
-    if T >= 2**31 - 1:
-        raise ValueError(f"T must be < 2**31 - 1 (the slot plan is int32); got {T}")
-    if trace_every is not None and (isinstance(trace_every, bool) or not isinstance(trace_every, (int, np.integer))
-                                    or trace_every < 1):
-        raise ValueError(f"trace_every must be a positive integer (or None: no trace); got {trace_every!r}")
-    te = int(trace_every or 0)
+    te = check_trace_every(trace_every) or 0
     d = problem.dim
     x1 = np.ascontiguousarray(problem.x1, dtype=np.float64)
     radius = guard.radius_for(x1)
@@ -196,6 +187,7 @@ def run_batch(
                     raise
     except KeyboardInterrupt:
         cancel[0] = 1
+        bar.abort()
         raise Interrupted(int(progress_arr.sum()), L * T) from None
     if any(o is not None and o[0][0] == K.STATUS_CANCELLED for o in outs):  # pragma: no cover - via Ctrl-C
         raise Interrupted(int(progress_arr.sum()), L * T)

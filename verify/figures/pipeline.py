@@ -1,0 +1,164 @@
+"""``picky figures``' work: compute (or read back) each figure's data, plot it, write the directory.
+
+The output directory is owned by ``picky figures``: an existing directory whose ``MANIFEST.json``
+says it was written by ``picky figures`` (``"kind": "picky-figures"``) is replaced without
+``--force`` (atomically: :class:`verify.output.OutputDir`, the old one is kept until the new one is
+complete); any other non-empty directory is refused. With ``only``, the other figures' files are
+copied from the existing directory into the new one, so they are kept.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import jsonsafe
+from ..output import MANIFEST, OutputDir, read_manifest
+from . import style
+from .context import PROFILES, Context
+from .table import Table
+
+__all__ = ["generate", "FIGURES_SCHEMA", "figure_files", "readme"]
+
+FIGURES_SCHEMA = "picky-figures/1"
+
+
+def figure_files(name: str) -> list[str]:
+    return [f"{name}.png", f"{name}.svg", f"{name}.csv", f"{name}.meta.json"]
+
+
+def _owned(path: Path) -> dict[str, Any] | None:
+    """The manifest of an existing picky figures directory (None if ``path`` does not exist or is
+    empty); ValueError for any other non-empty directory."""
+    if not path.exists():
+        return None
+    if not path.is_dir():
+        raise ValueError(f"--out: {os.fspath(path)!r} exists and is not a directory")
+    if not any(path.iterdir()):
+        return None
+    m = path / MANIFEST
+    man = None
+    if m.is_file():
+        try:
+            man = jsonsafe.loads(m.read_text())
+        except (OSError, ValueError):
+            man = None
+    if not isinstance(man, dict) or man.get("kind") != "picky-figures":
+        raise ValueError(f"--out: directory {os.fspath(path)!r} exists, is not empty and was not written by picky "
+                         "figures (no picky-figures MANIFEST.json); choose another --out or remove it")
+    return man
+
+
+def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, reuse_data: bool = False,
+             profile: str = "quick", progress: bool = False, command: Sequence[str] | None = None,
+             stream: Any = None) -> dict[str, Any]:
+    """Write the figures into ``out``; returns {"out", "figures": {name: {"seconds", "files", "reused"}}, "seconds"}."""
+    from . import NAMES, get
+
+    if profile not in PROFILES:
+        raise ValueError(f"--profile must be one of {list(PROFILES)}; got {profile!r}")
+    names = list(NAMES) if not only else list(dict.fromkeys(get(n).NAME for n in only))
+    dest = Path(out)
+    old = _owned(dest)
+    old_meta: dict[str, Any] = {}
+    if old is not None:
+        read_manifest(dest, flag="--out")  # every listed file present and unedited, or refuse
+        old_meta = old.get("figures", {}) if isinstance(old.get("figures"), dict) else {}
+    if reuse_data and old is None:
+        raise ValueError(f"--reuse-data: {os.fspath(dest)!r} holds no figures yet; run picky figures without --reuse-data")
+    if reuse_data and not only:  # replot what the directory holds
+        names = [n for n in NAMES if n in old_meta]
+    ctx = Context(profile=profile, show_progress=progress, stream=stream)
+    # claims needed by the figures computed in this run: run them together, once
+    if not reuse_data:
+        for n in names:
+            ctx.want(getattr(get(n), "CLAIMS", ()))
+    t_start = time.perf_counter()
+    done: dict[str, Any] = {}
+    figmeta: dict[str, Any] = {}
+    with OutputDir(dest, force=old is not None, flag="--out") as od:
+        for n in NAMES:
+            if n in names:
+                continue
+            if n in old_meta and all((dest / f).is_file() for f in figure_files(n)):
+                for f in figure_files(n):
+                    shutil.copy2(dest / f, od.file(f))
+                figmeta[n] = old_meta[n]
+        for n in names:
+            mod = get(n)
+            t0 = time.perf_counter()
+            if reuse_data:
+                ctx.progress(f"{n}: replotting from {n}.csv")
+                table = Table.read(dest, n)
+            else:
+                ctx.progress(f"{n}: computing ({profile} profile)")
+                table = mod.compute(profile, ctx=ctx)
+            if not reuse_data:
+                table.meta["profile"] = profile
+            fig = mod.plot(table)
+            files = style.save(fig, od.tmp, n)
+            od.write_text(f"{n}.csv", table.csv_text())
+            od.write_text(f"{n}.meta.json", table.meta_text())
+            secs = time.perf_counter() - t0
+            prof = table.meta.get("profile", profile) if reuse_data else profile
+            figmeta[n] = {"title": mod.TITLE, "profile": prof, "sentence": table.meta.get("sentence", ""),
+                          "seeds": table.meta.get("seeds"), "caption": table.meta.get("caption", ""),
+                          "files": files + [f"{n}.csv", f"{n}.meta.json"], "source": table.meta.get("source", "")}
+            done[n] = {"seconds": secs, "files": figmeta[n]["files"], "reused": reuse_data}
+            ctx.progress(f"{n}: done in {secs:.1f}s")
+        order = {n: i for i, n in enumerate(NAMES)}
+        figmeta = dict(sorted(figmeta.items(), key=lambda kv: order.get(kv[0], 99)))
+        od.write_text("README.md", readme(figmeta, out=os.fspath(out)))
+        od.commit({"kind": "picky-figures", "figures_schema": FIGURES_SCHEMA,
+                   "command": list(command) if command else None, "profile": profile,
+                   "figures": figmeta})
+    return {"out": os.fspath(dest), "figures": done, "seconds": time.perf_counter() - t_start}
+
+
+def _seeds_text(seeds: Any) -> str:
+    if seeds is None:
+        return "none (deterministic)"
+    if isinstance(seeds, dict):
+        return "; ".join(f"{k}: {_seeds_text(v)}" for k, v in seeds.items())
+    if isinstance(seeds, (list, tuple)):
+        if len(seeds) > 6 and all(isinstance(s, int) for s in seeds) and list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))):
+            return f"{seeds[0]}..{seeds[-1]}"
+        return ", ".join(str(s) for s in seeds)
+    return str(seeds)
+
+
+def readme(figmeta: dict[str, Any], out: str = "figures") -> str:
+    """The index: per figure a thumbnail, one sentence, the seeds, the exact command, the files."""
+    from . import NAMES, get
+
+    lines = [
+        "# Figures",
+        "",
+        "Generated by `picky figures` (do not edit: regenerate). Each figure is a PNG and an SVG with, beside it, "
+        "the CSV of exactly the plotted data and a `.meta.json` (caption, seeds, fitted values). "
+        "`picky figures --reuse-data` replots from the CSVs. Constants such as 8960 in Theorem D/D' are *derived in "
+        "this package*, not the paper's; rate forms carry an unknown constant C (C = 1 shown).",
+        "",
+    ]
+    for i, (n, m) in enumerate(figmeta.items(), start=1):
+        num = NAMES.index(n) + 1 if n in NAMES else i
+        prof = m.get("profile", "quick")
+        lines += [
+            f"## {num}. {m.get('title') or get(n).TITLE}",
+            "",
+            f"[![{n}]({n}.png)]({n}.svg)",
+            "",
+            m.get("sentence", ""),
+            "",
+            f"- seeds: {_seeds_text(m.get('seeds'))}",
+            f"- command: `picky figures --out {out} --only {n} --profile {prof}`",
+            f"- files: {', '.join(f'[{f}]({f})' for f in m.get('files', []))}",
+        ]
+        if m.get("source"):
+            lines.append(f"- data: {m['source']}")
+        if m.get("caption"):
+            lines += ["", f"*Caption.* {m['caption']}"]
+        lines.append("")
+    return "\n".join(lines)
