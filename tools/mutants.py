@@ -99,6 +99,21 @@ MUTANTS = [
     Mutant("M24", "adaptive adversary", "verify/adversary.py", "            if not self.rule.accepts(dist(x_t, xs[t - 1 - dd]), dd):",
            "            if self.rule.accepts(dist(x_t, xs[t - 1 - dd]), dd):",
            "PickyRejector picks delays the algorithm accepts (it stops attacking the accept rule)"),
+    Mutant("M25", "manifest", "verify/output.py",
+           'or f.stat().st_size != info.get("bytes") or sha256(f) != info.get("sha256"):', ':',
+           "read_manifest no longer compares sizes and checksums (an edited result passes)"),
+    Mutant("M26", "atomic output", "verify/output.py", "    def __exit__(self, exc_type, exc, tb) -> None:\n        self.abort()",
+           "    def __exit__(self, exc_type, exc, tb) -> None:\n        pass",
+           "an aborted result directory leaves its temporary sibling behind"),
+    Mutant("M27", "replay header", "verify/cli/simulate.py", "    _check_header(p, saved, where)\n", "    pass\n",
+           "--replay no longer checks that run.json's parameters describe the saved lanes"),
+    Mutant("M28", "JSON policy", "verify/jsonsafe.py", "            found[path] = _name(x)", "            pass",
+           "non-finite values become null without their 'nonfinite' reason (records lose inf/nan)"),
+    Mutant("M29", "interrupts", "verify/output.py", "        if pending:\n            raise KeyboardInterrupt",
+           "        if pending:\n            pass",
+           "Ctrl-C during the final rename is swallowed instead of delivered after it"),
+    Mutant("M30", "spec grammar", "verify/specs.py", "        if j < n and body[j] in \"\\\"'\":", "        if False:",
+           "quoted spec values are no longer understood (a path with a comma cannot be given)"),
 ]
 
 

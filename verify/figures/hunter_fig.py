@@ -134,7 +134,8 @@ def compute(profile: str = "quick", seed: int = SEARCH_SEED, *, ctx: Context | N
         "caption": (f"Counterexample: {how}. Instance '{inst}': {spec}, R^{dim}, eps = {eps}, sigma = 0. Claimed horizon "
                     f"T* = first T with T >= 64 beta F (1 + tau_avg(d_1..d_T))/eps^2 = {Tstar}. Theorem D' horizon "
                     f"(derived here) = first T meeting its condition = {h_dp}. Replay: picky hunt --algorithm delayed-sgd "
-                    f"--eta '{ETA}' --bound '{BOUND}'."),
+                    f"--eta '{ETA}' --bound '{BOUND}'"
+                    + (f" --budget {BUDGETS[profile]} --seed {seed}." if examples else ".")),
         "source": "verify.hunter.hunt + verify.engine.run_batch (traced), theory.first_horizon",
     }
     return Table(rows, meta)
