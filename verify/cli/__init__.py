@@ -31,7 +31,7 @@ from . import bounds, figures, hunt, listing, simulate, verify
 
 __all__ = ["main", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
 
-REPORT_TO = "https://github.com/picky-sgd/picky-sgd/issues"
+REPORT_TO = "the picky-sgd issue tracker (the project's repository)"
 EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
 
 

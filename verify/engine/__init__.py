@@ -190,6 +190,7 @@ def run_batch(
         bar.abort()
         raise Interrupted(int(progress_arr.sum()), L * T) from None
     if any(o is not None and o[0][0] == K.STATUS_CANCELLED for o in outs):  # pragma: no cover - via Ctrl-C
+        bar.abort()
         raise Interrupted(int(progress_arr.sum()), L * T)
     bar.close()
     stats: dict[tuple, dict] = {}  # delay statistics once per (sequence, steps run, delays used)
