@@ -1,0 +1,131 @@
+"""Sweeps (issue 14, first part): the grid, cached and resumable cells, and identical results on local
+processes and on a real Dask LocalCluster (worker processes, TCP on 127.0.0.1), also when a worker is
+killed mid-sweep."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+
+import pytest
+
+from verify import simulation, sweeps
+from verify.cli import main
+from verify.sweeps import runner as sweep_run
+
+SWEEP = {"sweep": {"name": "t", "algorithms": ["picky", "delayed-sgd"], "problems": ["logsum"], "dim": 3,
+                   "delays": ["pareto:alpha=1.5,scale=3", "straggler"], "eps": [0.5, 0.3], "sigma": [0.0, 0.3],
+                   "steps": 1500, "seeds": 3}}
+
+
+def test_the_grid_is_the_product_of_the_lists():
+    sw = sweeps.from_dict(SWEEP)
+    assert len(sw.cells) == 2 * 2 * 2  # delays x eps x sigma
+    assert len({c.key for c in sw.cells}) == 8
+    assert sweeps.from_dict(SWEEP).cells[3].key == sw.cells[3].key  # keys are stable
+    c = sw.cells[0]
+    assert c.params["algorithms"] == ["picky", "delayed-sgd"] and c.params["seeds"] == 3
+    # a cell is exactly a picky simulate run: the same lanes as simulation.build
+    lanes = simulation.build(dict(c.params))
+    assert len(lanes.seeds) == 6
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"bogus": 1}, "unknown key 'bogus' in [sweep]"),
+    ({"steps": 0}, "sweep.steps must be an integer in [1, "),
+    ({"eps": [0.5, -1]}, "sweep.eps must be a finite real in (0, inf); got -1"),
+    ({"seeds": "3"}, "sweep.seeds must be an integer"),
+    ({"delays": [3]}, "sweep.delays must be a spec string"),
+    ({"eps": [0.5, 0.5]}, "the same cell twice"),
+])
+def test_bad_sweep_files_name_the_key(change, needle):
+    with pytest.raises(ValueError) as exc:
+        sweeps.from_dict({"sweep": {**SWEEP["sweep"], **change}})
+    assert needle in str(exc.value)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text("[sweep]\nalgorithms = [\n")
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert f"sweep file {str(f)!r}" in capsys.readouterr().err
+    f.write_text('[sweep]\nalgorithms = ["picky"]\ndelays = ["bogus"]\neps = 0.5\nsteps = 10\nseeds = 1\n')
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 2
+    assert "unknown delay model 'bogus'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The sweep on local processes: the results every executor must reproduce."""
+    out = tmp_path_factory.mktemp("ref")
+    summary = sweeps.run(sweeps.from_dict(SWEEP), out, executor="processes", workers=2)
+    assert summary["computed"] == 8 and summary["cached"] == 0
+    return out, (out / "results.csv").read_bytes()
+
+
+def test_results_are_long_format(reference):
+    out, data = reference
+    lines = data.decode().splitlines()
+    assert lines[0] == "cell,problem,dim,noise,sigma,delays,delay_draw,eps,steps,algorithm,seed,metric,value"
+    assert len(lines) == 1 + 8 * 6 * len(sweep_run.METRICS)
+
+
+def test_resume_computes_only_the_missing_cells(reference, tmp_path):
+    out, data = reference
+    copy = tmp_path / "resume"
+    shutil.copytree(out, copy)
+    sw = sweeps.from_dict(SWEEP)
+    for c in sw.cells[:3]:  # as if the sweep had been interrupted before these three
+        shutil.rmtree(copy / "cells" / c.key)
+    (copy / "results.csv").unlink()
+    seen = []
+    summary = sweeps.run(sw, copy, executor="processes", workers=2, on_cell=lambda c, how, *_: seen.append((c.key, how)))
+    assert summary["computed"] == 3 and summary["cached"] == 5
+    assert sorted(k for k, _ in seen) == sorted(c.key for c in sw.cells[:3])
+    assert (copy / "results.csv").read_bytes() == data
+
+
+def test_an_interrupted_sweep_resumes(tmp_path, reference):
+    _, data = reference
+    sw = sweeps.from_dict(SWEEP)
+    out = tmp_path / "int"
+
+    def stop(cell, how, done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        sweeps.run(sw, out, executor="processes", workers=1, on_cell=stop)
+    finished = [c for c in sw.cells if sweep_run.is_done(out, c.key)]
+    assert 2 <= len(finished) < len(sw.cells)
+    assert not [p for p in (out / "cells").iterdir() if p.name.startswith(".")]  # no half-written cell
+    summary = sweeps.run(sw, out, executor="processes", workers=2)
+    assert summary["cached"] == len(finished) and summary["computed"] == len(sw.cells) - len(finished)
+    assert (out / "results.csv").read_bytes() == data
+
+
+def test_local_cluster_gives_identical_results(tmp_path, reference):
+    _, data = reference
+    out = tmp_path / "dask"
+    summary = sweeps.run(sweeps.from_dict(SWEEP), out, executor="local-cluster", workers=2)
+    assert summary["computed"] == 8
+    assert (out / "results.csv").read_bytes() == data
+
+
+def test_a_worker_killed_mid_sweep(tmp_path, reference):
+    from distributed import Client, LocalCluster
+
+    _, data = reference
+    out = tmp_path / "killed"
+    killed = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        def kill_one(cell, how, done, total):
+            if done == 1 and not killed:
+                pids = client.run(os.getpid)
+                addr, pid = sorted(pids.items())[0]
+                os.kill(pid, signal.SIGKILL)  # the nanny restarts it; its task is rescheduled
+                killed.append(addr)
+        summary = sweeps.run(sweeps.from_dict(SWEEP), out, client=client, on_cell=kill_one)
+    assert killed and summary["computed"] == 8
+    assert (out / "results.csv").read_bytes() == data
+    assert all(sweep_run.is_done(out, c.key) for c in sweeps.from_dict(SWEEP).cells)
