@@ -573,7 +573,7 @@ def simulate_argv(draw, paths):
 
 @st.composite
 def other_argv(draw, paths):
-    cmd = draw(st.sampled_from(["bounds", "list", "verify", "hunt", "figures", "nothing"]))
+    cmd = draw(st.sampled_from(["bounds", "list", "verify", "hunt", "figures", "sweep", "nothing"]))
     if cmd == "bounds":
         argv = ["bounds"]
         for flag in ["--beta", "--F", "--sigma", "--eps"]:
@@ -597,6 +597,9 @@ def other_argv(draw, paths):
         return ["hunt", "--algorithm", draw(st.sampled_from(["picky", "sgd", "bogus"])), "--bound",
                 draw(st.sampled_from(["1e9*beta*F/eps**2", "x +", "tau_avg", "import os"])), "--budget",
                 draw(st.sampled_from(["1", "0", "x"]))]
+    if cmd == "sweep":  # bad files and places (the sweep tests run real ones)
+        return ["sweep", draw(st.sampled_from([paths["missing"], paths["empty"], paths["comma"], paths["file"]])),
+                "--out", draw(st.sampled_from([paths["fresh"], "/proc/picky-nope/s"]))]
     if cmd == "figures":  # cheap cases only: bad names, replotting from nothing, unwritable places
         return ["figures", *draw(st.sampled_from([["--only", "nonsense"], ["--profile", "bogus"],
                                                   ["--reuse-data", "--out", paths["fresh"]],
@@ -616,7 +619,7 @@ def _fuzz_paths(root: Path) -> dict[str, str]:
     (existing / "something.txt").write_text("not a result")
     return {"missing": str(root / "missing.npy"), "empty": str(root / "empty.json"), "comma": str(comma),
             "fresh": str(root / "fresh" / "out"), "file_parent": str(root / "file" / "sub"), "existing": str(existing),
-            "csv": str(root / "t.csv")}
+            "csv": str(root / "t.csv"), "file": str(root / "file")}
 
 
 def _check_run(argv, root: Path, paths):
