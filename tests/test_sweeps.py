@@ -118,7 +118,7 @@ def test_a_worker_killed_mid_sweep(tmp_path, reference):
     out = tmp_path / "killed"
     killed = []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         def kill_one(cell, how, done, total):
             if done == 1 and not killed:
                 pids = client.run(os.getpid)

@@ -144,22 +144,16 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
         for alg in ALGS:
             rows += _rows("straggler", "a", D, [s], _runs(prob, [s], alg, [0]), "computed here")
     ctx.progress(f"{NAME}: straggler done")
-    # --- (a) Pareto with mean ~ 2, heavier and heavier tail ------------------------------------------
-    for k, alpha in enumerate(b["alphas"]):
-        spec = f"pareto:alpha={alpha!r},scale={2.5 * (alpha - 1)!r}"
+    # --- (a) Pareto with mean ~ 2, heavier and heavier tail; worker pool, 3 workers (tau_avg ~ 2) ------
+    families = [("pareto", alpha, f"pareto:alpha={alpha!r},scale={2.5 * (alpha - 1)!r}", k)
+                for k, alpha in enumerate(b["alphas"])]
+    families += [("workers", dist, f"workers:n=3,dist={dist}", k) for k, dist in enumerate(b["workers"])]
+    for family, x, spec, k in families:
         seqs = [_random_seq(spec, seed + 100 * k + j) for j in range(b["draws"])]
         for alg in ALGS:
-            rows += _rows("pareto", "a", alpha, seqs, _runs(prob, seqs, alg, list(range(len(seqs)))), "computed here")
+            rows += _rows(family, "a", x, seqs, _runs(prob, seqs, alg, list(range(len(seqs)))), "computed here")
         del seqs
-        ctx.progress(f"{NAME}: pareto alpha = {alpha:g} done")
-    # --- (a) worker pool, 3 workers (tau_avg ~ 2) ---------------------------------------------------
-    for k, dist in enumerate(b["workers"]):
-        spec = f"workers:n=3,dist={dist}"
-        seqs = [_random_seq(spec, seed + 100 * k + j) for j in range(b["draws"])]
-        for alg in ALGS:
-            rows += _rows("workers", "a", dist, seqs, _runs(prob, seqs, alg, list(range(len(seqs)))), "computed here")
-        del seqs
-        ctx.progress(f"{NAME}: workers {dist} done")
+        ctx.progress(f"{NAME}: {family} {x if isinstance(x, str) else f'alpha = {x:g}'} done")
     # --- (b) fixed tau_max = 1000, growing tau_avg --------------------------------------------------
     for tau in b["taus"]:
         spec = f"bimodal:p={tau / TAU_MAX!r},D={TAU_MAX}"

@@ -157,7 +157,7 @@ def run(sweep: Sweep, out: str | Path, *, executor: str = "processes", workers: 
 
             if executor == "local-cluster":
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
                 client = Client(cluster)
             else:
                 if not scheduler:
