@@ -129,3 +129,24 @@ def test_a_worker_killed_mid_sweep(tmp_path, reference):
     assert killed and summary["computed"] == 8
     assert (out / "results.csv").read_bytes() == data
     assert all(sweep_run.is_done(out, c.key) for c in sweeps.from_dict(SWEEP).cells)
+
+
+def test_an_existing_scheduler_gives_identical_results(tmp_path, reference):
+    """--scheduler tcp://HOST:PORT: the sweep connects to a cluster it did not start."""
+    from distributed import LocalCluster
+
+    _, data = reference
+    out = tmp_path / "sched"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        summary = sweeps.run(sweeps.from_dict(SWEEP), out, executor="scheduler", scheduler=cluster.scheduler_address)
+    assert summary["computed"] == 8
+    assert (out / "results.csv").read_bytes() == data
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
+    f = tmp_path / "s.toml"
+    f.write_text('[sweep]\nalgorithms = ["picky"]\ndelays = ["none"]\neps = 0.5\nsteps = 10\nseeds = 1\n')
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "--scheduler: cannot connect to 'tcp://127.0.0.1:9'" in capsys.readouterr().err

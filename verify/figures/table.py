@@ -83,8 +83,13 @@ class Table:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def columns(self) -> dict[str, str]:
+        """Column -> kind, in a deterministic order: the columns of the first row, then each later
+        row's new columns in sorted order (rows built from sets or merged dicts may order keys
+        differently from run to run; the CSV's header must not)."""
         cols: dict[str, str | None] = {}
         for r in self.rows:
+            for k in sorted(set(r) - set(cols)) if cols else r:
+                cols[k] = None
             for k, v in r.items():
                 cols[k] = _merge(cols.get(k), _kind(v))
         return {k: (v or "str") for k, v in cols.items()}
