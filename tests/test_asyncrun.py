@@ -95,3 +95,21 @@ def test_cli_saves_and_reports(tmp_path, capsys):
     detail = json.loads((d / "async.json").read_text())
     assert len(detail["steps_detail"]) == 60 and {"worker", "task", "issued", "compute_s", "arrival_s"} <= set(
         detail["steps_detail"][0])
+
+
+def test_the_shipped_real_traces_are_valid_and_checked_by_claim_1():
+    from verify import traces
+    from verify.claims import common, theorem_d_deterministic
+
+    real = traces.async_traces()
+    assert real, "no recorded traces under verify/data/async_traces (python tools/record_async_traces.py)"
+    for name, seq in real.items():
+        assert seq.model == "async-run" and seq.params["workers"] >= 2 and seq.params["gradient_mismatches"] == 0
+        assert seq.stats().tau_max >= 1
+        # the trace is long enough for Theorem D''s condition on claim 1's quad instance
+        assert common.INSTANCES["quad"].horizon(seq) is not None, name
+    ctx = common.Context(common.PROFILES["test"])
+    ev = theorem_d_deterministic.check(ctx)
+    mine = [e for e in ev.instances if e.get("real_trace")]
+    assert len(mine) == 3 * len(real)
+    assert all(e["verdict"] == "pass" for e in mine if e["instance"] == "quad"), mine

@@ -4,7 +4,8 @@ With sigma = 0 a run is deterministic, so "P(success by T) >= 1/2" means success
 Theorem D's step and threshold must reach ||grad f(x_t)|| <= eps by the first horizon T at which
 Theorem D''s condition holds for d_1..d_T (``theory.first_horizon``), and then also by Theorem D's.
 Checked on named constructions, heavy-tailed random sequences, sequence programs (ramps,
-two-point patterns), the targeted adversarial search (:mod:`verify.claims.search`) and the two
+two-point patterns), real asynchronous traces recorded on Dask workers (:mod:`verify.traces`), the
+targeted adversarial search (:mod:`verify.claims.search`) and the two
 adaptive adversaries of :mod:`verify.adversary` (:data:`ADAPTIVE`; flagged: outside the oblivious
 assumption, but with sigma = 0 a realised sequence is, in hindsight, a fixed one). A sequence whose condition never holds within its length is
 "condition-not-met", never a pass.
@@ -17,6 +18,7 @@ import numpy as np
 
 from .. import algorithms, delays
 from .. import adversary as adversaries
+from ..traces import async_traces
 from . import search
 from .common import INSTANCES, THEOREM_D, THEOREM_SHARP, Claim, Context, label, noop_test, rows_of, run_lanes
 from .evidence import FAIL, NOT_MET, PASS, Evidence, combine
@@ -90,6 +92,15 @@ def check(ctx: Context) -> Evidence:
                 rows += rows_of([run], e["delays"])
             entries.append(e)
         ctx.progress(f"claim 1: {name} done")
+    for name, seq in async_traces().items():  # real asynchronous traces (Dask workers), as recorded
+        for inst_name in ("quad", "logsum", "chain"):
+            e = _check_fixed(ctx, INSTANCES[inst_name], seq)
+            run = e.pop("_run", None)
+            e["delays"] = f"real async trace {name} ({seq.params.get('workers')} workers, {seq.params.get('speeds')})"
+            e["real_trace"] = name
+            if run is not None:
+                rows += rows_of([run], e["delays"])
+            entries.append(e)
     found = search.worst_sequence(ctx)  # the targeted search (Hypothesis), on ``quad``
     if found is not None:
         e = _check_fixed(ctx, INSTANCES[search.INSTANCE], found.sequence)

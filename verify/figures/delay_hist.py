@@ -1,5 +1,6 @@
 """Figure 5 -- the delay distributions used: histograms on log axes, with tau_avg, the median and
-tau_max marked, for the random models, the worker-pool simulation and the adversarial constructions.
+tau_max marked, for the random models, the worker-pool simulation, the adversarial constructions and the
+real asynchronous traces recorded on Dask workers (:mod:`verify.traces`).
 
 Every sequence is made by :mod:`verify.delays` (``make(spec, T, seed)``), :mod:`verify.programs`
 (the ramp) or, for the adaptive adversary, the realised delays of a reference run of Picky SGD against
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import adversary, algorithms, delays, problems
+from ..traces import async_traces
 from . import style
 from .context import Context
 from .table import Table
@@ -35,7 +37,7 @@ PANELS: tuple[tuple[str, str, str], ...] = (
     ("adversarial", "constant 5", "constant:tau=5"),
     ("adversarial", "adaptive Picky-rejector (τ = 3)", "adversary:picky-rejector"),
 )
-GROUP_COLORS = {"random": "#4C72B0", "workers": "#55A868", "adversarial": "#8C564B"}
+GROUP_COLORS = {"random": "#4C72B0", "workers": "#55A868", "adversarial": "#8C564B", "real": "#C44E52"}
 
 
 def _adversary_delays(T: int) -> np.ndarray:
@@ -51,9 +53,14 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
     """Rows: kind "bin" (panel, lo, hi, count) and kind "stats" (panel, T, zeros, tau_avg, median, tau_max)."""
     T = 5_000 if profile == "test" else 100_000
     rows: list[dict[str, Any]] = []
-    for k, (group, label, spec) in enumerate(PANELS):
+    real = async_traces()
+    panels = list(PANELS) + [("real", f"real: {seq.params.get('workers')} Dask workers, {seq.params.get('speeds')}",
+                              f"trace:{name}") for name, seq in real.items()]
+    for k, (group, label, spec) in enumerate(panels):
         if spec.startswith("adversary:"):
             d = _adversary_delays(500 if profile == "test" else 20_000)
+        elif spec.startswith("trace:"):
+            d = real[spec.split(":", 1)[1]].delays
         else:
             d = delays.make(spec, T, seed=seed).delays
         pos = d[d >= 1]

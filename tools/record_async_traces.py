@@ -1,0 +1,45 @@
+"""Record real asynchronous delay traces for ``picky verify`` (claim 1 checks Theorem D' on them).
+
+    python tools/record_async_traces.py            # writes verify/data/async_traces/*.json (minutes)
+
+Each trace is the realised delay sequence of a ``picky async-run`` (picky on logsum R^10, sigma = 0) on a
+Dask LocalCluster on this machine: arrival order and delays come from real worker processes, so a trace
+is a measurement (not reproducible bit for bit; its provenance is stored with it). Lengths are chosen so
+that Theorem D''s condition is met within the trace on claim 1's ``quad`` instance.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "verify" / "data" / "async_traces"
+#: (name, workers, speed model, steps)
+TRACES = [("w2-uniform", 2, "uniform", 24_000), ("w3-pareto", 3, "pareto:alpha=1.5", 45_000)]
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    from verify import asyncrun, delays
+    from verify.output import atomic_write_text
+    from verify.provenance import environment
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, n, speeds, steps in TRACES:
+        t0 = time.perf_counter()
+        rec = asyncrun.run("picky", "logsum", 10, n, speeds, steps, eps=1e-9, seed=0)
+        secs = time.perf_counter() - t0
+        seq = delays.from_trace(rec.result.delays.delays, model="async-run", workers=n, speeds=speeds,
+                                steps_per_second=round(steps / secs, 1), gradient_mismatches=rec.gradient_mismatches,
+                                command=f"asyncrun.run('picky', 'logsum', 10, {n}, {speeds!r}, {steps}, eps=1e-9, seed=0)",
+                                recorded=environment()["timestamp"])
+        atomic_write_text(OUT / f"{name}.json", json.dumps(seq.to_json_dict()))
+        st = seq.stats()
+        print(f"{name}: {steps} steps in {secs:.0f} s; tau_avg {st.tau_avg:.3f}, tau_max {st.tau_max}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
