@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from verify import asyncrun
+from verify import delays as D
+from verify import problems as P
 from verify.cli import main
 from verify.output import read_manifest
 
@@ -44,6 +46,26 @@ def test_trace_replays_exactly(client, algorithm, extra):
     rep = asyncrun.replay(rec, "logsum", 5)
     assert _same(rep, rec.result) and np.array_equal(rep.rejected_steps, rec.result.rejected_steps)
     assert rec.result.delays.model == "async-run" and not rec.result.adaptive
+    eng = asyncrun.replay(rec, "logsum", 5, engine="numba")  # the compiled engine replays it too
+    assert _same(eng, rec.result) and np.array_equal(eng.rejected_steps, rec.result.rejected_steps)
+    # the noise was keyed by task: the trace carries each step's task and arrival time ...
+    trace = rec.result.delays
+    assert sorted(trace.tasks.tolist()) == sorted(s["task"] for s in rec.steps) and len(set(trace.tasks)) == 200
+    assert np.all(np.diff(trace.wall_clock) >= 0)
+    # ... and the same delays with the lane's own noise stream give another run (the keys matter)
+    from dataclasses import replace
+    unkeyed = replace(rec, result=replace(rec.result, delays=D.DelaySequence(trace.delays, "async-run", {}, None)))
+    assert asyncrun.replay(unkeyed, "logsum", 5).final_f != rec.result.final_f
+
+
+def test_each_workers_gradient_carries_its_tasks_noise():
+    prob = asyncrun._problem("logsum", 5)
+    x = np.linspace(-1, 1, 5)
+    g, _ = asyncrun.worker_gradient("logsum", 5, x, 0.0, "student_t:df=3", 0.5, 9, 17)
+    z = P.make_noise("student_t:df=3").task_rows(9, [17], 5)[0]
+    assert np.array_equal(g, np.asarray(prob.grad(x)) + 0.5 * z)
+    g2, _ = asyncrun.worker_gradient("logsum", 5, x, 0.0, "student_t:df=3", 0.5, 9, 18)
+    assert not np.array_equal(g, g2)
 
 
 def test_a_straggler_makes_long_delays(client):
@@ -95,6 +117,28 @@ def test_cli_saves_and_reports(tmp_path, capsys):
     detail = json.loads((d / "async.json").read_text())
     assert len(detail["steps_detail"]) == 60 and {"worker", "task", "issued", "compute_s", "arrival_s"} <= set(
         detail["steps_detail"][0])
+
+
+def test_a_saved_noisy_trace_replays_in_picky_simulate(tmp_path, capsys):
+    """``--save`` then ``picky simulate --delays replay:path=DIR/trace.json``: the same run (noise keyed by task)."""
+    d = tmp_path / "run"
+    common = ["--eps", "0.01", "--sigma", "0.5", "--eta", "0.1", "--rho", "0.5"]
+    assert main(["async-run", "--algorithm", "picky", "--workers", "3", "--speeds", "pareto:alpha=1.5", "--steps", "80",
+                 "--seed", "3", "--save", str(d), "--json", *common]) == 0
+    real = json.loads(capsys.readouterr().out)["result"]
+
+    def simulate(trace):
+        assert main(["simulate", "--algorithm", "picky", "--delays", f"replay:path={trace}", "--steps", "80",
+                     "--seeds", "1", "--seed0", "3", "--json", *common]) == 0
+        return json.loads(capsys.readouterr().out)["runs"][0]
+
+    sim = simulate(d / "trace.json")
+    keys = ("min_grad_norm", "accepted", "rejected", "first_hit", "tau_avg", "tau_max")
+    assert {k: sim[k] for k in keys} == {k: real[k] for k in keys}
+    stripped = json.loads((d / "trace.json").read_text())
+    assert len(stripped.pop("tasks")) == 80
+    (tmp_path / "plain.json").write_text(json.dumps(stripped))
+    assert simulate(tmp_path / "plain.json")["min_grad_norm"] != real["min_grad_norm"]  # the tasks matter
 
 
 def test_the_shipped_real_traces_are_valid_and_checked_by_claim_1():

@@ -9,13 +9,15 @@ handed the new parameters x_{t+1}.
 
 The server *is* :func:`verify.algorithms.reference_run`, driven by the arrivals: its adaptive-delay hook
 returns, at step t, the delay of the gradient that actually arrived, and the reference loop then applies
-the algorithm's rule object (accept test and step) exactly as the simulator does. The server checks
-that the gradient each worker returned equals grad f at the snapshot it was handed, bit for bit (a
-worker that computed elsewhere would be caught). Noise: the gradient noise is the simulator's noise row
-of server step t (``default_rng(seed)``, one row per step), so that replaying the recorded delay trace
-in the simulator (``reference_run(problem, trace, alg, seed=seed)``) reproduces the run's iterates
-exactly; this is tested. (Noise seeded per task, as issue 14 asks, needs a simulator mode that takes a
-noise row per step from outside; not built yet.)
+the algorithm's rule object (accept test and step) exactly as the simulator does. Noise: each task
+is a stochastic gradient, computed on the worker: g = grad f(snapshot) + sigma z with z the noise row of
+*that task*, ``noise.task_rows(seed, [task], dim)`` (:func:`verify.problems.task_generator`: keyed by the
+run's seed and the task number, not by the worker or the arrival order). The server checks that every
+gradient a worker returned equals this, bit for bit (a worker that computed elsewhere or drew other noise
+would be caught). The recorded trace carries each step's delay, arrival time and task
+(``DelaySequence.tasks``), and the simulator keys the noise by task when a sequence has tasks, so
+replaying the trace (``reference_run(problem, trace, alg, seed=seed)``, or the compiled engine, or
+``picky simulate --delays replay:path=trace.json``) reproduces the run's iterates exactly; this is tested.
 
 The record (:class:`AsyncRecord`) holds the run's :class:`verify.records.RunResult` (its delays are the
 realised trace, model ``async-run``), and per step: the worker, the task, the issue step, the compute
@@ -83,12 +85,27 @@ def _problem(spec: str, dim: int) -> Any:
     return problems.make(spec, dim)
 
 
-def worker_gradient(problem_spec: str, dim: int, snapshot: np.ndarray, seconds: float) -> tuple[np.ndarray, float]:
-    """What a worker does: wait its compute time, then the exact gradient at ``snapshot``."""
+@functools.lru_cache(maxsize=8)
+def _noise(spec: str) -> Any:
+    return problems.make_noise(spec)
+
+
+def stochastic_gradient(problem: Any, noise: Any, sigma: float, seed: int, task: int, x: np.ndarray) -> np.ndarray:
+    """Task ``task``'s stochastic gradient at ``x``: grad f(x) + sigma z, z = the task's noise row
+    (exactly the reference loop's arithmetic ``g + sigma * z``; sigma = 0: the exact gradient)."""
+    g = np.asarray(problem.grad(np.asarray(x, dtype=np.float64)))
+    if sigma == 0.0:
+        return g
+    return g + sigma * noise.task_rows(seed, [task], g.shape[0])[0]
+
+
+def worker_gradient(problem_spec: str, dim: int, snapshot: np.ndarray, seconds: float, noise_spec: str = "gaussian",
+                    sigma: float = 0.0, seed: int = 0, task: int = 0) -> tuple[np.ndarray, float]:
+    """What a worker does: wait its compute time, then task ``task``'s stochastic gradient at ``snapshot``."""
     t0 = time.perf_counter()
     time.sleep(seconds)
-    g = _problem(problem_spec, dim).grad(np.asarray(snapshot, dtype=np.float64))
-    return np.asarray(g), time.perf_counter() - t0
+    g = stochastic_gradient(_problem(problem_spec, dim), _noise(noise_spec), sigma, seed, task, snapshot)
+    return g, time.perf_counter() - t0
 
 
 @dataclass
@@ -111,10 +128,12 @@ class _Server:
     """reference_run's adaptive-delay hook: at step t, the delay of the gradient that arrived."""
 
     def __init__(self, client: Any, problem_spec: str, dim: int, factors: np.ndarray, jitter: float, base: float,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, noise_spec: str, sigma: float, seed: int):
         from distributed import as_completed
 
         self.client, self.spec, self.dim = client, problem_spec, dim
+        self.noise_spec, self.sigma, self.seed = noise_spec, float(sigma), int(seed)
+        self.task_at: dict[int, int] = {}  # server step -> the task whose gradient arrived
         self.workers = sorted(client.scheduler_info()["workers"])
         if len(self.workers) < len(factors):
             raise ValueError(f"--workers: the cluster has {len(self.workers)} workers, fewer than {len(factors)}")
@@ -136,8 +155,8 @@ class _Server:
         if self.jitter:  # time-varying load
             secs *= float(np.exp(self.jitter * self.rng.standard_normal()))
         self.tasks += 1
-        fut = self.client.submit(worker_gradient, self.spec, self.dim, snapshot, secs,
-                                 key=f"picky-grad-{self.run_id}-{self.tasks}",
+        fut = self.client.submit(worker_gradient, self.spec, self.dim, snapshot, secs, self.noise_spec, self.sigma,
+                                 self.seed, self.tasks, key=f"picky-grad-{self.run_id}-{self.tasks}",
                                  pure=False, workers=[slot], allow_other_workers=True)
         self.info[fut] = (slot, self.tasks, step, secs)
         self.ac.add(fut)
@@ -151,13 +170,19 @@ class _Server:
         fut = next(self.ac)
         slot, task, issued, secs = self.info.pop(fut)
         g, compute = fut.result()
-        if not np.array_equal(g, problem.grad(xs[issued - 1])):
+        expect = stochastic_gradient(problem, _noise(self.noise_spec), self.sigma, self.seed, task, xs[issued - 1])
+        if not np.array_equal(g, expect):
             self.mismatches += 1
+        self.task_at[t] = task
         who = self.client.who_has([fut]).get(fut.key) or ()
         self.steps.append({"t": t, "delay": t - issued, "worker": slot, "computed_on": list(who), "task": task,
                            "issued": issued, "compute_s": compute, "arrival_s": time.perf_counter() - self.t0})
         self.pending = slot
         return t - issued
+
+    def task_of(self, t: int) -> int:
+        """reference_run's noise key: the task whose gradient is applied at step t."""
+        return self.task_at[t]
 
     def close(self) -> dict[str, Any]:
         for fut in list(self.info):
@@ -169,7 +194,7 @@ class _Server:
 
 def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps: int, *, eps: float,
         sigma: float = 0.0, seed: int = 0, base_seconds: float = 0.002, client: Any = None,
-        overrides: dict[str, Any] | None = None, tau_max: float | None = None) -> AsyncRecord:
+        overrides: dict[str, Any] | None = None, tau_max: float | None = None, noise: str = "gaussian") -> AsyncRecord:
     """One asynchronous run (see the module docstring). ``client``: an existing Dask client (else a
     LocalCluster of ``workers`` processes on 127.0.0.1 is started and stopped). Defaults that need
     tau_avg use workers - 1 (the steady-state average delay of N busy workers); defaults that need
@@ -177,7 +202,7 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     from distributed import Client, LocalCluster
 
     prob = problems.make(problem, dim)
-    noise = problems.make_noise("gaussian")
+    noise_model = problems.make_noise(noise)
     bounds: dict[str, float] = {"tau_avg": float(workers - 1)}
     if tau_max is not None:
         bounds["tau_max"] = float(tau_max)
@@ -198,23 +223,35 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
                                dashboard_address=":0")
         client = Client(cluster)
     try:
-        server = _Server(client, problem, dim, factors, jitter, base_seconds, rng)
-        res = algorithms.reference_run(prob, server, alg, seed=seed, T=steps, noise=noise)
+        server = _Server(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed)
+        res = algorithms.reference_run(prob, server, alg, seed=seed, T=steps, noise=noise_model,
+                                       noise_keys=server.task_of)
         info = server.close()
     finally:
         if own:
             client.close()
             cluster.close()
-    trace = DelaySequence(res.delays.delays, "async-run", {"workers": workers, "speeds": speeds}, None)
+    n = len(server.steps)  # = steps run (a divergence stops the run early)
+    trace = DelaySequence(res.delays.delays, "async-run", {"workers": workers, "speeds": speeds}, None,
+                          wall_clock=[s["arrival_s"] for s in server.steps[:n]],
+                          tasks=[s["task"] for s in server.steps[:n]])
     res = replace(res, delays=trace, adaptive=False, engine="async-run")
     return AsyncRecord(res, server.steps, info, {**sp, "factors": factors.tolist(), "base_seconds": base_seconds},
                        server.mismatches)
 
 
-def replay(rec: AsyncRecord, problem: str, dim: int) -> RunResult:
-    """The recorded trace through the simulator's reference loop (same rule object, seed and noise)."""
+def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference") -> RunResult:
+    """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
+    trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``."""
     r = rec.result
     prob = problems.make(problem, dim)
     cfg = {k: v for k, v in r.config.items() if k in algorithms.OVERRIDES.get(r.algorithm, ()) and v is not None}
     alg = algorithms.resolve(r.algorithm, beta=prob.beta, F=prob.F, eps=r.config["eps"], sigma=r.config["sigma"], **cfg)
-    return algorithms.reference_run(prob, r.delays, alg, seed=r.seed, T=r.T, noise=problems.make_noise("gaussian"))
+    noise = problems.make_noise(r.noise["spec"])
+    if engine == "numba":
+        from .engine import run_batch
+
+        return run_batch(prob, r.delays, alg, [r.seed], noise=noise)[0]
+    if engine != "reference":
+        raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
+    return algorithms.reference_run(prob, r.delays, alg, seed=r.seed, T=len(r.delays), noise=noise)

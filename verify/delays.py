@@ -135,7 +135,11 @@ class DelaySequence:
 
     ``params`` are the parameters actually used (defaults filled in), ``clipped`` counts raw draws
     that exceeded t-1 and were clipped to t-1, ``wall_clock`` (worker model only) holds the time in
-    seconds at which each step's gradient arrived (non-decreasing). The arrays are read-only.
+    seconds at which each step's gradient arrived (non-decreasing). ``tasks`` (recorded
+    asynchronous runs, :mod:`verify.asyncrun`) names the task that delivered each step's gradient
+    (an integer >= 0); when present, both simulators key the gradient noise by task instead of by
+    step: z_t = ``noise.task_row(seed, tasks[t-1], dim)`` (so a replay reproduces noise that was
+    drawn where the gradient was computed). The arrays are read-only.
     """
 
     delays: np.ndarray
@@ -145,6 +149,7 @@ class DelaySequence:
     wall_clock: np.ndarray | None = None
     clipped: int = 0
     adaptive: bool = False
+    tasks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         d = validate_delays(self.delays)  # always a fresh int64 copy
@@ -183,6 +188,8 @@ class DelaySequence:
                 )
             w.flags.writeable = False
             object.__setattr__(self, "wall_clock", w)
+        if self.tasks is not None:
+            object.__setattr__(self, "tasks", _check_tasks(self.tasks, T))
 
     def __len__(self) -> int:
         return int(self.delays.size)
@@ -195,9 +202,12 @@ class DelaySequence:
             and other.wall_clock is not None
             and np.array_equal(self.wall_clock, other.wall_clock)
         )
+        same_tasks = (self.tasks is None) == (other.tasks is None) and (
+            self.tasks is None or np.array_equal(self.tasks, other.tasks))
         return (
             np.array_equal(self.delays, other.delays)
             and same_wall
+            and same_tasks
             and (self.model, self.params, self.seed, self.clipped, self.adaptive)
             == (other.model, other.params, other.seed, other.clipped, other.adaptive)
         )
@@ -220,7 +230,8 @@ class DelaySequence:
         d = self.delays[:n]
         clipped = min(self.clipped, int(np.count_nonzero(d == np.arange(n)))) if self.clipped else 0
         wall = None if self.wall_clock is None else self.wall_clock[:n]
-        return DelaySequence(d, self.model, self.params, self.seed, wall, clipped, self.adaptive)
+        tasks = None if self.tasks is None else self.tasks[:n]
+        return DelaySequence(d, self.model, self.params, self.seed, wall, clipped, self.adaptive, tasks)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain-JSON form; :meth:`from_json_dict` inverts it exactly."""
@@ -233,6 +244,7 @@ class DelaySequence:
             "wall_clock": None if self.wall_clock is None else self.wall_clock.tolist(),
             "clipped": self.clipped,
             "adaptive": self.adaptive,
+            **({} if self.tasks is None else {"tasks": self.tasks.tolist()}),
         }
 
     @classmethod
@@ -248,10 +260,28 @@ class DelaySequence:
             wall_clock=data.get("wall_clock"),
             clipped=data.get("clipped", 0),
             adaptive=data.get("adaptive", False),
+            tasks=data.get("tasks"),
         )
         if "T" in data and data["T"] != len(seq):
             raise DelaySequenceError(f"delays must have length T = {data['T']!r}; got length {len(seq)}")
         return seq
+
+
+def _check_tasks(tasks: Any, T: int) -> np.ndarray:
+    """The task of each step: integers >= 0, one per step (read-only int64 copy)."""
+    raw = np.asarray(tasks)
+    if raw.shape != (T,):
+        raise ValueError(f"tasks must have shape ({T},) (one task per step); got {raw.shape}")
+    if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+        raise ValueError(f"tasks must be integers >= 0; got dtype {raw.dtype}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(raw.astype(float)) | (raw < 0) | (raw != np.floor(raw)) | (raw > MAX_SEED)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"tasks[{i}] (step t={i + 1}) = {raw[i].item()!r}: a task must be an integer in [0, {MAX_SEED}]")
+    out = raw.astype(np.int64)
+    out.flags.writeable = False
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -485,8 +515,20 @@ def _workers(
     return np.array(delays, dtype=np.int64), np.array(wall, dtype=float)
 
 
-def _replay_generate(T: int, rng: np.random.Generator, path: str) -> np.ndarray:
-    return load_trace(path)
+def _replay_generate(T: int, rng: np.random.Generator, path: str) -> Any:
+    """The trace's delays; with its arrival times and tasks when the file holds them (a JSON trace
+    written by ``picky async-run --save``), so that a replay keys the noise by task."""
+    d = load_trace(path)
+    if Path(path).suffix.lower() != ".json":
+        return d
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, Mapping) or (data.get("wall_clock") is None and data.get("tasks") is None):
+        return d
+    try:
+        extra = DelaySequence(d, "replay", {}, None, data.get("wall_clock"), tasks=data.get("tasks"))
+    except ValueError as exc:
+        raise ValueError(f"trace file {str(path)!r}: {exc}") from None
+    return d, extra.wall_clock, extra.tasks
 
 
 def _resolve_replay(T: int, params: dict[str, Any], given: set[str]) -> dict[str, Any]:
@@ -563,7 +605,7 @@ def make(spec: str | Mapping[str, Any], T: int, seed: int | None = None) -> Dela
     model, params = _resolve(name, given, T)
     rng = np.random.default_rng(seed) if model.random else None
     out = model.generate(T, rng, **params)
-    raw, wall = out if isinstance(out, tuple) else (out, None)
+    raw, wall, tasks = (tuple(out) + (None,))[:3] if isinstance(out, tuple) else (out, None, None)
     if model.random:
         limit = np.arange(T)
         over = raw > limit
@@ -571,7 +613,7 @@ def make(spec: str | Mapping[str, Any], T: int, seed: int | None = None) -> Dela
         delays = np.where(over, limit, raw) if clipped else raw
     else:
         delays, clipped = validate_delays(raw, length=T), 0
-    return DelaySequence(delays, name, params, seed if model.random else None, wall, clipped)
+    return DelaySequence(delays, name, params, seed if model.random else None, wall, clipped, tasks=tasks)
 
 
 def draw_seed(delay_seed: int, lane_seed: int) -> int:

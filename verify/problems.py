@@ -68,6 +68,8 @@ __all__ = [
     "NOISES",
     "make",
     "make_noise",
+    "task_generator",
+    "TASK_NOISE_DOMAIN",
     "parse_spec",
 ]
 
@@ -848,6 +850,17 @@ def make(spec: str, dim: int, **overrides: Any) -> Problem:
 # ----------------------------------------------------------------------------------------------
 
 
+#: the SeedSequence spawn-key domain of task-keyed noise ("task" in ASCII): keeps it independent of
+#: a lane's own stream default_rng(seed) and of per-seed delay draws (verify.delays.draw_seed)
+TASK_NOISE_DOMAIN = 0x7461736B
+
+
+def task_generator(seed: int, task: int) -> np.random.Generator:
+    """The generator of task ``task``'s noise in a run with seed ``seed``:
+    ``default_rng(SeedSequence(seed, spawn_key=(TASK_NOISE_DOMAIN, task)))``."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(TASK_NOISE_DOMAIN, int(task))))
+
+
 class Noise:
     """A unit-variance noise model: rows i.i.d., mean zero, ``E||row||^2 = 1`` exactly.
 
@@ -867,6 +880,16 @@ class Noise:
         out = np.empty((n, dim)) if out is None else out
         code, p = self.kernel(dim)
         _noise_rows(code, p, rng, out)
+        return out
+
+    def task_rows(self, seed: int, tasks: Any, dim: int) -> np.ndarray:
+        """Task-keyed noise (recorded asynchronous runs, :mod:`verify.asyncrun`): row i is the one
+        row ``sample(task_generator(seed, tasks[i]), 1, dim)``, so the noise of a gradient depends on
+        the task that computed it -- not on the step it arrived at, nor on the worker. ``(n, dim)``."""
+        tasks = np.asarray(tasks, dtype=np.int64).reshape(-1)
+        out = np.empty((tasks.size, check_int("dim", dim, 1)))
+        for i, k in enumerate(tasks.tolist()):
+            self.sample(task_generator(seed, k), 1, dim, out=out[i : i + 1])
         return out
 
     def kernel(self, dim: int) -> tuple[int, np.ndarray]:  # pragma: no cover - abstract

@@ -5,7 +5,7 @@ Layout (written through :class:`verify.output.OutputDir`, so it appears complete
     run.json             header: schema, command, parameters, environment, "sequences" (one entry
                          per distinct sequence: id, file, model, params, seed, clipped, adaptive, T,
                          tau_avg, tau_max) and "lanes" (lane, algorithm, seed, sequence id, file)
-    delays/<id>.npz      one compressed array per distinct sequence ("delays", and "wall_clock"
+    delays/<id>.npz      one compressed array per distinct sequence ("delays", and "wall_clock", "tasks"
                          for the worker pool), in the smallest integer type that holds it
     runs/lane-XXXX.json  RunResult.to_json_dict(delays_ref=id): the record without its sequence
     trace.csv            with a trace: lane, algorithm, seed, step, grad_norm, f (long format)
@@ -54,6 +54,8 @@ def sequence_id(seq: DelaySequence) -> str:
     h = hashlib.sha256(np.ascontiguousarray(seq.delays, dtype=np.int64).tobytes())
     if seq.wall_clock is not None:
         h.update(np.ascontiguousarray(seq.wall_clock, dtype=np.float64).tobytes())
+    if seq.tasks is not None:
+        h.update(b"tasks" + np.ascontiguousarray(seq.tasks, dtype=np.int64).tobytes())
     h.update(json.dumps(_meta(seq), sort_keys=True, allow_nan=False).encode())
     return h.hexdigest()[:16]
 
@@ -92,6 +94,8 @@ def write(out: OutputDir, results: list[RunResult], header: dict[str, Any]) -> d
             arrays = {"delays": _smallest_int(np.asarray(r.delays.delays))}
             if r.delays.wall_clock is not None:
                 arrays["wall_clock"] = np.asarray(r.delays.wall_clock, dtype=np.float64)
+            if r.delays.tasks is not None:
+                arrays["tasks"] = _smallest_int(np.asarray(r.delays.tasks))
             buf = io.BytesIO()
             np.savez_compressed(buf, **arrays)
             out.write_bytes(f"delays/{sid}.npz", buf.getvalue())
@@ -123,8 +127,9 @@ def _load_sequence(d: Path, entry: dict[str, Any], flag: str) -> DelaySequence:
         with np.load(path, allow_pickle=False) as z:
             delays = z["delays"].astype(np.int64)
             wall = z["wall_clock"] if "wall_clock" in z.files else None
+            tasks = z["tasks"].astype(np.int64) if "tasks" in z.files else None
         seq = DelaySequence(delays, entry["model"], entry.get("params") or {}, entry.get("seed"), wall,
-                            entry.get("clipped", 0), entry.get("adaptive", False))
+                            entry.get("clipped", 0), entry.get("adaptive", False), tasks)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{flag}: cannot read {str(path)!r}: {exc}") from None
     if len(seq) != entry.get("T") or sequence_id(seq) != entry.get("id"):

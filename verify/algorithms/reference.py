@@ -11,7 +11,10 @@ with (accept, eta_t) = ``alg.decide(||x_t - x_{t-d_t}||, d_t)`` (:mod:`verify.al
 Noise convention: z_t is drawn at every step, used or not, from the lane's own
 ``numpy.random.Generator`` (``default_rng(seed)``) as row t of ``noise.sample(rng, T, d)`` (none
 at all when sigma = 0); so algorithms run with the same seed see the same noise (common random
-numbers).
+numbers). Task-keyed noise (recorded asynchronous runs): when the delay sequence carries the task
+that delivered each step (``DelaySequence.tasks``), or ``noise_keys`` is given, z_t is instead
+``noise.task_rows(seed, [k_t], d)[0]`` with k_t = the task of step t -- the noise the worker that
+computed the gradient drew, keyed by (seed, task) alone (:func:`verify.problems.task_generator`).
 
 Measured at every step t, on x_t before its update: ||grad f(x_t)|| (first_hit, the minimum,
 the trace), f(x_t) only at trace steps and, with ``measure_f``, for its minimum. A run stops
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -76,10 +79,13 @@ def reference_run(
     stop_at_hit: bool = False,
     measure_f: bool = False,
     guard: DivergenceGuard = DivergenceGuard(),
+    noise_keys: Sequence[int] | Callable[[int], int] | None = None,
 ) -> RunResult:
     """One run of ``alg``, written as the pseudo-code reads (O(T d) memory: it keeps every
     iterate). ``delays`` is a sequence, or a callable ``delay(t, iterates, problem) -> d_t`` for an
-    adaptive adversary (then the result is flagged ``adaptive``)."""
+    adaptive adversary (then the result is flagged ``adaptive``). ``noise_keys``: the task of each
+    step for task-keyed noise (an array, or ``key(t)`` called after ``delay(t, ...)``); default: the
+    sequence's ``tasks`` if it has them, else the lane's own stream."""
     from ..problems import make_noise  # local: problems is an independent module
 
     if not isinstance(alg, Algorithm):
@@ -98,6 +104,13 @@ def reference_run(
         T = len(dseq) if T is None else check_int("T", T, 1, MAX_STEPS)
         if T > len(dseq):
             raise ValueError(f"T = {T} exceeds the delay sequence length {len(dseq)}")
+    if noise_keys is None and dseq is not None and dseq.tasks is not None:
+        noise_keys = dseq.tasks
+    if noise_keys is not None and not callable(noise_keys):
+        keys = np.asarray(noise_keys, dtype=np.int64).reshape(-1)
+        if keys.size < T:
+            raise ValueError(f"noise_keys has {keys.size} entries; it needs one per step (T = {T})")
+        noise_keys = lambda t, keys=keys: int(keys[t - 1])  # noqa: E731
     rng = np.random.default_rng(seed)
     radius = guard.radius_for(problem.x1)
     x1 = np.array(problem.x1, dtype=float)
@@ -138,8 +151,11 @@ def reference_run(
             break
         steps_run = t
         # fresh noise at every step, used or not (none drawn when sigma = 0: sigma z = 0 anyway)
-        z = noise.sample(rng, 1, x_t.shape[0])[0] if alg.sigma != 0.0 else zero
+        keyed = noise_keys is not None
+        z = noise.sample(rng, 1, x_t.shape[0])[0] if alg.sigma != 0.0 and not keyed else zero
         d_t = int(delays(t, xs, problem)) if adaptive else int(dseq.delays[t - 1])
+        if keyed and alg.sigma != 0.0:  # the noise of the task that delivered step t's gradient
+            z = noise.task_rows(seed, [noise_keys(t)], x_t.shape[0])[0]
         if not alg.uses_delays:
             d_t = 0
         if adaptive and not 0 <= d_t <= t - 1:

@@ -1,11 +1,12 @@
 """``picky async-run``: a real asynchronous parameter server on a Dask LocalCluster (:mod:`verify.asyncrun`).
 
 ``picky async-run --algorithm A --problem P --workers N --speeds MODEL --steps T --eps E [--sigma S]
-[--seed K] [--eta X] [--rho X] [--tau-max X] [--base-seconds X] [--save DIR] [--json]``. Prints the realised
+[--noise NOISE] [--seed K] [--eta X] [--rho X] [--tau-max X] [--base-seconds X] [--save DIR] [--json]``. Prints the realised
 tau_avg and tau_max, the run's outcome and whether replaying the recorded trace in the simulator reproduces
 it exactly (exit 1 if not). ``--save DIR`` writes the run (verify.runstore's layout, atomically) plus
 ``async.json`` (per step: worker, task, issue step, compute time, arrival time; workers lost or restarted)
-and ``trace.json``, the realised delays, which ``picky simulate --delays replay:path=DIR/trace.json`` reads.
+and ``trace.json``, the realised delays with each step's arrival time and task (the noise is keyed by
+task, so a replay reproduces it), which ``picky simulate --delays replay:path=DIR/trace.json`` reads.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--steps", type=steps_int, required=True, metavar="T")
     a.add_argument("--eps", type=positive_float, required=True, metavar="E")
     a.add_argument("--sigma", type=nonneg_float, default=0.0, metavar="S")
+    a.add_argument("--noise", default="gaussian", metavar="NOISE[:k=v]",
+                   help="the workers' gradient noise, drawn per task (default gaussian)")
     a.add_argument("--seed", type=seed_int, default=0, metavar="K")
     a.add_argument("--eta", type=positive_float, default=None, metavar="X")
     a.add_argument("--rho", type=positive_float, default=None, metavar="X")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rec = asyncrun.run(args.algorithm, args.problem, args.dim, args.workers, args.speeds, args.steps, eps=args.eps,
                            sigma=args.sigma, seed=args.seed, base_seconds=args.base_seconds, overrides=overrides,
-                           tau_max=args.tau_max)
+                           tau_max=args.tau_max, noise=args.noise)
         rep = asyncrun.replay(rec, args.problem, args.dim)
         same = all(getattr(rep, f) == getattr(rec.result, f) for f in ("first_hit", "accepted", "rejected", "steps_run",
                                                                            "final_grad_norm", "min_grad_norm"))

@@ -148,6 +148,7 @@ def run_batch(
     n_tr = (T + te - 1) // te if te else 0
     arrays = {id(s): np.ascontiguousarray(s.delays[:T], dtype=np.int64) for s in seqs}
     empty_bits = np.zeros(0, np.uint8)
+    no_rows = np.zeros((0, d))
     progress_arr = np.zeros(L, np.int64)
     cancel = np.zeros(1, np.uint8)
     outs: list[tuple | None] = [None] * L
@@ -159,7 +160,9 @@ def run_batch(
         tr_g = np.full(n_tr, np.nan)
         tr_f = np.full(n_tr, np.nan)
         rng = np.random.default_rng(seeds[lane])
-        res = K.run_lane(a.code, a.vector, a.uses_delays, pcode, pvec, ncode, nvec, rng, a.sigma,
+        tasks = seqs[lane].tasks
+        zrows = noise.task_rows(seeds[lane], tasks[:T], d) if tasks is not None and a.sigma != 0.0 else no_rows
+        res = K.run_lane(a.code, a.vector, a.uses_delays, pcode, pvec, ncode, nvec, rng, a.sigma, zrows,
                          x1, arrays[id(seqs[lane])], T, a.eps, radius, stop_at_hit, measure_f, te,
                          x_out, bits, tr_g, tr_f, progress_arr, cancel, lane)
         outs[lane] = (res, x_out, bits, tr_g, tr_f)

@@ -19,6 +19,8 @@ bit per step) only when asked; the trace keeps every ``trace_every``-th measurem
 Threads. The kernel releases the GIL (``nogil``); :func:`verify.engine.run_batch` runs lanes in a
 thread pool. Each lane draws its noise from its own ``numpy.random.Generator`` (numba shares the
 generator's state with the Python object): the rows are the reference's ``noise.sample(rng, 1, d)``.
+A sequence that carries tasks (a recorded asynchronous run) gets its task-keyed rows precomputed
+(``noise.task_rows``, O(T d) for that lane, as the reference's own iterates are).
 Every ``PROGRESS_EVERY`` steps the kernel publishes its step count and checks a cancel flag, so a
 long lane reports progress and stops promptly on Ctrl-C.
 """
@@ -92,7 +94,8 @@ def plan_slots(delays, T, plan):
 def run_lane(
     rcode, rvec, uses_delays,          # the algorithm: rule code, its input vector, d_t used or forced to 0
     pcode, pvec,                       # the problem (Problem.kernel)
-    ncode, nvec, rng, sigma,           # the noise model (Noise.kernel), the lane's generator, sigma
+    ncode, nvec, rng, sigma, zrows,    # the noise model (Noise.kernel), the lane's generator, sigma,
+                                       # task-keyed noise rows (shape (T, d); (0, d): the generator's)
     x1, delays, T, eps, radius,        # start, delays (int64), horizon, target, divergence radius
     stop_at_hit, measure_f, trace_every,
     x_out, rej_bits, tr_g, tr_f,       # outputs: last iterate, rejection bitset (size 0: not kept), trace
@@ -126,6 +129,7 @@ def run_lane(
     steps_run = 0
     status = STATUS_DONE
     keep_rej = rej_bits.size > 0
+    keyed = zrows.shape[0] > 0
     for i in range(T):
         t = i + 1
         if (i & (PROGRESS_EVERY - 1)) == 0:
@@ -162,7 +166,11 @@ def run_lane(
         steps_run = t
         # ---- the step: fresh noise (every step, used or not), the stale iterate, the rule ----
         if sigma != 0.0:
-            draw_any(ncode, nvec, rng, z)
+            if keyed:  # the noise of the task that delivered step t (DelaySequence.tasks)
+                for k in range(d):
+                    z[k] = zrows[i, k]
+            else:
+                draw_any(ncode, nvec, rng, z)
         di = delays[i] if uses_delays else 0
         if di > 0:
             s = plan[i - di]
