@@ -16,7 +16,9 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
 =====  ==========================  ===============================================================
 
 ``run(ids, profile)`` runs claims in registry order, sharing one :class:`Context` (so claims 3, 4
-and 9 see the runs of the others). ``picky verify`` is this plus a report (:mod:`.report`).
+and 9 see the runs of the others). With ``executor=`` the independent claims run as tasks on local
+processes or a Dask cluster (:mod:`verify.executors`) and the dependent ones here, on the merged runs.
+``picky verify`` is this plus a report (:mod:`.report`).
 """
 from __future__ import annotations
 
@@ -33,19 +35,21 @@ from . import (
     theorem_d_stochastic,
     tightness,
 )
+from ..executors import Executor, map_tasks
 from .common import PROFILES, Budget, Claim, Context
 from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, VERDICTS, Evidence
 
 __all__ = ["CLAIMS", "get", "run", "Claim", "Context", "Evidence", "Budget", "PROFILES", "PASS", "FAIL",
-           "INCONCLUSIVE", "NOT_MET", "VERDICTS"]
+           "INCONCLUSIVE", "NOT_MET", "VERDICTS", "DEPENDENT", "run_one"]
 
 #: claims in the order they run (the later ones use the earlier ones' runs)
 CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
                        counting_lemma, invariants, tightness)), key=lambda c: c.number)}
-#: claims 3, 4 and 9 check the runs of the others, so they run last
-ORDER = [c for c in CLAIMS if c not in ("counting-lemma", "invariants", "tightness")] + [
-    "counting-lemma", "invariants", "tightness"]
+#: the claims that read the runs (or the evidence) of the others: they run last (with an executor:
+#: here, after the others' runs are merged)
+DEPENDENT = ("counting-lemma", "invariants", "tightness")
+ORDER = [c for c in CLAIMS if c not in DEPENDENT] + list(DEPENDENT)
 
 
 def get(claim_id: str) -> Claim:
@@ -56,15 +60,43 @@ def get(claim_id: str) -> Claim:
 
 
 def run(ids: Iterable[str] | None = None, profile: str = "quick", *, progress: Callable[[str], None] | None = None,
-        out_dir=None, on_done: Callable[[Evidence], None] | None = None) -> list[Evidence]:
-    """Run the claims ``ids`` (default all), in dependency order; returns their evidence in registry order."""
+        out_dir=None, on_done: Callable[[Evidence], None] | None = None,
+        executor: Executor | None = None) -> list[Evidence]:
+    """Run the claims ``ids`` (default all), in dependency order; returns their evidence in registry order.
+
+    ``executor`` (:class:`verify.executors.Executor`; default: this process): where the independent
+    claims run, one task each. Their evidence and runs come back and are merged in :data:`ORDER`, so
+    the dependent claims (:data:`DEPENDENT`, run here afterwards) see exactly the runs, in exactly the
+    order, that a run in one process gives -- the evidence is the same on every executor (tested)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {list(PROFILES)}; got {profile!r}")
     wanted = list(CLAIMS) if ids is None else [get(i).id for i in ids]
     ctx = Context(PROFILES[profile], progress=progress or (lambda msg: None), out_dir=out_dir)
+    remote = executor is not None and (executor.uses_dask or executor.kind != "inline")
+    if remote:
+        tasks = [(cid, (cid, profile, None if out_dir is None else str(out_dir)))
+                 for cid in ORDER if cid in wanted and cid not in DEPENDENT]
+        got: dict[str, tuple[Evidence, list]] = {}
+        for cid, (ev, runs) in map_tasks(run_one, tasks, executor):
+            got[cid] = (ev, runs)
+            ctx.progress(f"{cid} done ({ev.verdict})")
+            if on_done is not None:
+                on_done(ev)
+        for cid, _ in tasks:  # merged in ORDER: the dependent claims see the runs as one process makes them
+            ev, runs = got[cid]
+            ctx.evidence[cid] = ev
+            ctx.runs.extend(runs)
     for cid in ORDER:
-        if cid in wanted:
+        if cid in wanted and not (remote and cid not in DEPENDENT):
             ev = CLAIMS[cid].run(ctx)
             if on_done is not None:
                 on_done(ev)
     return [ctx.evidence[c] for c in CLAIMS if c in wanted]
+
+
+def run_one(claim_id: str, profile: str, out_dir: str | None = None) -> tuple[Evidence, list]:
+    """One independent claim in a fresh context (an executor's task): its evidence and the runs it
+    collected (for the dependent claims)."""
+    ctx = Context(PROFILES[profile], out_dir=out_dir)
+    ev = get(claim_id).run(ctx)
+    return ev, ctx.runs

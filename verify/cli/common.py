@@ -98,3 +98,33 @@ def dump(obj: Any, stream: Any = None) -> None:
 
 def kv(params: dict[str, Any]) -> str:
     return ", ".join(f"{k}={'-' if v is None else fmt(v)}" for k, v in params.items()) or "no parameters"
+
+
+EXECUTOR_HELP = (
+    "on several machines: start `dask scheduler` on one (it prints tcp://HOST:8786) and\n"
+    "`dask worker tcp://HOST:8786` on each of the others (each with this package installed and the\n"
+    "output directory on a shared filesystem); then pass --scheduler tcp://HOST:8786\n"
+)
+
+
+def add_executor_options(p: argparse.ArgumentParser, what: str, default: str = "this process") -> None:
+    """``--processes N | --local-cluster N | --scheduler ADDR`` (mutually exclusive): where ``what`` runs."""
+    g = p.add_argument_group(f"where {what} run (default: {default})")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--processes", type=positive_int, default=None, metavar="N", help=f"run {what} on N local processes")
+    x.add_argument("--local-cluster", type=positive_int, default=None, metavar="N",
+                   help=f"run {what} on a Dask LocalCluster of N worker processes (loopback)")
+    x.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help=f"run {what} on an existing Dask cluster")
+
+
+def executor_from(args: argparse.Namespace, default: str = "inline", default_workers: int = 2) -> Any:
+    """The :class:`verify.executors.Executor` that :func:`add_executor_options`' flags name."""
+    from ..executors import Executor
+
+    if args.local_cluster:
+        return Executor("local-cluster", args.local_cluster)
+    if args.scheduler:
+        return Executor("scheduler", scheduler=args.scheduler)
+    if args.processes:
+        return Executor("processes", args.processes)
+    return Executor(default, default_workers)

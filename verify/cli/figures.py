@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from .common import EXECUTOR_HELP, add_executor_options, executor_from
+
 
 def add_parser(sub: Any) -> None:
     from ..figures import NAMES
@@ -21,7 +23,7 @@ def add_parser(sub: Any) -> None:
                     "beside it, and README.md, the index. Deterministic given the seeds. The output directory "
                     "belongs to picky figures: an existing one written by it is replaced atomically.",
         epilog="figures: " + ", ".join(NAMES) + ".\nexamples:\n  picky figures --profile quick\n"
-               "  picky figures --only digits theory-iterations\n  picky figures --reuse-data   # replot from the CSVs",
+               "  picky figures --only digits theory-iterations\n  picky figures --reuse-data   # replot from the CSVs\n\n" + EXECUTOR_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     f.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
@@ -35,6 +37,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="show progress on stderr (default: when stderr is a terminal)")
     g.add_argument("--no-progress", dest="progress", action="store_false")
+    add_executor_options(f, "the claims and the figures' computations")
     f.set_defaults(func=run)
 
 
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     res = generate(args.out, only=args.only, reuse_data=args.reuse_data, profile=args.profile, progress=progress,
-                   command=getattr(args, "argv", None))
+                   command=getattr(args, "argv", None), executor=executor_from(args))
     for name, info in res["figures"].items():
         how = "replotted" if info["reused"] else "computed"
         print(f"{name:22s} {how} in {info['seconds']:6.1f}s  {', '.join(info['files'])}")

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from .. import sweeps
-from .common import positive_int
+from .common import EXECUTOR_HELP, add_executor_options, executor_from, positive_int
 
 
 def add_parser(sub: Any) -> None:
@@ -20,11 +20,7 @@ def add_parser(sub: Any) -> None:
         description=("Every combination of the sweep file's lists is one cell: one simulation (every algorithm x "
                      "every seed, one engine call). Cells are cached under DIR/cells/<key>/ and written "
                      "atomically; a rerun computes only the missing ones."),
-        epilog=("executors:\n"
-                "  (default)            local worker processes (--workers N, default 2)\n"
-                "  --local-cluster N    a Dask LocalCluster of N worker processes on 127.0.0.1\n"
-                "  --scheduler ADDR     an existing Dask cluster: start `dask scheduler` on one machine and\n"
-                "                       `dask worker tcp://HOST:8786` on the others (same package, shared DIR)\n"
+        epilog=(EXECUTOR_HELP +
                 "example sweep file:\n"
                 "  [sweep]\n"
                 "  algorithms = [\"picky\", \"delayed-sgd\"]\n"
@@ -35,11 +31,9 @@ def add_parser(sub: Any) -> None:
     )
     s.add_argument("file", metavar="FILE", help="the sweep file (TOML)")
     s.add_argument("--out", default="sweep-out", metavar="DIR", help="output directory (default sweep-out/)")
-    g = s.add_mutually_exclusive_group()
-    g.add_argument("--local-cluster", type=positive_int, default=None, metavar="N",
-                   help="run on a Dask LocalCluster of N worker processes (loopback)")
-    g.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="run on an existing Dask cluster")
-    s.add_argument("--workers", type=positive_int, default=2, metavar="N", help="local worker processes (default 2)")
+    add_executor_options(s, "the cells", default="2 local processes")
+    s.add_argument("--workers", type=positive_int, default=2, metavar="N",
+                   help="local worker processes (default 2; the same as --processes N)")
     s.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="a line per cell on stderr (default: when stderr is a terminal)")
     s.set_defaults(func=run)
@@ -47,8 +41,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sweep = sweeps.load(args.file)
-    executor = "local-cluster" if args.local_cluster else ("scheduler" if args.scheduler else "processes")
-    workers = args.local_cluster or args.workers
+    ex = executor_from(args, default="processes", default_workers=args.workers)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     t0 = time.perf_counter()
 
@@ -57,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"[{done}/{total}] {how:8s} {cell.key}  {cell.label()}", file=sys.stderr, flush=True)
 
     try:
-        out = sweeps.run(sweep, args.out, executor=executor, workers=workers, scheduler=args.scheduler,
+        out = sweeps.run(sweep, args.out, executor=ex.kind, workers=ex.workers, scheduler=ex.scheduler,
                          on_cell=on_cell, command=args.argv)
     except KeyboardInterrupt as exc:
         exc.kept = f"finished cells are kept in {args.out!r}/cells; rerun the same command to resume"
         raise
     secs = time.perf_counter() - t0
     print(f"picky sweep  {sweep.name}: {out['cells']} cells ({out['computed']} computed, {out['cached']} cached) "
-          f"on {executor} ({workers} workers) in {secs:.1f} s; wrote {out['results']} ({out['rows']} rows)")
+          f"on {ex.describe()} in {secs:.1f} s; wrote {out['results']} ({out['rows']} rows)")
     return 0

@@ -20,6 +20,7 @@ from .. import claims
 from ..claims import report
 from ..output import MANIFEST, OutputDir
 from ..progress import Progress
+from .common import EXECUTOR_HELP, add_executor_options, executor_from
 
 #: the manifest kind of a report directory (replaced by the next run without --force)
 KIND = "picky-verify-report"
@@ -32,7 +33,8 @@ def add_parser(sub: Any) -> None:
                     "not tau_max, eps-scaling, stability, the lower-bound construction, tightness) and write "
                     "report.md, results.json and results.csv. Exit 1 if any claim fails.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="claims:\n" + "\n".join(f"  {c.id:26s} {c.title}" for c in claims.CLAIMS.values()),
+        epilog="claims:\n" + "\n".join(f"  {c.id:26s} {c.title}" for c in claims.CLAIMS.values()) + "\n\n"
+               + EXECUTOR_HELP + "  (claims 3, 4 and 9 read the others' runs: they always run in this process, last)",
     )
     v.add_argument("--profile", choices=[p for p in claims.PROFILES if p != "test"] + ["test"], default="quick",
                    help="quick: a few minutes on 2 cores (default); full: every budget raised (longer)")
@@ -43,6 +45,7 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--force", action="store_true", help="replace DIR even if it holds something other than a report")
     v.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress on stderr (default: only when stderr is a terminal)")
+    add_executor_options(v, "the claims")
     v.set_defaults(func=run)
 
 
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     with out:
         try:
-            evidence = claims.run(ids, args.profile, out_dir=out.tmp, on_done=on_done)
+            evidence = claims.run(ids, args.profile, out_dir=out.tmp, on_done=on_done, executor=executor_from(args))
             bar.close()
             verdict = report.overall(evidence)
             meta = {"command": " ".join(args.argv), "profile": args.profile, "started": started,

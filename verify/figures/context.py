@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-__all__ = ["Context", "PROFILES", "claims_profile"]
+__all__ = ["Context", "PROFILES", "claims_profile", "compute_figure"]
 
 #: figure profiles; ``test`` is a tiny budget for the test suite (its figures are not meaningful)
 PROFILES = ("test", "quick", "full")
@@ -28,6 +28,7 @@ class Context:
     profile: str = "quick"
     show_progress: bool = False
     stream: Any = None
+    executor: Any = None  # verify.executors.Executor for the claims (default: this process)
     _evidence: dict[str, Any] = field(default_factory=dict)
     _wanted: set[str] = field(default_factory=set)
     t0: float = field(default_factory=time.perf_counter)
@@ -50,9 +51,18 @@ class Context:
         if missing:
             todo = sorted(set(missing) | (self._wanted - set(self._evidence)))
             self.progress(f"running claims {', '.join(todo)} (profile {claims_profile(self.profile)})")
-            for ev in claims.run(todo, claims_profile(self.profile), progress=lambda m: self.progress("  " + m)):
+            for ev in claims.run(todo, claims_profile(self.profile), progress=lambda m: self.progress("  " + m),
+                                 executor=self.executor):
                 self._evidence[ev.claim] = ev
         return {i: self._evidence[i] for i in ids}
+
+
+def compute_figure(name: str, profile: str, evidence: dict[str, Any]) -> Any:
+    """One figure's ``compute`` (an executor's task), given the claims' evidence it reads: its Table."""
+    from . import get
+
+    ctx = Context(profile=profile, _evidence=dict(evidence))
+    return get(name).compute(profile, ctx=ctx)
 
 
 def default_context(ctx: "Context | None", profile: str) -> Context:

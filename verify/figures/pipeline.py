@@ -17,7 +17,8 @@ from typing import Any, Sequence
 from .. import jsonsafe
 from ..output import MANIFEST, OutputDir, read_manifest
 from . import style
-from .context import PROFILES, Context
+from ..executors import Executor, map_tasks
+from .context import PROFILES, Context, compute_figure
 from .table import Table
 
 __all__ = ["generate", "FIGURES_SCHEMA", "figure_files", "readme"]
@@ -53,8 +54,12 @@ def _owned(path: Path) -> dict[str, Any] | None:
 
 def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, reuse_data: bool = False,
              profile: str = "quick", progress: bool = False, command: Sequence[str] | None = None,
-             stream: Any = None) -> dict[str, Any]:
-    """Write the figures into ``out``; returns {"out", "figures": {name: {"seconds", "files", "reused"}}, "seconds"}."""
+             stream: Any = None, executor: Executor | None = None) -> dict[str, Any]:
+    """Write the figures into ``out``; returns {"out", "figures": {name: {"seconds", "files", "reused"}}, "seconds"}.
+
+    ``executor`` (:class:`verify.executors.Executor`; default: this process): where the claims the
+    figures read and then the figures' computations run (one task per figure, given the evidence it
+    reads); plotting and writing stay here. Every executor gives the same data (tested)."""
     from . import NAMES, get
 
     if profile not in PROFILES:
@@ -70,12 +75,23 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
         raise ValueError(f"--reuse-data: {os.fspath(dest)!r} holds no figures yet; run picky figures without --reuse-data")
     if reuse_data and not only:  # replot what the directory holds
         names = [n for n in NAMES if n in old_meta]
-    ctx = Context(profile=profile, show_progress=progress, stream=stream)
+    ctx = Context(profile=profile, show_progress=progress, stream=stream, executor=executor)
+    remote = executor is not None and (executor.uses_dask or executor.kind != "inline") and not reuse_data
     # claims needed by the figures computed in this run: run them together, once
     if not reuse_data:
         for n in names:
             ctx.want(getattr(get(n), "CLAIMS", ()))
     t_start = time.perf_counter()
+    tables: dict[str, Table] = {}
+    seconds: dict[str, float] = {}
+    if remote:  # the claims first (distributed too), then one task per figure
+        needed = ctx.evidence(sorted(ctx._wanted)) if ctx._wanted else {}
+        ctx.progress(f"computing {len(names)} figure(s) on {executor.describe()}")
+        tasks = [(n, (n, profile, {i: needed[i] for i in getattr(get(n), "CLAIMS", ())})) for n in names]
+        for n, table in map_tasks(compute_figure, tasks, executor):
+            tables[n] = table
+            seconds[n] = time.perf_counter() - t_start
+            ctx.progress(f"{n}: computed")
     done: dict[str, Any] = {}
     figmeta: dict[str, Any] = {}
     with OutputDir(dest, force=old is not None, flag="--out") as od:
@@ -92,6 +108,8 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
             if reuse_data:
                 ctx.progress(f"{n}: replotting from {n}.csv")
                 table = Table.read(dest, n)
+            elif n in tables:
+                table = tables[n]
             else:
                 ctx.progress(f"{n}: computing ({profile} profile)")
                 table = mod.compute(profile, ctx=ctx)
@@ -101,7 +119,7 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
             files = style.save(fig, od.tmp, n)
             od.write_text(f"{n}.csv", table.csv_text())
             od.write_text(f"{n}.meta.json", table.meta_text())
-            secs = time.perf_counter() - t0
+            secs = time.perf_counter() - t0 + seconds.get(n, 0.0)
             prof = table.meta.get("profile", profile) if reuse_data else profile
             figmeta[n] = {"title": mod.TITLE, "profile": prof, "sentence": table.meta.get("sentence", ""),
                           "seeds": table.meta.get("seeds"), "caption": table.meta.get("caption", ""),

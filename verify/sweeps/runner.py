@@ -21,22 +21,21 @@ Results: ``OUT/results.csv`` (long format: one row per cell x lane x metric) and
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
 import io
-import multiprocessing
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .. import jsonsafe, runstore, simulation
+from ..executors import Executor, map_tasks
 from ..output import OutputDir, atomic_write_text, read_manifest
 from ..provenance import environment
 from .spec import Cell, Sweep
 
 __all__ = ["compute_cell", "run", "EXECUTORS", "CELL_KIND", "METRICS", "results_rows"]
 
-EXECUTORS = ("processes", "local-cluster", "scheduler")
+EXECUTORS = ("processes", "local-cluster", "scheduler")  # verify.executors', less "inline"
 CELL_KIND = "picky-sweep-cell"
 METRICS = ("first_hit", "steps_run", "accepted", "rejected", "diverged", "min_grad_norm", "final_grad_norm")
 _SCHEMA = "picky-sweep/1"
@@ -101,32 +100,6 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _tasks_processes(todo: list[Cell], out: Path, workers: int) -> Iterable[tuple[Cell, str]]:
-    # spawn, not fork: a forked copy of a process with live numba/thread-pool state can deadlock
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futs = {pool.submit(compute_cell, c.params, str(out), c.key): c for c in todo}
-        try:
-            for f in cf.as_completed(futs):
-                yield futs[f], f.result()
-        except BaseException:
-            for f in futs:
-                f.cancel()
-            raise
-
-
-def _tasks_dask(todo: list[Cell], out: Path, client: Any) -> Iterable[tuple[Cell, str]]:
-    from distributed import as_completed
-
-    futs = {client.submit(compute_cell, c.params, str(out.resolve()), c.key, key=f"picky-cell-{c.key}", pure=False): c
-            for c in todo}
-    try:
-        for f in as_completed(list(futs)):
-            yield futs[f], f.result()
-    except BaseException:
-        client.cancel(list(futs))
-        raise
-
-
 def run(sweep: Sweep, out: str | Path, *, executor: str = "processes", workers: int = 2,
         scheduler: str | None = None, on_cell: Callable[[Cell, str, int, int], None] | None = None,
         command: list[str] | None = None, client: Any = None) -> dict[str, Any]:
@@ -144,39 +117,14 @@ def run(sweep: Sweep, out: str | Path, *, executor: str = "processes", workers: 
         raise ValueError(f"--out: cannot write to {str(out)!r}: {exc.strerror or exc}") from None
     todo = [c for c in sweep.cells if not is_done(out, c.key)]
     cached = len(sweep.cells) - len(todo)
+    ex = Executor("processes" if client is not None else executor, workers, scheduler, client)
+    by_key = {c.key: c for c in todo}
     done = 0
-    if todo:
-        own = client is None
-        cluster = None
-        if client is not None:
-            stream = _tasks_dask(todo, out, client)
-        elif executor == "processes":
-            stream = _tasks_processes(todo, out, workers)
-        else:
-            from distributed import Client, LocalCluster
-
-            if executor == "local-cluster":
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=":0")
-                client = Client(cluster)
-            else:
-                if not scheduler:
-                    raise ValueError("--scheduler: needs an address tcp://HOST:PORT")
-                try:
-                    client = Client(scheduler, timeout=10)
-                except (OSError, TimeoutError) as exc:
-                    raise ValueError(f"--scheduler: cannot connect to {scheduler!r}: {exc}") from None
-            stream = _tasks_dask(todo, out, client)
-        try:
-            for cell, how in stream:
-                done += 1
-                if on_cell:
-                    on_cell(cell, how, done, len(todo))
-        finally:
-            if own and client is not None:
-                client.close()
-            if cluster is not None:
-                cluster.close()
+    tasks = [(c.key, (c.params, str(out.resolve()), c.key)) for c in todo]
+    for key, how in map_tasks(compute_cell, tasks, ex, prefix="picky-cell"):
+        done += 1
+        if on_cell:
+            on_cell(by_key[key], how, done, len(todo))
     rows = results_rows(out, sweep.cells)
     atomic_write_text(out / "results.csv", _csv(rows))
     atomic_write_text(out / "sweep.json", jsonsafe.dumps({
