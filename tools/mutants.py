@@ -56,8 +56,8 @@ MUTANTS = [
            "the reference reads the iterate one step older than d_t says"),
     Mutant("M05", "stale gradient", "verify/engine/kernel.py", "            gy = gs[s]\n", "            gy = g\n",
            "the kernel applies the current gradient instead of the stale one"),
-    Mutant("M06", "noise stream", "verify/engine/kernel.py", "        if sigma != 0.0:\n            draw_any(",
-           "        if sigma != 0.0 and i % 2 == 0:\n            draw_any(",
+    Mutant("M06", "noise stream", "verify/engine/kernel.py", "            else:\n                draw_any(",
+           "            elif i % 2 == 0:\n                draw_any(",
            "the kernel draws a fresh noise row only every other step (the stream shifts; odd steps reuse the last row)"),
     Mutant("M07", "noise model", "verify/problems.py", "return GAUSSIAN, np.array([1.0 / math.sqrt(dim)])",
            "return GAUSSIAN, np.array([1.0 / dim])", "Gaussian noise scaled by 1/dim instead of 1/sqrt(dim) (variance 1/dim)"),
@@ -114,6 +114,17 @@ MUTANTS = [
            "Ctrl-C during the final rename is swallowed instead of delivered after it"),
     Mutant("M30", "spec grammar", "verify/specs.py", "        if j < n and body[j] in \"\\\"'\":", "        if False:",
            "quoted spec values are no longer understood (a path with a comma cannot be given)"),
+    Mutant("M31", "task noise", "verify/engine/kernel.py", "    keyed = zrows.shape[0] > 0\n", "    keyed = False\n",
+           "the compiled engine ignores a sequence's tasks (draws the lane's own stream)"),
+    Mutant("M32", "task noise", "verify/algorithms/reference.py", "        noise_keys = dseq.tasks\n", "        noise_keys = None\n",
+           "the reference loop ignores a sequence's tasks"),
+    Mutant("M33", "task noise", "verify/asyncrun.py", "noise.task_rows(seed, [task], g.shape[0])",
+           "noise.task_rows(seed, [task + 1], g.shape[0])",
+           "an async worker draws the next task's noise (its checker shares the slip, so only an oracle sees it)"),
+    Mutant("M34", "executors", "verify/claims/__init__.py", "            ctx.runs.extend(runs)\n", "            pass\n",
+           "distributed claims' runs are not merged: claims 3, 4, 9 see fewer runs than in one process"),
+    Mutant("M35", "replay trace", "verify/delays.py", "    return d, extra.wall_clock, extra.tasks", "    return d",
+           "a replayed JSON trace loses its tasks (and arrival times): its noise is no longer keyed by task"),
 ]
 
 
