@@ -141,19 +141,28 @@ def test_a_saved_noisy_trace_replays_in_picky_simulate(tmp_path, capsys):
     assert simulate(tmp_path / "plain.json")["min_grad_norm"] != real["min_grad_norm"]  # the tasks matter
 
 
-def test_the_shipped_real_traces_are_valid_and_checked_by_claim_1():
+def test_the_shipped_real_traces_are_valid_and_checked_by_claims_1_and_2():
     from verify import traces
-    from verify.claims import common, theorem_d_deterministic
+    from verify.claims import common, theorem_d_deterministic, theorem_d_stochastic
 
     real = traces.async_traces()
     assert real, "no recorded traces under verify/data/async_traces (python tools/record_async_traces.py)"
     for name, seq in real.items():
         assert seq.model == "async-run" and seq.params["workers"] >= 2 and seq.params["gradient_mismatches"] == 0
         assert seq.stats().tau_max >= 1
-        # the trace is long enough for Theorem D''s condition on claim 1's quad instance
-        assert common.INSTANCES["quad"].horizon(seq) is not None, name
+        # each step's gradient came from its own task, and arrived in order
+        assert seq.tasks is not None and len(set(seq.tasks.tolist())) == len(seq), name
+        assert seq.wall_clock is not None and np.all(np.diff(seq.wall_clock) >= 0)
+        # long enough for Theorem D''s condition on claim 1's quad and logsum instances
+        for inst in ("quad", "logsum"):
+            assert common.INSTANCES[inst].horizon(seq) is not None, (name, inst)
     ctx = common.Context(common.PROFILES["test"])
     ev = theorem_d_deterministic.check(ctx)
     mine = [e for e in ev.instances if e.get("real_trace")]
     assert len(mine) == 3 * len(real)
-    assert all(e["verdict"] == "pass" for e in mine if e["instance"] == "quad"), mine
+    bite = [e for e in mine if e["instance"] in ("quad", "logsum")]
+    assert len(bite) == 2 * len(real) and all(e["verdict"] == "pass" for e in bite), bite
+    ev2 = theorem_d_stochastic.check(ctx)
+    noisy = [e for e in ev2.instances if e.get("real_trace")]
+    assert len(noisy) == len(real) and all(e["noise"] == "gaussian, keyed by task" for e in noisy)
+    assert all(e["verdict"] == "pass" and e["n"] == common.PROFILES["test"].seeds for e in noisy), noisy

@@ -122,6 +122,12 @@ def test_tasks_survive_json_prefix_runstore_and_the_replay_model(tmp_path):
     D.save_trace(timed, path)
     rep = D.make(f"replay:path={path}", 50)
     assert np.array_equal(rep.tasks, seq.tasks) and np.array_equal(rep.wall_clock, wall)
+    import gzip  # a gzipped JSON trace (as the shipped ones) reads the same
+
+    gz = tmp_path / "trace.json.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    rgz = D.make(f"replay:path={gz}", 50)
+    assert all(np.array_equal(getattr(rgz, a), getattr(rep, a)) for a in ("delays", "tasks", "wall_clock"))
     # and the run store keeps them
     prob = P.make("logsum", 5)
     alg = A.resolve("picky", beta=prob.beta, F=prob.F, eps=0.01, sigma=0.5, delays={"tau_avg": seq.stats().tau_avg, "tau_max": float(seq.stats().tau_max)})

@@ -1,6 +1,6 @@
 """Record real asynchronous delay traces for ``picky verify`` (claim 1 checks Theorem D' on them).
 
-    python tools/record_async_traces.py            # writes verify/data/async_traces/*.json (minutes)
+    python tools/record_async_traces.py            # writes verify/data/async_traces/*.json.gz (about 30 min)
 
 Each trace is the realised delay sequence of a ``picky async-run`` (picky on logsum R^10, sigma = 0) on a
 Dask LocalCluster on this machine: arrival order and delays come from real worker processes, so a trace
@@ -11,6 +11,7 @@ also holds every step's arrival time and task, so task-keyed noise replays too.
 """
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 import time
@@ -25,7 +26,7 @@ TRACES = [("w2-uniform", 2, "uniform", 60_000), ("w3-pareto", 3, "pareto:alpha=1
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from verify import asyncrun, delays
-    from verify.output import atomic_write_text
+    from verify.output import atomic_write_bytes
     from verify.provenance import environment
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -39,7 +40,7 @@ def main() -> int:
             "gradient_mismatches": rec.gradient_mismatches,
             "command": f"asyncrun.run('picky', 'logsum', 10, {n}, {speeds!r}, {steps}, eps=1e-9, seed=0)",
             "recorded": environment()["timestamp"]}, None, wall_clock=rec_seq.wall_clock, tasks=rec_seq.tasks)
-        atomic_write_text(OUT / f"{name}.json", json.dumps(seq.to_json_dict()))
+        atomic_write_bytes(OUT / f"{name}.json.gz", gzip.compress(json.dumps(seq.to_json_dict()).encode(), mtime=0))
         st = seq.stats()
         print(f"{name}: {steps} steps in {secs:.0f} s; tau_avg {st.tau_avg:.3f}, tau_max {st.tau_max}", flush=True)
     return 0

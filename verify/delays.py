@@ -519,9 +519,9 @@ def _replay_generate(T: int, rng: np.random.Generator, path: str) -> Any:
     """The trace's delays; with its arrival times and tasks when the file holds them (a JSON trace
     written by ``picky async-run --save``), so that a replay keys the noise by task."""
     d = load_trace(path)
-    if Path(path).suffix.lower() != ".json":
+    if _trace_format(Path(path)) != ".json":
         return d
-    data = json.loads(Path(path).read_text())
+    data = _read_json_trace(Path(path))
     if not isinstance(data, Mapping) or (data.get("wall_clock") is None and data.get("tasks") is None):
         return d
     try:
@@ -657,21 +657,36 @@ def _parse_text(text: str) -> np.ndarray:
     return np.array(_numbers([specs._bare(tok) for tok in tokens]), dtype=float)
 
 
+def _trace_format(path: Path) -> str:
+    """The trace format of a file name: its extension, with ``.json.gz`` read as (gzipped) ``.json``."""
+    name = path.name.lower()
+    return ".json" if name.endswith(".json.gz") else path.suffix.lower()
+
+
+def _read_json_trace(path: Path) -> Any:
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    return json.loads(path.read_text())
+
+
 def load_trace(path: str | Path) -> np.ndarray:
     """Read and validate a delay trace; returns int64 delays.
 
-    Formats by extension: ``.npy``; ``.json`` (a list, or an object with a ``"delays"`` key as
-    written by :meth:`DelaySequence.to_json_dict`); ``.txt``/``.csv`` (integers separated by
+    Formats by extension: ``.npy``; ``.json`` or gzipped ``.json.gz`` (a list, or an object with a
+    ``"delays"`` key as written by :meth:`DelaySequence.to_json_dict`); ``.txt``/``.csv`` (integers separated by
     newlines, commas or whitespace). Invalid traces raise the DelaySequenceError of
     ``validate_delays`` (naming the first offending step) with the file name appended.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
+    suffix = _trace_format(path)
     try:
         if suffix == ".npy":
             raw: Any = np.load(path, allow_pickle=False)
         elif suffix == ".json":
-            data = json.loads(path.read_text())
+            data = _read_json_trace(path)
             if isinstance(data, Mapping):
                 if "delays" not in data:
                     raise DelaySequenceError("a JSON trace object must have a 'delays' key")
@@ -680,7 +695,8 @@ def load_trace(path: str | Path) -> np.ndarray:
         elif suffix in (".txt", ".csv"):
             raw = _parse_text(path.read_text())
         else:
-            raise ValueError(f"trace path {str(path)!r}: unknown extension {suffix!r}; allowed: .npy, .json, .txt, .csv")
+            raise ValueError(f"trace path {str(path)!r}: unknown extension {suffix!r}; allowed: .npy, .json, .json.gz, "
+                             ".txt, .csv")
         return validate_delays(raw)
     except DelaySequenceError as exc:
         raise DelaySequenceError(f"{exc} [trace file {path}]") from exc

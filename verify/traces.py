@@ -1,4 +1,5 @@
-"""Recorded real delay traces shipped with the package (``verify/data/async_traces/``).
+"""Recorded real delay traces shipped with the package (``verify/data/async_traces/*.json.gz``: gzipped
+:meth:`verify.delays.DelaySequence.to_json_dict`, with each step's arrival time and task).
 
 Each is the realised delay sequence of a real asynchronous run (``picky async-run``: Dask worker
 processes, arrival order, see :mod:`verify.asyncrun`), recorded by ``python tools/record_async_traces.py``
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .delays import DelaySequence, load_trace
+from .delays import DelaySequence, _read_json_trace, load_trace
 
 __all__ = ["ASYNC_TRACES", "async_traces"]
 
@@ -18,11 +19,8 @@ ASYNC_TRACES = Path(__file__).resolve().parent / "data" / "async_traces"
 
 def async_traces() -> dict[str, DelaySequence]:
     """name -> the recorded sequence (validated), in name order; empty if none are recorded."""
-    import json
-
     out = {}
-    for f in sorted(ASYNC_TRACES.glob("*.json")):
-        data = json.loads(f.read_text())
+    for f in sorted(ASYNC_TRACES.glob("*.json.gz")):
         load_trace(f)  # validates (causality) and names the file on error
-        out[f.stem] = DelaySequence.from_json_dict(data)
+        out[f.name[: -len(".json.gz")]] = DelaySequence.from_json_dict(_read_json_trace(f))
     return out
