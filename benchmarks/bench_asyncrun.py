@@ -30,12 +30,12 @@ def main() -> None:
 
 
 def _one(speeds: str, n: int, args) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from verify import asyncrun
+    from verify.executors import local_cluster
 
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    with local_cluster(n) as cluster, Client(cluster) as client:
         asyncrun.run("picky", "logsum", 10, n, speeds, 20, eps=0.1, client=client)  # warm the workers
         t0 = time.perf_counter()
         rec = asyncrun.run("picky", "logsum", 10, n, speeds, args.steps, eps=0.1, sigma=0.5, client=client,

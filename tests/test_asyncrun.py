@@ -20,10 +20,11 @@ from verify.output import read_manifest
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with LocalCluster(n_workers=3, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as c:
+    from verify.executors import local_cluster
+
+    with local_cluster(3) as cluster, Client(cluster) as c:
         yield c
 
 

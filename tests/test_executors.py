@@ -28,10 +28,11 @@ def _pid(_: int) -> int:
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as c:
+    from verify.executors import local_cluster
+
+    with local_cluster(2) as cluster, Client(cluster) as c:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         yield c
 

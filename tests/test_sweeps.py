@@ -112,13 +112,14 @@ def test_local_cluster_gives_identical_results(tmp_path, reference):
 
 
 def test_a_worker_killed_mid_sweep(tmp_path, reference):
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from verify.executors import local_cluster
 
     _, data = reference
     out = tmp_path / "killed"
     killed = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    with local_cluster(2) as cluster, Client(cluster) as client:
         def kill_one(cell, how, done, total):
             if done == 1 and not killed:
                 pids = client.run(os.getpid)
@@ -133,12 +134,11 @@ def test_a_worker_killed_mid_sweep(tmp_path, reference):
 
 def test_an_existing_scheduler_gives_identical_results(tmp_path, reference):
     """--scheduler tcp://HOST:PORT: the sweep connects to a cluster it did not start."""
-    from distributed import LocalCluster
+    from verify.executors import local_cluster
 
     _, data = reference
     out = tmp_path / "sched"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster:
+    with local_cluster(2) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         summary = sweeps.run(sweeps.from_dict(SWEEP), out, executor="scheduler", scheduler=cluster.scheduler_address)
     assert summary["computed"] == 8

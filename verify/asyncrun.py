@@ -199,7 +199,9 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     LocalCluster of ``workers`` processes on 127.0.0.1 is started and stopped). Defaults that need
     tau_avg use workers - 1 (the steady-state average delay of N busy workers); defaults that need
     tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from .executors import local_cluster
 
     prob = problems.make(problem, dim)
     noise_model = problems.make_noise(noise)
@@ -219,8 +221,7 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     cluster = None
     own = client is None
     if own:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=":0")
+        cluster = local_cluster(workers)
         client = Client(cluster)
     try:
         server = _Server(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed)

@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["EXECUTORS", "Executor", "map_tasks", "open_client"]
+__all__ = ["EXECUTORS", "Executor", "map_tasks", "open_client", "local_cluster"]
 
 EXECUTORS = ("inline", "processes", "local-cluster", "scheduler")
 
@@ -68,6 +68,18 @@ class Executor:
         return f"{self.kind} ({self.workers} workers)"
 
 
+def local_cluster(n_workers: int) -> Any:
+    """The package's Dask LocalCluster: ``n_workers`` single-threaded worker processes on 127.0.0.1 (TCP
+    on the loopback interface only), the dashboard on a free port, and the workers' routine warnings (a
+    cancelled task's CancelledError when a run stops early) silenced; errors still show."""
+    import logging
+
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=":0", silence_logs=logging.ERROR)
+
+
 @contextlib.contextmanager
 def open_client(ex: Executor) -> Iterator[Any]:
     """The Dask client of a Dask executor (started, or connected to, and closed afterwards; a given
@@ -75,11 +87,10 @@ def open_client(ex: Executor) -> Iterator[Any]:
     if ex.client is not None:
         yield ex.client
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if ex.kind == "local-cluster":
-        with LocalCluster(n_workers=ex.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+        with local_cluster(ex.workers) as cluster, Client(cluster) as client:
             yield client
         return
     try:
