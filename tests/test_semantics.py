@@ -187,3 +187,44 @@ def test_noise_streams_are_numpys_own():
     rng = np.random.default_rng(5)
     P.make_noise("gaussian").sample(rng, 10, 3)  # the Python generator object advanced with it
     assert rng.standard_normal() == np.random.default_rng(5).standard_normal(31)[30]
+
+
+def test_delay_adaptive_base_step_is_one_over_four_beta_tau_c():
+    """The delay-adaptive default eta = min{1/(4 beta tau_C), eps^2/(4 beta sigma^2), eps/(16 beta sigma)}
+    (theory delay-adaptive step_size; the 1/tau_C is ours, see the next test), by hand."""
+    prob = P.make("quadratic", 3)
+    seq = D.make("constant:tau=16", 2000)
+    da = A.resolve("delay-adaptive", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0, delays=seq)
+    assert da.tau_C == 16
+    assert da.eta == 1 / (4 * prob.beta * 16)
+    user = A.resolve("delay-adaptive", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0, delays=seq, tau_C=8)
+    assert user.eta == 1 / (4 * prob.beta * 8)  # a tau_C given by the user sets eta's default too
+    noisy = A.resolve("delay-adaptive", beta=2.0, F=1.0, eps=0.1, sigma=1.0, delays=seq)
+    assert noisy.eta == 1 / (2.0 * max(4 * 16, 4 / 0.1**2, 16 / 0.1))
+
+
+def test_delay_adaptive_base_step_is_below_delayed_gds_stability_limit():
+    """Why 1/(4 beta tau_C) and not KSJ's cap 1/(4 beta) alone: every delay d_t <= tau_C keeps the base
+    step, and delayed GD with constant delay tau on f = beta x^2/2 is stable iff eta beta < 2 sin(pi/(2(2 tau
+    + 1))) (characteristic roots; written here by hand). 1/4 crosses that limit at tau = 6; 1/(4 tau) never."""
+    limit = [2 * math.sin(math.pi / (2 * (2 * tau + 1))) for tau in range(0, 501)]
+    assert all(1 / (4 * max(1, tau)) < limit[tau] for tau in range(0, 501))
+    assert [tau for tau in range(0, 501) if 0.25 >= limit[tau]][0] == 6
+    # the same limit from the characteristic polynomial z^(tau+1) - z^tau + a = 0 (numpy's roots)
+    for tau in (5, 6, 16):
+        coeffs = np.zeros(tau + 2)
+        coeffs[0], coeffs[1], coeffs[-1] = 1.0, -1.0, 0.25
+        assert (np.abs(np.roots(coeffs)).max() > 1) == (tau >= 6)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("rule", ["ksj", "mishchenko"])
+def test_delay_adaptive_default_converges_on_a_constant_delay(engine, rule):
+    """Noiseless, deterministic: on the quadratic with constant delay 16 the delay-adaptive default reaches
+    eps and never diverges (with eta = 1/(4 beta) every lane diverged near step 686)."""
+    prob = P.make("quadratic", 10)
+    seq = D.make("constant:tau=16", 20_000)
+    da = A.resolve("delay-adaptive", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0, delays=seq, rule=rule)
+    run = ENGINES[engine](prob, seq, da, 0)
+    assert not run.diverged
+    assert run.first_hit is not None and run.first_hit < 20_000

@@ -304,10 +304,14 @@ _add(
         delay_quantity="tau_C (concurrency); Cor. 9: tau_avg in its place for constant concurrency",
         assumptions=(_SMOOTH, _ORACLE),
         bound=_rate(_C_da, tau_C),
-        step_size=1 / (beta * sp.Max(4, 4 * sigma**2 / eps**2, 16 * sigma / eps)),
+        step_size=1 / (beta * sp.Max(4 * sp.Max(1, tau_C), 4 * sigma**2 / eps**2, 16 * sigma / eps)),
         step_size_note=(
-            "base eta = 1/(4 beta) (KSJ Thm 8, CONFIRMED cap), with Theorem D's noise caps eps^2/(4 beta sigma^2), "
-            "eps/(16 beta sigma) added here (choice made here); eta_t = eta when d_t <= tau_C, else "
+            "base eta = 1/(4 beta max(1, tau_C)) (choice made here, DERIVED: KSJ's cap 1/(4 beta) alone lets "
+            "eta_t = 1/(4 beta) act at every delay d_t <= tau_C, and delayed GD on f = beta x^2/2 with constant "
+            "delay tau diverges once 1/4 >= 2 sin(pi/(2(2 tau + 1))), i.e. from tau = 6 (theory.stability_threshold); "
+            "1/(4 tau) is below that limit for every tau and equals KSJ's own cap 1/(4 beta d_t) at d_t = tau_C), "
+            "with Theorem D's noise caps eps^2/(4 beta sigma^2), eps/(16 beta sigma) (choice made here); "
+            "eta_t = eta when d_t <= tau_C, else "
             "min{eta, 1/(4 beta d_t)} (KSJ rule) or eta * tau_C/d_t (Mishchenko et al.'s public code: lr*n/max(n, delay))"
         ),
         constant=UnknownConstant(_C_da, 1.0, Status.UNCONFIRMED, _PLACEHOLDER),

@@ -140,11 +140,11 @@ _DA_STEP = get("delay-adaptive").step_size
 
 
 def _delay_adaptive_parameters(eta_source: str) -> tuple[Parameter, Parameter]:
-    """eta and tau_C of both delay-adaptive rules (the same defaults; only eta's provenance differs)."""
-    return (
-        Parameter(eta, _DA_STEP, eta_source, Status.UNCONFIRMED),
+    """tau_C and eta of both delay-adaptive rules (the same defaults; only eta's provenance differs)."""
+    return (  # tau_C first: eta's default is in tau_C (a tau_C given by the user sets eta's default too)
         Parameter(tau_C, sp.Max(1, sp.ceiling(tau_avg)), "max(1, ceil(tau_avg)) of the sequence (choice made here)",
                   Status.UNCONFIRMED),
+        Parameter(eta, _DA_STEP, eta_source, Status.UNCONFIRMED),
     )
 
 
@@ -154,8 +154,8 @@ _add(UpdateRule(
     title="Delay-adaptive SGD, KSJ rule: eta_t = eta if d_t <= tau_C, else min{eta, 1/(4 beta d_t)}",
     citation="Koloskova-Stich-Jaggi 2022, Theorem 8 (step caps 1/(4 beta), 1/(4 beta tau_t) CONFIRMED)",
     status=Status.RATE_ONLY,
-    parameters=_delay_adaptive_parameters("theory delay-adaptive step_size (KSJ cap 1/(4 beta) with Theorem D's noise "
-                                          "caps; the caps are a choice made here)"),
+    parameters=_delay_adaptive_parameters("theory delay-adaptive step_size: 1/(4 beta tau_C) with Theorem D's noise "
+                                          "caps (choice made here: KSJ's 1/(4 beta) alone is unstable from tau_C = 6)"),
     accept=sp.true,
     step=sp.Piecewise((eta, d <= tau_C), (sp.Min(eta, 1 / (4 * beta * d)), True)),
 ))

@@ -125,6 +125,8 @@ MUTANTS = [
            "distributed claims' runs are not merged: claims 3, 4, 9 see fewer runs than in one process"),
     Mutant("M35", "replay trace", "verify/delays.py", "    return d, extra.wall_clock, extra.tasks", "    return d",
            "a replayed JSON trace loses its tasks (and arrival times): its noise is no longer keyed by task"),
+    Mutant("M36", "default step", "theory/results.py", "sp.Max(4 * sp.Max(1, tau_C), 4 * sigma**2", "sp.Max(4, 4 * sigma**2",
+           "delay-adaptive's base step loses its 1/tau_C (back to KSJ's cap 1/(4 beta) alone, unstable from tau_C = 6)"),
 ]
 
 

@@ -43,7 +43,7 @@ ALGS = ("picky", "delayed-sgd", "delay-adaptive", "stale-drop")
 STEP_RULES = {
     "picky": "Thm D: 1/(9β), ρ = ε/(2β)",
     "delayed-sgd": "1/(9β(1+τ_max))",
-    "delay-adaptive": "1/(4β), capped 1/(4β d_t) for d_t > τ_C",
+    "delay-adaptive": "1/(4β τ_C), capped 1/(4β d_t) for d_t > τ_C",
     "stale-drop": "R = ⌈2τ_avg⌉+1, η at τ_max = R-1",
 }
 FAMILIES_A = ("two-point", "straggler", "pareto", "workers")
