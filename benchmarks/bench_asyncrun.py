@@ -32,8 +32,8 @@ def main() -> None:
 def _one(speeds: str, n: int, args) -> None:
     from distributed import Client
 
-    from verify import asyncrun
-    from verify.executors import local_cluster
+    from verify.runtime import async_server as asyncrun
+    from verify.runtime.executors import local_cluster
 
     with local_cluster(n) as cluster, Client(cluster) as client:
         asyncrun.run("picky", "logsum", 10, n, speeds, 20, eps=0.1, client=client)  # warm the workers

@@ -67,9 +67,10 @@ except ImportError:  # running from a checkout without ``pip install -e .``
 import numba  # noqa: E402
 
 from verify import algorithms as A  # noqa: E402
-from verify import delays as D  # noqa: E402
+from verify.models import delays as D
 from verify import engine as E  # noqa: E402
-from verify import problems as P  # noqa: E402
+from verify.models import problems as P
+from verify.models.noise import make_noise
 
 DELAYS = "pareto:alpha=1.5,scale=3"
 LANES = 256
@@ -364,7 +365,8 @@ def _primitive_loops():
     """Compiled loops that call each primitive of the kernel n times (a store into the input per
     iteration keeps the compiler from hoisting the call out of the loop)."""
     from verify._jit import all_finite, dist, norm
-    from verify.problems import draw_any, grad_any
+    from verify.models.problems import grad_any
+    from verify.models.noise import draw_any
 
     @numba.njit(nogil=True)
     def l_norm(v, n):
@@ -452,7 +454,7 @@ def profile_kernel(prob, seq, part: str, lanes: int, T: int, T_full: int, copy_b
     a, b, g, z, xn = (rng.standard_normal(d) for _ in range(5))
     xs = np.empty((2, d))
     pcode, pvec = prob.kernel
-    ncode, nvec = P.make_noise("gaussian").kernel(d)
+    ncode, nvec = make_noise("gaussian").kernel(d)
     n = max(2000, 2_000_000 // d)
     calls = {
         "grad f (1 per step)": lambda m: l_grad(pcode, pvec, a, g, m),
@@ -520,7 +522,8 @@ def status(key):
     return -1
 T = int(sys.argv[1])
 import numpy as np
-from verify import algorithms as A, delays as D, engine as E, problems as P
+from verify import algorithms as A, engine as E
+from verify.models import delays as D, problems as P
 imports = status('VmRSS')
 prob = P.make('logsum', 10)
 t0 = time.perf_counter()

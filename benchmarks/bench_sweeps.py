@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from verify import sweeps
-from verify.sweeps import runner
+from verify.runtime import sweeps
+from verify.runtime.sweeps import runner
 
 
 def _sweep(cells: int, steps: int) -> sweeps.Sweep:

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from verify import claims
-from verify.executors import Executor
+from verify.runtime.executors import Executor
 
 
 def main() -> None:

@@ -20,7 +20,9 @@ CASE = r'''
 import inspect, sys, time
 root, case, L, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sys.path.insert(0, root)
-from verify import algorithms as A, delays as D, engine as E, problems as P
+from verify import algorithms as A, engine as E
+from verify.models import delays as D, problems as P
+from verify.models.noise import make_noise
 spec = "pareto:alpha=1.5,scale=3"
 if case.startswith("a"):
     prob, T, sigma = P.make("logsum", 10), 100_000, 1.0
@@ -29,7 +31,7 @@ else:
 per_lane = case == "a-per-lane"
 seqs = [D.make(spec, T, seed=s) for s in range(L)] if per_lane else D.make(spec, T, seed=0)
 alg = A.resolve("picky", beta=prob.beta, F=prob.F, eps=0.1, sigma=sigma, delays=seqs[0] if per_lane else seqs)
-kw = dict(noise=P.make_noise("gaussian"))
+kw = dict(noise=make_noise("gaussian"))
 if "record_rejections" in inspect.signature(E.run_batch).parameters:
     kw["record_rejections"] = False
 E.run_batch(prob, seqs, [alg] * L, list(range(L)), **kw)  # warm-up (compilation)

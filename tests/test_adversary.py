@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import theory
-from verify import adversary as ADV
+from verify.models import adversaries as ADV
 from verify import algorithms as A
-from verify import delays as D
-from verify import problems as P
-from verify.adversary import PickyRejector, StaleErrorMaximizer
+from verify.models import delays as D
+from verify.models import problems as P
+from verify.models.adversaries import PickyRejector, StaleErrorMaximizer
 
 
 def test_picky_rejector_budget_causality_and_harm():

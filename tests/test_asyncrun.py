@@ -11,18 +11,18 @@ import time
 import numpy as np
 import pytest
 
-from verify import asyncrun
-from verify import delays as D
-from verify import problems as P
+from verify.runtime import async_server as asyncrun
+from verify.models import delays as D
+from verify.models.noise import make_noise
 from verify.cli import main
-from verify.output import read_manifest
+from verify.io.output import read_manifest
 
 
 @pytest.fixture(scope="module")
 def client():
     from distributed import Client
 
-    from verify.executors import local_cluster
+    from verify.runtime.executors import local_cluster
 
     with local_cluster(3) as cluster, Client(cluster) as c:
         yield c
@@ -63,7 +63,7 @@ def test_each_workers_gradient_carries_its_tasks_noise():
     prob = asyncrun._problem("logsum", 5)
     x = np.linspace(-1, 1, 5)
     g, _ = asyncrun.worker_gradient("logsum", 5, x, 0.0, "student_t:df=3", 0.5, 9, 17)
-    z = P.make_noise("student_t:df=3").task_rows(9, [17], 5)[0]
+    z = make_noise("student_t:df=3").task_rows(9, [17], 5)[0]
     assert np.array_equal(g, np.asarray(prob.grad(x)) + 0.5 * z)
     g2, _ = asyncrun.worker_gradient("logsum", 5, x, 0.0, "student_t:df=3", 0.5, 9, 18)
     assert not np.array_equal(g, g2)
@@ -143,7 +143,7 @@ def test_a_saved_noisy_trace_replays_in_picky_simulate(tmp_path, capsys):
 
 
 def test_the_shipped_real_traces_are_valid_and_checked_by_claims_1_and_2():
-    from verify import traces
+    from verify.models import traces
     from verify.claims import common, theorem_d_deterministic, theorem_d_stochastic
 
     real = traces.async_traces()

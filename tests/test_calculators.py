@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
-from verify import strategies as vst
+from verify.search import strategies as vst
 
 # ------------------------------------------------------------------------------------------
 # strategies: parameters in safe ranges (no overflow of eps^-4 etc.)

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
-from verify import adversary, claims
-from verify import strategies as vst
+from verify.models import adversaries as adversary
+from verify import claims
+from verify.search import strategies as vst
 from verify.claims import counting_lemma, evidence, report, tightness
 from verify.claims.theorem_d_deterministic import ADAPTIVE
 from verify.cli import main

@@ -10,13 +10,14 @@ import pytest
 
 import theory
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import problems as P
-from verify.adversary import PickyRejector
-from verify import runstore
+from verify.models import problems as P
+from verify.models.noise import NOISES, make_noise
+from verify.models.adversaries import PickyRejector
+from verify.io import runstore
 from verify.cli import main
-from verify.output import MANIFEST, sha256
+from verify.io.output import MANIFEST, sha256
 
 TOP_KEYS = {"schema", "version", "command", "parameters", "problem", "noise", "delay_stats", "delay_draws", "theory", "runs",
             "aggregate", "diverged_lanes", "traces"}
@@ -55,7 +56,7 @@ def direct_batch(problem="logsum", dim=3, delays="pareto:alpha=1.5,scale=3", del
     cfgs = [A.resolve(a, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, delays=seq) for a in algs]
     lanes_cfg = [c for c in cfgs for _ in seeds]
     lanes_seed = [s for _ in cfgs for s in seeds]
-    return prob, seq, E.run_batch(prob, seq, lanes_cfg, lanes_seed, noise=P.make_noise("gaussian"))
+    return prob, seq, E.run_batch(prob, seq, lanes_cfg, lanes_seed, noise=make_noise("gaussian"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ def test_progress_flag(capsys):
 def test_list_mentions_everything(capsys):
     assert main(["list"]) == 0
     text = capsys.readouterr().out
-    for name in (*A.ALGORITHMS, *P.PROBLEMS, *D.MODELS, *P.NOISES):
+    for name in (*A.ALGORITHMS, *P.PROBLEMS, *D.MODELS, *NOISES):
         assert name in text, name
     assert "tau=5" in text and "alpha=1.5, scale=3" in text  # defaults
     assert main(["list", "--json"]) == 0
@@ -506,7 +507,7 @@ def test_adversary_lanes_equal_reference_runs_by_hand(capsys):
         alg = A.resolve(name, beta=prob.beta, F=prob.F, eps=0.5, sigma=0.0, delays={"tau_avg": 3.0, "tau_max": 50.0})
         for seed in (0, 1):
             adv = PickyRejector(tau_budget=3.0, window=50, rule=alg)
-            by_hand.append(A.reference_run(prob, adv, alg, seed=seed, T=600, noise=P.make_noise("gaussian")))
+            by_hand.append(A.reference_run(prob, adv, alg, seed=seed, T=600, noise=make_noise("gaussian")))
     assert [r["first_hit"] for r in out["runs"]] == [r.first_hit for r in by_hand]
     assert [r["rejected"] for r in out["runs"]] == [r.rejected for r in by_hand]
     assert by_hand[0].rejected > 0  # the adversary did make picky reject

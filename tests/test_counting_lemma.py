@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from verify import strategies as vst
+from verify.search import strategies as vst
 
 
 def straddlers(d: np.ndarray, bps: np.ndarray) -> int:

@@ -1,4 +1,4 @@
-"""Tests for verify.delays: delay-sequence models, specs, statistics and traces."""
+"""Tests for verify.models.delays: delay-sequence models, specs, statistics and traces."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from verify import strategies as vst
+from verify.search import strategies as vst
 
 from theory.validation import DelaySequenceError, validate_delays
-from verify.delays import (
+from verify.models.delays import (
     MODELS,
     DelaySequence,
     DelayStats,

@@ -16,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import problems as P
-from verify import strategies as vst
+from verify.models import problems as P
+from verify.models.noise import make_noise
+from verify.search import strategies as vst
 from verify.engine import kernel as K
 
 FLOAT_FIELDS = ("min_grad_norm", "final_grad_norm", "final_f", "max_accepted_distance", "max_accepted_grad_gap",
@@ -67,7 +68,7 @@ def configurations(draw, max_T=250, max_dim=6):
     T = draw(st.integers(1, max_T))
     dim = draw(st.integers(1, max_dim))
     prob = P.make(draw(st.sampled_from(PROBLEMS)), dim)
-    noise = P.make_noise(draw(st.sampled_from(NOISES)))
+    noise = make_noise(draw(st.sampled_from(NOISES)))
     L = draw(st.integers(1, 4))
     per_lane = draw(st.booleans())
     seqs = [draw(delay_seqs(T)) for _ in range(L if per_lane else 1)]
@@ -147,7 +148,7 @@ def test_engine_large_dimension_equals_reference():
             for a in ("picky", "delayed-sgd") for s in (0.0, 1.0)]
     lane_seqs = [q for q in seqs for _ in range(4)]
     seeds = list(range(len(algs)))
-    eng = E.run_batch(prob, lane_seqs, algs, seeds, noise=P.make_noise("gaussian"), trace_every=10)
+    eng = E.run_batch(prob, lane_seqs, algs, seeds, noise=make_noise("gaussian"), trace_every=10)
     for lane in (0, 1, 2, 3, 9, 15):
         ref = A.reference_run(prob, lane_seqs[lane], algs[lane], seed=seeds[lane], trace_every=10)
         assert_same_run(ref, eng[lane])
@@ -229,7 +230,7 @@ def test_kernel_stops_on_the_cancel_flag():
     T = 3 * K.PROGRESS_EVERY
     delays = np.zeros(T, np.int64)
     pcode, pvec = prob.kernel
-    ncode, nvec = P.make_noise("gaussian").kernel(3)
+    ncode, nvec = make_noise("gaussian").kernel(3)
     progress, cancel = np.zeros(1, np.int64), np.ones(1, np.uint8)
     out = K.run_lane(alg.code, alg.vector, True, pcode, pvec, ncode, nvec, np.random.default_rng(0), alg.sigma, np.zeros((0, 3)),
                      np.array(prob.x1), delays, T, alg.eps, 1e300, False, False, 0, np.empty(3),

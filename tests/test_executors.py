@@ -10,7 +10,7 @@ import pytest
 
 from verify import claims
 from verify.cli import main
-from verify.executors import Executor, map_tasks
+from verify.runtime.executors import Executor, map_tasks
 from verify.figures import generate
 
 
@@ -30,7 +30,7 @@ def _pid(_: int) -> int:
 def client():
     from distributed import Client
 
-    from verify.executors import local_cluster
+    from verify.runtime.executors import local_cluster
 
     with local_cluster(2) as cluster, Client(cluster) as c:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")

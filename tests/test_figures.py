@@ -86,7 +86,8 @@ def test_hunter_counterexample_diverges(tables):
 
 
 def test_digits_training_uses_the_rule_objects(monkeypatch):
-    from verify import algorithms, delays
+    from verify import algorithms
+    from verify.models import delays
     from verify.figures import digits as D
 
     calls = []

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import hunter
-from verify import problems as P
+from verify.search import hunter
+from verify.models import problems as P
 from verify.cli import main
 
 D_PRIME = "Max(512*beta*F/eps**2 + 128*beta*F*sigma**2/eps**4, 8960*beta*F*tau_avg/eps**2)"

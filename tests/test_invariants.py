@@ -13,9 +13,9 @@ import pytest
 
 import theory
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import problems as P
+from verify.models import problems as P
 
 SPECS = ["constant:tau=5", "bursty:m=20", "bursty:m=200", "pareto:alpha=1.5,scale=3", "bimodal:p=0.05,D=400", "workers:n=16,spread=10"]
 

@@ -1,4 +1,4 @@
-"""Tests for verify/problems.py: exact gradients, exact (or safely bounded) constants, noise models.
+"""Tests for verify/models/problems.py: exact gradients, exact (or safely bounded) constants, noise models.
 
 Statistical checks use fixed seeds (deterministic) and are sized so that, were the seed random, the
 false-alarm probability of each check would be explicit and tiny (stated next to each check).
@@ -14,16 +14,8 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from verify.problems import (
-    NOISES,
-    PROBLEMS,
-    Chain,
-    LogSum,
-    StudentTNoise,
-    make,
-    make_noise,
-    parse_spec,
-)
+from verify.models.problems import PROBLEMS, Chain, LogSum, make, parse_spec
+from verify.models.noise import NOISES, StudentTNoise, make_noise
 
 SPECS = [
     "quadratic",

@@ -1,4 +1,4 @@
-"""Sequence programs (verify.programs): every pattern against a per-step loop written here, causal
+"""Sequence programs (verify.models.programs): every pattern against a per-step loop written here, causal
 clipping and its count, JSON and file round trips, validation messages, describe(), speed."""
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import theory
-from verify import delays as D
-from verify import programs as PG
-from verify import strategies as vst
-from verify.programs import MAX_T, PATTERNS, Program, Segment, load, save
+from verify.models import delays as D
+from verify.models import programs as PG
+from verify.search import strategies as vst
+from verify.models.programs import MAX_T, PATTERNS, Program, Segment, load, save
 
 
 def raw_by_hand(pattern: str, n: int, p: dict) -> list[int | float]:

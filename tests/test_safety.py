@@ -27,13 +27,13 @@ from hypothesis import strategies as st
 
 import theory
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import jsonsafe, specs
-from verify import problems as P
+from verify.io import jsonsafe, specs
+from verify.models import problems as P
 from verify.algorithms import reference_run
 from verify.cli import main
-from verify.output import MANIFEST, OutputDir, read_manifest
+from verify.io.output import MANIFEST, OutputDir, read_manifest
 
 SMALL = ["--algorithm", "picky,delayed-sgd", "--delays", "pareto:alpha=1.5,scale=3", "--eps", "0.5", "--steps", "300",
          "--seeds", "2"]
@@ -192,7 +192,7 @@ def test_spec_grammar_errors_name_the_spec(spec, needle):
 def test_problems_delays_and_adversaries_share_the_grammar():
     assert P.parse_spec("Quadratic:rotate=true,spectrum=1;0.5") == ("quadratic", {"rotate": True, "spectrum": [1.0, 0.5]})
     assert D.parse_spec('replay:path="x,y.json"') == ("replay", {"path": "x,y.json"})
-    from verify import adversary
+    from verify.models import adversaries as adversary
     assert adversary.parse("picky-rejector:tau=3,window=20")[1] == {"tau": 3.0, "window": 20}
 
 
@@ -201,7 +201,7 @@ def test_problems_delays_and_adversaries_share_the_grammar():
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("where", ["under-a-file", "proc"])
 def test_row_01_unwritable_save_fails_before_any_work(tmp_path, monkeypatch, where):
-    from verify import simulation
+    from verify.runtime import simulation
 
     monkeypatch.setattr(simulation, "execute", lambda *a, **k: pytest.fail("the simulation ran"))
     blocker = tmp_path / "file.txt"
@@ -493,7 +493,7 @@ def test_row_16_traces_in_json_and_csv(tmp_path):
 
 
 def test_internal_errors_are_short_unless_debug(monkeypatch):
-    from verify import simulation
+    from verify.runtime import simulation
 
     def boom(*a, **k):
         raise ZeroDivisionError("planted")

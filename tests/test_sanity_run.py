@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import problems as P
+from verify.models import problems as P
 
 T = 200_000
 # pattern -> (first eps-stationary step, 0-based; rejected over all T; accepted over all T)

@@ -11,9 +11,10 @@ import pytest
 
 import theory
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import problems as P
+from verify.models import problems as P
+from verify.models.noise import make_noise
 
 ENGINES = {
     "numba": lambda prob, seq, alg, seed, **kw: E.run_batch(prob, seq, alg, [seed], **kw)[0],
@@ -176,16 +177,16 @@ def test_noise_streams_are_numpys_own():
     """The compiled noise rows draw from the lane's Generator exactly as numpy does (numba shares
     the generator state): bit-identical to numpy's own standard_normal / random / standard_t."""
     for seed in range(4):
-        g = P.make_noise("gaussian").sample(np.random.default_rng(seed), 500, 7)
+        g = make_noise("gaussian").sample(np.random.default_rng(seed), 500, 7)
         assert np.array_equal(g, np.random.default_rng(seed).standard_normal((500, 7)) * (1 / math.sqrt(7)))
-        r = P.make_noise("rademacher").sample(np.random.default_rng(seed), 500, 7)
+        r = make_noise("rademacher").sample(np.random.default_rng(seed), 500, 7)
         u = np.random.default_rng(seed).random((500, 7))
         assert np.array_equal(r, np.where(u >= 0.5, 1.0, -1.0) * (1 / math.sqrt(7)))
-        t = P.make_noise("student_t:df=3").sample(np.random.default_rng(seed), 500, 7)
+        t = make_noise("student_t:df=3").sample(np.random.default_rng(seed), 500, 7)
         w = np.random.default_rng(seed).standard_t(3.0, (500, 7)) * (math.sqrt(1 / 3) / math.sqrt(7))
         assert np.array_equal(t, w)
     rng = np.random.default_rng(5)
-    P.make_noise("gaussian").sample(rng, 10, 3)  # the Python generator object advanced with it
+    make_noise("gaussian").sample(rng, 10, 3)  # the Python generator object advanced with it
     assert rng.standard_normal() == np.random.default_rng(5).standard_normal(31)[30]
 
 

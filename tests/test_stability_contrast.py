@@ -7,9 +7,9 @@ import pytest
 
 import theory
 from verify import algorithms as A
-from verify import delays as D
+from verify.models import delays as D
 from verify import engine as E
-from verify import problems as P
+from verify.models import problems as P
 from verify.algorithms import DivergenceGuard
 
 BETA = 2.0

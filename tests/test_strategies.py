@@ -1,4 +1,4 @@
-"""The public strategies (verify.strategies): every strategy yields only valid objects, budgets and
+"""The public strategies (verify.search.strategies): every strategy yields only valid objects, budgets and
 maxima hold exactly, arguments are checked, and shrinking goes where the docstrings say."""
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 import theory
 from verify import algorithms as A
-from verify import delays as D
-from verify import problems as P
-from verify import strategies as vst
-from verify.programs import MAX_T, PATTERNS, Program, Segment
+from verify.models import delays as D
+from verify.models import problems as P
+from verify.models.noise import NOISES, Noise, make_noise
+from verify.search import strategies as vst
+from verify.models.programs import MAX_T, PATTERNS, Program, Segment
 
 
 def find(strategy, condition):
@@ -295,7 +296,7 @@ def test_program_arguments_are_checked(kw, needle):
 
 def test_every_problem_and_noise_is_covered():
     assert set(vst._PROBLEM_PARAMS) == set(P.PROBLEMS)
-    assert set(vst._NOISE_PARAMS) <= set(P.NOISES)
+    assert set(vst._NOISE_PARAMS) <= set(NOISES)
 
 
 @settings(max_examples=15)
@@ -316,9 +317,9 @@ def test_problems_with_default_parameters(prob):
 
 @settings(max_examples=20)
 @given(vst.noises())
-@example(P.make_noise("student_t:df=5"))  # the student_t branch runs at least once
+@example(make_noise("student_t:df=5"))  # the student_t branch runs at least once
 def test_noises(noise):
-    assert isinstance(noise, P.Noise) and noise.name in P.NOISES
+    assert isinstance(noise, Noise) and noise.name in NOISES
     info = noise.describe()
     assert info["variance"] == 1.0 and info["mean"] == 0.0
     if noise.name == "student_t":

@@ -9,9 +9,9 @@ import signal
 
 import pytest
 
-from verify import simulation, sweeps
+from verify.runtime import simulation, sweeps
 from verify.cli import main
-from verify.sweeps import runner as sweep_run
+from verify.runtime.sweeps import runner as sweep_run
 
 SWEEP = {"sweep": {"name": "t", "algorithms": ["picky", "delayed-sgd"], "problems": ["logsum"], "dim": 3,
                    "delays": ["pareto:alpha=1.5,scale=3", "straggler"], "eps": [0.5, 0.3], "sigma": [0.0, 0.3],
@@ -114,7 +114,7 @@ def test_local_cluster_gives_identical_results(tmp_path, reference):
 def test_a_worker_killed_mid_sweep(tmp_path, reference):
     from distributed import Client
 
-    from verify.executors import local_cluster
+    from verify.runtime.executors import local_cluster
 
     _, data = reference
     out = tmp_path / "killed"
@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_sweep(tmp_path, reference):
 
 def test_an_existing_scheduler_gives_identical_results(tmp_path, reference):
     """--scheduler tcp://HOST:PORT: the sweep connects to a cluster it did not start."""
-    from verify.executors import local_cluster
+    from verify.runtime.executors import local_cluster
 
     _, data = reference
     out = tmp_path / "sched"

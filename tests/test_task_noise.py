@@ -1,5 +1,5 @@
 """Task-keyed noise (issue 14): the noise of a gradient is seeded by the task that computed it, in
-the simulators exactly as on a real asynchronous worker (verify.asyncrun), so a recorded trace replays.
+the simulators exactly as on a real asynchronous worker (verify.runtime.async_server), so a recorded trace replays.
 
 Oracle: a hand-written SGD loop that draws each step's noise from ``task_generator(seed, task)``."""
 from __future__ import annotations
@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from verify import algorithms as A
-from verify import delays as D
-from verify import problems as P
-from verify import runstore
+from verify.models import delays as D
+from verify.models import problems as P
+from verify.models.noise import TASK_NOISE_DOMAIN, make_noise, task_generator
+from verify.io import runstore
 from verify.engine import run_batch
-from verify.output import OutputDir
+from verify.io.output import OutputDir
 
 NOISES = ("gaussian", "bounded", "rademacher", "student_t:df=3")
 
@@ -26,10 +27,10 @@ def _tasked(T: int, seed: int = 3) -> D.DelaySequence:
 
 
 def test_a_tasks_row_depends_on_the_seed_and_the_task_only():
-    nz = P.make_noise("gaussian")
+    nz = make_noise("gaussian")
     rows = nz.task_rows(7, [5, 9, 5], 4)
     assert np.array_equal(rows[0], rows[2]) and not np.array_equal(rows[0], rows[1])
-    assert np.array_equal(rows[1], nz.sample(P.task_generator(7, 9), 1, 4)[0])
+    assert np.array_equal(rows[1], nz.sample(task_generator(7, 9), 1, 4)[0])
     assert not np.array_equal(nz.task_rows(8, [5], 4)[0], rows[0])
     # independent of the lane's own stream default_rng(seed): task 0 is not the stream's first row
     assert not np.array_equal(nz.task_rows(7, [0], 4)[0], nz.sample(np.random.default_rng(7), 1, 4)[0])
@@ -45,7 +46,7 @@ def test_the_reference_loop_draws_each_steps_noise_from_its_task():
     run = A.reference_run(prob, seq, alg, seed=4)
     x = np.array(prob.x1, dtype=float)
     for k in tasks:
-        z = np.random.default_rng(np.random.SeedSequence(4, spawn_key=(P.TASK_NOISE_DOMAIN, int(k)))).standard_normal(3)
+        z = np.random.default_rng(np.random.SeedSequence(4, spawn_key=(TASK_NOISE_DOMAIN, int(k)))).standard_normal(3)
         x = x - 0.05 * (np.asarray(prob.grad(x)) + 0.7 * (z * (1.0 / np.sqrt(3))))  # N(0, I/d): z times 1/sqrt(d)
     assert run.accepted == T
     assert run.final_f == float(prob.f(x))
@@ -57,7 +58,7 @@ def test_engine_and_reference_agree_on_task_keyed_noise(noise, name):
     prob = P.make("logsum", 5)
     seq = _tasked(2000)
     alg = A.resolve(name, beta=prob.beta, F=prob.F, eps=0.01, sigma=0.5, delays={"tau_avg": seq.stats().tau_avg, "tau_max": float(seq.stats().tau_max)})
-    nz = P.make_noise(noise)
+    nz = make_noise(noise)
     ref = A.reference_run(prob, seq, alg, seed=11, noise=nz)
     (eng,) = run_batch(prob, seq, alg, [11], noise=nz)
     fields = ("first_hit", "accepted", "rejected", "min_grad_norm", "final_f", "final_grad_norm",

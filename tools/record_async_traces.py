@@ -25,9 +25,10 @@ TRACES = [("w2-uniform", 2, "uniform", 60_000), ("w3-pareto", 3, "pareto:alpha=1
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
-    from verify import asyncrun, delays
-    from verify.output import atomic_write_bytes
-    from verify.provenance import environment
+    from verify.runtime import async_server as asyncrun
+    from verify.models import delays
+    from verify.io.output import atomic_write_bytes
+    from verify.io.provenance import environment
 
     OUT.mkdir(parents=True, exist_ok=True)
     for name, n, speeds, steps in TRACES:

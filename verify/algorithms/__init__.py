@@ -1,7 +1,9 @@
 """The algorithms: one rule object each (:mod:`.rules`) and the literal reference loop
 (:mod:`.reference`).
 
->>> from verify import algorithms, problems
+>>> from verify import algorithms
+
+>>> from verify.models import problems
 >>> prob = problems.make("logsum", 10)
 >>> alg = algorithms.resolve("picky", beta=prob.beta, F=prob.F, eps=0.1, sigma=0.0)
 >>> alg.eta, alg.rho                    # Theorem D's step 1/(9 beta) and threshold eps/(2 beta)

@@ -14,7 +14,7 @@ at all when sigma = 0); so algorithms run with the same seed see the same noise 
 numbers). Task-keyed noise (recorded asynchronous runs): when the delay sequence carries the task
 that delivered each step (``DelaySequence.tasks``), or ``noise_keys`` is given, z_t is instead
 ``noise.task_rows(seed, [k_t], d)[0]`` with k_t = the task of step t -- the noise the worker that
-computed the gradient drew, keyed by (seed, task) alone (:func:`verify.problems.task_generator`).
+computed the gradient drew, keyed by (seed, task) alone (:func:`verify.models.noise.task_generator`).
 
 Measured at every step t, on x_t before its update: ||grad f(x_t)|| (first_hit, the minimum,
 the trace), f(x_t) only at trace steps and, with ``measure_f``, for its minimum. A run stops
@@ -33,9 +33,9 @@ import theory
 from theory.validation import check_int
 
 from .._jit import dist, norm
-from ..delays import DelaySequence, DelayStats, from_trace
+from verify.models.delays import DelaySequence, DelayStats, from_trace
 from ..params import MAX_SEED, MAX_STEPS
-from ..records import RunResult
+from verify.io.records import RunResult
 from .rules import Algorithm
 
 __all__ = ["reference_run", "DivergenceGuard", "AdaptiveDelay", "delay_stats"]
@@ -86,7 +86,7 @@ def reference_run(
     adaptive adversary (then the result is flagged ``adaptive``). ``noise_keys``: the task of each
     step for task-keyed noise (an array, or ``key(t)`` called after ``delay(t, ...)``); default: the
     sequence's ``tasks`` if it has them, else the lane's own stream."""
-    from ..problems import make_noise  # local: problems is an independent module
+    from verify.models.noise import make_noise
 
     if not isinstance(alg, Algorithm):
         raise ValueError(f"alg must be an algorithm from verify.algorithms.resolve; got {type(alg).__name__}")

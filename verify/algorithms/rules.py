@@ -30,7 +30,7 @@ from theory import rules as TR
 from theory.validation import check, validate_delays
 
 from .._jit import switch
-from ..delays import DelaySequence
+from verify.models.delays import DelaySequence
 from ..params import Param
 
 __all__ = [
@@ -133,7 +133,7 @@ class Algorithm:
         default from :mod:`theory.rules`. ``delays`` is needed for the defaults that depend on the
         sequence (delayed SGD's tau_max, stale-drop's R, delay-adaptive's tau_C); a mapping
         ``{"tau_avg": ..., "tau_max": ...}`` gives bounds known in advance instead (an adaptive
-        adversary's budget, :meth:`verify.adversary.PickyRejector.bounds`)."""
+        adversary's budget, :meth:`verify.models.adversaries.PickyRejector.bounds`)."""
         ctx = {"beta": check("beta", beta), "F": check("F", F), "eps": check("eps", eps), "sigma": check("sigma", sigma)}
         given = {k: v for k, v in given.items() if v is not None}
         bad = [k for k in given if k not in cls.params]

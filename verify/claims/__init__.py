@@ -17,7 +17,7 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
 
 ``run(ids, profile)`` runs claims in registry order, sharing one :class:`Context` (so claims 3, 4
 and 9 see the runs of the others). With ``executor=`` the independent claims run as tasks on local
-processes or a Dask cluster (:mod:`verify.executors`) and the dependent ones here, on the merged runs.
+processes or a Dask cluster (:mod:`verify.runtime.executors`) and the dependent ones here, on the merged runs.
 ``picky verify`` is this plus a report (:mod:`.report`).
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ from . import (
     theorem_d_stochastic,
     tightness,
 )
-from ..executors import Executor, map_tasks
+from verify.runtime.executors import Executor, map_tasks
 from .common import PROFILES, Budget, Claim, Context
 from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, VERDICTS, Evidence
 
@@ -64,7 +64,7 @@ def run(ids: Iterable[str] | None = None, profile: str = "quick", *, progress: C
         executor: Executor | None = None) -> list[Evidence]:
     """Run the claims ``ids`` (default all), in dependency order; returns their evidence in registry order.
 
-    ``executor`` (:class:`verify.executors.Executor`; default: this process): where the independent
+    ``executor`` (:class:`verify.runtime.executors.Executor`; default: this process): where the independent
     claims run, one task each. Their evidence and runs come back and are merged in :data:`ORDER`, so
     the dependent claims (:data:`DEPENDENT`, run here afterwards) see exactly the runs, in exactly the
     order, that a run in one process gives -- the evidence is the same on every executor (tested)."""

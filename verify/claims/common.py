@@ -18,8 +18,10 @@ from scipy import stats
 
 import theory
 
-from .. import algorithms, delays, engine, problems
-from ..records import RunResult
+from verify import algorithms, engine
+from verify.models import delays, problems
+from verify.models.noise import make_noise
+from verify.io.records import RunResult
 from .evidence import Evidence, Row, Test
 
 __all__ = ["Budget", "PROFILES", "Context", "Claim", "Instance", "INSTANCES", "clopper_pearson", "binom_less",
@@ -149,7 +151,7 @@ INSTANCES = {
 def run_lanes(problem: Any, seqs: Sequence[delays.DelaySequence] | delays.DelaySequence,
               algs: Sequence[algorithms.Algorithm] | algorithms.Algorithm, seeds: Sequence[int], *, T: int,
               noise: str = "gaussian", **kw: Any) -> list[RunResult]:
-    return engine.run_batch(problem, seqs, algs, list(seeds), T=T, noise=problems.make_noise(noise), **kw)
+    return engine.run_batch(problem, seqs, algs, list(seeds), T=T, noise=make_noise(noise), **kw)
 
 
 def label(seq: delays.DelaySequence) -> str:

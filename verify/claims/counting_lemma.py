@@ -19,7 +19,7 @@ import numpy as np
 
 import theory
 
-from .. import delays
+from verify.models import delays
 from .common import Claim, Context, INSTANCES, label, noop_test, run_lanes
 from .evidence import FAIL, PASS, Evidence, Row, combine
 

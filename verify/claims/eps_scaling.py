@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import algorithms, delays, problems
+from verify import algorithms
+from verify.models import delays, problems
 from .common import Claim, Context, run_lanes, slope_ci_bootstrap, slope_ci_ols
 from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test, combine
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import theory
 
-from ..jsonsafe import plain_json
+from verify.io.jsonsafe import plain_json
 
 __all__ = ["Evidence", "Row", "Test", "PASS", "FAIL", "INCONCLUSIVE", "NOT_MET", "VERDICTS", "combine", "SCHEMA"]
 

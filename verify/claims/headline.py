@@ -19,7 +19,8 @@ import numpy as np
 
 import theory
 
-from .. import algorithms, delays, problems
+from verify import algorithms
+from verify.models import delays, problems
 from .common import Claim, Context, run_lanes, slope_ci_bootstrap
 from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test, combine
 

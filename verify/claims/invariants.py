@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import algorithms, delays
+from verify import algorithms
+from verify.models import delays
 from .common import INSTANCES, Claim, Context, label, noop_test, run_lanes
 from .evidence import FAIL, NOT_MET, PASS, Evidence, combine
 

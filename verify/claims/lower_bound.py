@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import algorithms, delays, problems
+from verify import algorithms
+from verify.models import delays, problems
 from .common import Claim, Context, label, noop_test, run_lanes
 from .evidence import FAIL, PASS, Evidence, Row, combine
 

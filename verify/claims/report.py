@@ -1,7 +1,7 @@
 """The verification report: ``report.md``, ``results.json`` and ``results.csv`` (long format).
 
 ``results.json`` (schema ``picky-verify/1``): ``schema``, ``version``, ``command``, ``profile``,
-``environment`` (:func:`verify.provenance.environment`: versions, platform, timestamp, git commit), ``started`` (UTC, ISO 8601), ``seconds``,
+``environment`` (:func:`verify.io.provenance.environment`: versions, platform, timestamp, git commit), ``started`` (UTC, ISO 8601), ``seconds``,
 ``verdict`` (the worst over the claims: fail > inconclusive > pass > condition-not-met),
 ``claims`` (one :meth:`Evidence.as_dict` each: claim, title, result, status, verdict, measured,
 bound, ratio, ci, test {name, null, alpha}, what, instances, seeds, parameters, notes, rerun,
@@ -19,8 +19,8 @@ from typing import Any
 
 import theory
 
-from .. import jsonsafe
-from ..provenance import environment
+from verify.io import jsonsafe
+from verify.io.provenance import environment
 from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, Evidence
 
 __all__ = ["SCHEMA", "write", "overall"]

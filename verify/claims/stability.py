@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import theory
 
-from .. import algorithms, delays, problems
+from verify import algorithms
+from verify.models import delays, problems
 from ..algorithms import DivergenceGuard
 from .common import Claim, Context, noop_test, run_lanes
 from .evidence import FAIL, PASS, Evidence, Row, combine

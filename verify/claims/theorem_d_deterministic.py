@@ -4,9 +4,9 @@ With sigma = 0 a run is deterministic, so "P(success by T) >= 1/2" means success
 Theorem D's step and threshold must reach ||grad f(x_t)|| <= eps by the first horizon T at which
 Theorem D''s condition holds for d_1..d_T (``theory.first_horizon``), and then also by Theorem D's.
 Checked on named constructions, heavy-tailed random sequences, sequence programs (ramps,
-two-point patterns), real asynchronous traces recorded on Dask workers (:mod:`verify.traces`), the
-targeted adversarial search (:mod:`verify.claims.search`) and the two
-adaptive adversaries of :mod:`verify.adversary` (:data:`ADAPTIVE`; flagged: outside the oblivious
+two-point patterns), real asynchronous traces recorded on Dask workers (:mod:`verify.models.traces`), the
+targeted adversarial search (:mod:`verify.search.targeted`) and the two
+adaptive adversaries of :mod:`verify.models.adversaries` (:data:`ADAPTIVE`; flagged: outside the oblivious
 assumption, but with sigma = 0 a realised sequence is, in hindsight, a fixed one). A sequence whose condition never holds within its length is
 "condition-not-met", never a pass.
 
@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import algorithms, delays
-from .. import adversary as adversaries
-from ..traces import async_traces
-from . import search
+from verify import algorithms
+from verify.models import delays
+from verify.models import adversaries
+from verify.models.traces import async_traces
+from verify.search import targeted as search
 from .common import INSTANCES, THEOREM_D, THEOREM_SHARP, Claim, Context, label, noop_test, rows_of, run_lanes
 from .evidence import FAIL, NOT_MET, PASS, Evidence, combine
 
@@ -54,7 +55,7 @@ def _check_fixed(ctx: Context, inst, seq) -> dict:
             "verdict": PASS if ok else FAIL, "_run": run}
 
 
-#: the adaptive adversaries run against Picky SGD (verify.adversary.ADVERSARIES specs)
+#: the adaptive adversaries run against Picky SGD (verify.models.adversaries.ADVERSARIES specs)
 ADAPTIVE = ("picky-rejector:tau=3,window=200", "stale-error:tau=3,window=200,strategy=strike,kappa=2")
 
 

@@ -12,15 +12,16 @@ rejected when the exact test against q > 2^-k has p-value < alpha.
 
 Measured also: median t_hit/t0 -- how early, in units of the horizon, half of the runs succeed.
 
-Real asynchronous traces (:mod:`verify.traces`) are checked too, with Gaussian noise keyed by the task
+Real asynchronous traces (:mod:`verify.models.traces`) are checked too, with Gaussian noise keyed by the task
 that computed each gradient (``DelaySequence.tasks``), as the Dask workers drew it.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import algorithms, delays
-from ..traces import async_traces
+from verify import algorithms
+from verify.models import delays
+from verify.models.traces import async_traces
 from .common import INSTANCES, THEOREM_SHARP, Claim, Context, binom_greater, binom_less, clopper_pearson, label, rows_of, run_lanes
 from .evidence import FAIL, NOT_MET, PASS, Evidence, Test, combine
 
@@ -82,7 +83,7 @@ def check(ctx: Context) -> Evidence:
             entries.append(_judge(e, runs, t0, b.alpha))
         ctx.progress(f"claim 2: noise {noise} done")
     # real asynchronous traces, with the noise keyed by the task that computed each gradient, as the
-    # workers drew it (verify.asyncrun); the reference loop draws the keyed rows only for the steps
+    # workers drew it (verify.runtime.async_server); the reference loop draws the keyed rows only for the steps
     # run, and the lanes stop at their first hit
     for name, seq in async_traces().items():
         t0 = inst.horizon(seq, sigma=SIGMA)

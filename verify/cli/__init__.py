@@ -4,7 +4,7 @@ error policy.
 Commands: ``picky verify`` (:mod:`.verify`, the main job), ``picky bounds`` (:mod:`.bounds`),
 ``picky simulate`` (:mod:`.simulate`), ``picky hunt`` (:mod:`.hunt`), ``picky figures``
 (:mod:`.figures`), ``picky sweep`` (:mod:`.sweep`), ``picky async-run`` (:mod:`.async_run`), ``picky list`` (:mod:`.listing`). Each module documents its JSON output.
-Commands print, they do not compute science (that lives in :mod:`theory`, :mod:`verify.simulation`, ...).
+Commands print, they do not compute science (that lives in :mod:`theory`, :mod:`verify.runtime.simulation`, ...).
 
 Error policy (one path, here):
 

@@ -1,9 +1,9 @@
-"""``picky async-run``: a real asynchronous parameter server on a Dask LocalCluster (:mod:`verify.asyncrun`).
+"""``picky async-run``: a real asynchronous parameter server on a Dask LocalCluster (:mod:`verify.runtime.async_server`).
 
 ``picky async-run --algorithm A --problem P --workers N --speeds MODEL --steps T --eps E [--sigma S]
 [--noise NOISE] [--seed K] [--eta X] [--rho X] [--tau-max X] [--base-seconds X] [--save DIR] [--json]``. Prints the realised
 tau_avg and tau_max, the run's outcome and whether replaying the recorded trace in the simulator reproduces
-it exactly (exit 1 if not). ``--save DIR`` writes the run (verify.runstore's layout, atomically) plus
+it exactly (exit 1 if not). ``--save DIR`` writes the run (verify.io.runstore's layout, atomically) plus
 ``async.json`` (per step: worker, task, issue step, compute time, arrival time; workers lost or restarted)
 and ``trace.json``, the realised delays with each step's arrival time and task (the noise is keyed by
 task, so a replay reproduces it), which ``picky simulate --delays replay:path=DIR/trace.json`` reads.
@@ -14,9 +14,11 @@ import argparse
 import json
 from typing import Any
 
-from .. import algorithms, asyncrun, runstore
-from ..output import OutputDir
-from ..provenance import environment
+from verify import algorithms
+from verify.runtime import async_server as asyncrun
+from verify.io import runstore
+from verify.io.output import OutputDir
+from verify.io.provenance import environment
 from .common import dim_int, dump, fmt, nonneg_float, positive_float, positive_int, seed_int, steps_int
 
 SCHEMA = "picky-async-run/1"

@@ -12,7 +12,7 @@ JSON output of ``picky bounds --json`` (schema ``picky-bounds/1``; keys are stab
   ``steps`` the integer horizon it asks for (ceil, at least 1; :func:`theory.horizon`); both
   ``null`` when the result is not applicable (see ``missing``). A bound that overflows is
   ``null`` with its JSON Pointer listed under the top-level ``nonfinite`` (``"inf"``; the package's
-  JSON policy, :mod:`verify.jsonsafe`). The table shows ``steps``.
+  JSON policy, :mod:`verify.io.jsonsafe`). The table shows ``steps``.
 """
 from __future__ import annotations
 

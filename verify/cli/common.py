@@ -12,9 +12,9 @@ from typing import Any, Callable, Sequence
 
 from theory.validation import describe_int, describe_real
 
-from .. import jsonsafe
+from verify.io import jsonsafe
 from ..params import MAX_SEED, MAX_STEPS
-from ..jsonsafe import plain_json
+from verify.io.jsonsafe import plain_json
 
 __all__ = ["positive_int", "nonneg_int", "positive_float", "nonneg_float", "fmt", "print_table", "flagged",
            "plain_json", "dump", "kv"]
@@ -91,7 +91,7 @@ def flagged(flag: str, fn: Callable[..., Any], *a: Any, **kw: Any) -> Any:
 
 
 def dump(obj: Any, stream: Any = None) -> None:
-    """``obj`` as standard JSON (the package's policy, :mod:`verify.jsonsafe`: non-finite floats are
+    """``obj`` as standard JSON (the package's policy, :mod:`verify.io.jsonsafe`: non-finite floats are
     ``null``, listed under ``nonfinite``)."""
     (stream or sys.stdout).write(jsonsafe.dumps(obj, indent=2) + "\n")
 
@@ -118,8 +118,8 @@ def add_executor_options(p: argparse.ArgumentParser, what: str, default: str = "
 
 
 def executor_from(args: argparse.Namespace, default: str = "inline", default_workers: int = 2) -> Any:
-    """The :class:`verify.executors.Executor` that :func:`add_executor_options`' flags name."""
-    from ..executors import Executor
+    """The :class:`verify.runtime.executors.Executor` that :func:`add_executor_options`' flags name."""
+    from verify.runtime.executors import Executor
 
     if args.local_cluster:
         return Executor("local-cluster", args.local_cluster)

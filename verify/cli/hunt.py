@@ -1,4 +1,4 @@
-"""``picky hunt``: search delay sequences for a counterexample to a claimed bound (:mod:`verify.hunter`).
+"""``picky hunt``: search delay sequences for a counterexample to a claimed bound (:mod:`verify.search.hunter`).
 
 ``picky hunt --algorithm A [--eta EXPR] --bound EXPR [--metric steps|rejections] [--sigma S]
 [--budget N] [--seed K] [--save DIR]``. EXPRs are over beta, F, eps, sigma, tau_avg, tau_max, T,
@@ -11,7 +11,8 @@ import argparse
 import tempfile
 from typing import Any
 
-from .. import algorithms, hunter
+from verify import algorithms
+from verify.search import hunter
 from .common import fmt, nonneg_float, positive_int
 
 

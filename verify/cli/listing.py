@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import algorithms, problems
-from .. import delays as delay_models
+from verify import algorithms
+from verify.models import problems
+from verify.models.noise import NOISES
+from verify.models import delays as delay_models
 from .common import dump, kv, print_table
 from .simulate import FLAGS
 
@@ -31,7 +33,7 @@ def _listing() -> dict[str, Any]:
                        for a in algorithms.ALGORITHMS},
         "problems": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.PROBLEMS.items()},
         "delay_models": {n: {"description": m.description, "defaults": m.defaults} for n, m in delay_models.MODELS.items()},
-        "noises": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.NOISES.items()},
+        "noises": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in NOISES.items()},
     }
 
 

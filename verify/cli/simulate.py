@@ -29,7 +29,7 @@ non-finite floats are written as ``null``):
   flag "adaptive: outside the theorem's oblivious assumption" and what it means for these runs
   (horizons from the realised sequences, continued by zeros where a run stopped early);
 - ``runs``: one object per lane (lane = algorithm x seed, algorithm-major): ``lane`` plus
-  :meth:`verify.records.RunResult.summary`;
+  :meth:`verify.io.records.RunResult.summary`;
 - ``aggregate``: one object per algorithm: ``algorithm, config`` (the first lane's resolved
   parameters and their sources), ``eta, rho, R, tau_C, rule`` (``null`` if absent or if they differ
   between lanes), ``eta_min, eta_max, lanes, successes, success_fraction`` (first_hit not None),
@@ -42,12 +42,12 @@ non-finite floats are written as ``null``):
 - ``traces``: ``null`` without ``--trace-every``; else per lane ``lane, algorithm, seed, steps,
   grad_norm, f`` (``--trace-csv FILE`` writes the same as a long-format CSV);
 - ``nonfinite`` (only when some value is NaN or infinite): the JSON Pointer of every such value,
-  written ``null``, mapped to ``"nan"``, ``"inf"`` or ``"-inf"`` (:mod:`verify.jsonsafe`);
+  written ``null``, mapped to ``"nan"``, ``"inf"`` or ``"-inf"`` (:mod:`verify.io.jsonsafe`);
 - with ``--replay`` also ``replay``: ``{"directory", "original_command", "lanes", "reproduced",
   "mismatches"}``.
 
-A directory written by ``picky simulate --save DIR`` (:mod:`verify.runstore`, atomically through
-:class:`verify.output.OutputDir`: it appears complete or not at all, and ``--force`` replaces an old
+A directory written by ``picky simulate --save DIR`` (:mod:`verify.io.runstore`, atomically through
+:class:`verify.io.output.OutputDir`: it appears complete or not at all, and ``--force`` replaces an old
 one only once the new one is complete) holds ``run.json`` (``schema``, ``command``, ``parameters`` as
 above, ``version``, ``environment`` (versions, platform, timestamp, git commit), ``sequences`` (each
 distinct delay sequence once) and ``lanes``), ``delays/<id>.npz``, ``runs/lane-XXXX.json``
@@ -70,13 +70,14 @@ import numpy as np
 
 import theory
 
-from .. import adversary as adversaries
-from .. import algorithms, simulation
-from .. import delays as delay_models
-from .. import runstore
-from ..output import OutputDir, atomic_write_text
-from ..provenance import environment
-from ..records import RunResult
+from verify.models import adversaries
+from verify import algorithms
+from verify.runtime import simulation
+from verify.models import delays as delay_models
+from verify.io import runstore
+from verify.io.output import OutputDir, atomic_write_text
+from verify.io.provenance import environment
+from verify.io.records import RunResult
 from .common import (dim_int, dump, flagged, fmt, kv, lanes_int, nonneg_float, positive_float, positive_int, print_table,
                      seed_int, steps_int)
 

@@ -1,5 +1,5 @@
 """``picky sweep FILE [--out DIR] [--workers N] [--local-cluster N | --scheduler tcp://HOST:PORT]``:
-run a sweep file's grid of simulations (:mod:`verify.sweeps`), each cell cached under ``DIR/cells/``,
+run a sweep file's grid of simulations (:mod:`verify.runtime.sweeps`), each cell cached under ``DIR/cells/``,
 and write ``DIR/results.csv`` (long format) and ``DIR/sweep.json``. Rerunning computes only the
 missing cells (resume after an interruption)."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from .. import sweeps
+from verify.runtime import sweeps
 from .common import EXECUTOR_HELP, add_executor_options, executor_from, positive_int
 
 

@@ -4,7 +4,7 @@
 :mod:`verify.claims` (or those given), prints one line per claim, and writes ``report.md``,
 ``results.json``, ``results.csv`` (and the search's ``worst_sequence.json``) into DIR (default
 ``report/``; schema in :mod:`verify.claims.report`), atomically with a ``MANIFEST.json``
-(:mod:`verify.output`): an interrupted run leaves the previous report. Exit code 0 if no claim
+(:mod:`verify.io.output`): an interrupted run leaves the previous report. Exit code 0 if no claim
 fails, 1 if one does.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 from .. import claims
 from ..claims import report
-from ..output import MANIFEST, OutputDir
-from ..progress import Progress
+from verify.io.output import MANIFEST, OutputDir
+from verify.io.progress import Progress
 from .common import EXECUTOR_HELP, add_executor_options, executor_from
 
 #: the manifest kind of a report directory (replaced by the next run without --force)

@@ -30,10 +30,10 @@ from theory.validation import check_int
 
 from ..algorithms import Algorithm, DivergenceGuard, delay_stats
 from ..algorithms.reference import DIVERGENCE_REASONS, check_trace_every
-from ..delays import DelaySequence, from_trace
-from ..progress import Progress
+from verify.models.delays import DelaySequence, from_trace
+from verify.io.progress import Progress
 from ..params import MAX_SEED, MAX_STEPS
-from ..records import RunResult
+from verify.io.records import RunResult
 from . import kernel as K
 
 __all__ = ["run_batch", "live_slots", "Interrupted", "max_workers"]
@@ -117,7 +117,7 @@ def run_batch(
     lanes run in parallel (default :func:`max_workers`). Ctrl-C stops every lane within
     ``kernel.PROGRESS_EVERY`` steps and raises :class:`Interrupted`.
     """
-    from ..problems import make_noise
+    from verify.models.noise import make_noise
 
     noise = make_noise("gaussian") if noise is None else noise
     seeds = _seeds(seeds)

@@ -32,7 +32,8 @@ import numpy as np
 
 from .._jit import all_finite, dist, jit, norm
 from ..algorithms.rules import decide_any
-from ..problems import draw_any, f_any, grad_any
+from verify.models.problems import f_any, grad_any
+from verify.models.noise import draw_any
 
 __all__ = ["plan_slots", "run_lane", "PROGRESS_EVERY", "STATUS_DONE", "STATUS_CANCELLED"]
 

@@ -1,7 +1,7 @@
 """The figures: one module per figure, each with ``compute(profile, seed, ctx=None) -> Table`` (the
 plotted data, :mod:`.table`) and ``plot(table) -> matplotlib Figure``, all in one style
 (:mod:`.style`). :func:`generate` (``picky figures``) writes every figure into one directory,
-atomically (:class:`verify.output.OutputDir`): ``NAME.png``, ``NAME.svg``, ``NAME.csv`` (exactly the
+atomically (:class:`verify.io.output.OutputDir`): ``NAME.png``, ``NAME.svg``, ``NAME.csv`` (exactly the
 plotted data), ``NAME.meta.json`` (caption, seeds, fitted values), ``README.md`` (the index) and
 ``MANIFEST.json``.
 

@@ -16,7 +16,7 @@ import numpy as np
 
 import theory
 
-from .. import delays
+from verify.models import delays
 from . import style
 from .context import Context
 from .table import Table, column
@@ -78,7 +78,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
                     "theory.crossover_ratio. Rate forms' C = 1 is a placeholder (the paper's constants are unknown); "
                     "Theorem D's constants are derived in this package. Grey ticks: tau_max/tau_avg of delay models "
                     f"used in the other figures (one draw each, seed {seed})."),
-        "source": "theory.iterations, theory.crossover_ratio; marks from verify.delays.make",
+        "source": "theory.iterations, theory.crossover_ratio; marks from verify.models.delays.make",
     }
     return Table(rows, meta)
 

@@ -28,7 +28,7 @@ class Context:
     profile: str = "quick"
     show_progress: bool = False
     stream: Any = None
-    executor: Any = None  # verify.executors.Executor for the claims (default: this process)
+    executor: Any = None  # verify.runtime.executors.Executor for the claims (default: this process)
     _evidence: dict[str, Any] = field(default_factory=dict)
     _wanted: set[str] = field(default_factory=set)
     t0: float = field(default_factory=time.perf_counter)

@@ -1,10 +1,10 @@
 """Figure 5 -- the delay distributions used: histograms on log axes, with tau_avg, the median and
 tau_max marked, for the random models, the worker-pool simulation, the adversarial constructions and the
-real asynchronous traces recorded on Dask workers (:mod:`verify.traces`).
+real asynchronous traces recorded on Dask workers (:mod:`verify.models.traces`).
 
-Every sequence is made by :mod:`verify.delays` (``make(spec, T, seed)``), :mod:`verify.programs`
+Every sequence is made by :mod:`verify.models.delays` (``make(spec, T, seed)``), :mod:`verify.models.programs`
 (the ramp) or, for the adaptive adversary, the realised delays of a reference run of Picky SGD against
-``verify.adversary.PickyRejector`` (the hunter's slow quadratic, R^10, condition number 100, eps = 0.05,
+``verify.models.adversaries.PickyRejector`` (the hunter's slow quadratic, R^10, condition number 100, eps = 0.05,
 sigma = 0) until Picky's first eps-stationary iterate. Bins are
 logarithmic in d_t for d_t >= 1; the share of zero delays is printed in each panel.
 """
@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import adversary, algorithms, delays, problems
-from ..traces import async_traces
+from verify.models import adversaries as adversary, delays, problems
+from verify import algorithms
+from verify.models.traces import async_traces
 from . import style
 from .context import Context
 from .table import Table
@@ -86,7 +87,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
                         "eps-stationary iterate). Bins logarithmic for d >= 1, heights = frequency per step divided by the "
                         "bin's number of delay values; the share of d = 0 is printed. Random models drawn with default_rng(seed), seed "
                         f"{seed}. The CSV holds the raw counts."),
-            "source": "verify.delays.make, verify.adversary.PickyRejector + verify.algorithms.reference_run"}
+            "source": "verify.models.delays.make, verify.models.adversaries.PickyRejector + verify.algorithms.reference_run"}
     return Table(rows, meta)
 
 

@@ -10,7 +10,7 @@ distributions, hyperparameters) was not available (paper.md §7). This is **our 
 * server: at step t it receives a minibatch gradient computed at the stale iterate x_{t-d_t} and
   asks the algorithm's own rule object (:func:`verify.algorithms.resolve`, ``alg.decide(dist, d)``
   -- the call of :func:`verify.algorithms.reference_run`) whether to apply it and with which step;
-* delays: the worker-pool simulation (``verify.delays.make("workers:...")``), 8 workers with
+* delays: the worker-pool simulation (``verify.models.delays.make("workers:...")``), 8 workers with
   concentrated, skewed (heterogeneous speeds) and heavy-tailed compute times; all three have
   tau_avg about 7 (= n - 1), their tau_max differ by two orders of magnitude; the simulation's arrival
   times give the wall-clock axis;
@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import algorithms, delays
+from verify import algorithms
+from verify.models import delays
 from . import style
 from .context import Context
 from .table import Table, where
@@ -278,7 +279,7 @@ def compute(profile: str = "quick", seed: int = TUNE_SEED, *, ctx: Context | Non
         "sentence": _sentence(gaps),
         "caption": _caption(T, seeds, seed, tuned, gaps),
         "source": "computed here (verify/figures/digits.py): numpy MLP, the package's rule objects, "
-                  "verify.delays worker-pool simulation",
+                  "verify.models.delays worker-pool simulation",
     }
     return Table(rows, meta)
 

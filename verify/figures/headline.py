@@ -27,7 +27,8 @@ import numpy as np
 
 import theory
 
-from .. import algorithms, delays, engine, problems
+from verify import algorithms, engine
+from verify.models import delays, problems
 from ..claims.common import slope_ci_bootstrap
 from . import style
 from .context import Context

@@ -3,7 +3,7 @@ violates the claimed bound, beside the same sequence under Theorem D'.
 
 The conjecture (``picky hunt --algorithm delayed-sgd --eta '1/(9*beta*(1+tau_avg))' --bound
 '64*beta*F*(1+tau_avg)/eps**2'``): delayed SGD with its step scaled to the *average* delay reaches eps
-within 64 beta F (1 + tau_avg)/eps^2 steps on every delay sequence. :func:`verify.hunter.hunt` searches
+within 64 beta F (1 + tau_avg)/eps^2 steps on every delay sequence. :func:`verify.search.hunter.hunt` searches
 sequence programs (quick: the profile's budget, seed SEARCH_SEED = 5) and shrinks the counterexample; in the test
 profile, and if the search finds nothing, the known counterexample (constant(tau=113) x 5868 on the
 hunter's slow quadratic, paper_notes.md) is used instead and the figure says so.
@@ -22,8 +22,10 @@ import numpy as np
 
 import theory
 
-from .. import algorithms, delays, engine, hunter, problems
-from ..programs import Program, Segment
+from verify import algorithms, engine
+from verify.models import delays, problems
+from verify.search import hunter
+from verify.models.programs import Program, Segment
 from . import style
 from .context import Context
 from .table import Table
@@ -34,7 +36,7 @@ ETA = "1/(9*beta*(1+tau_avg))"
 BOUND = "64*beta*F*(1+tau_avg)/eps**2"
 KNOWN = Program((Segment("constant", 5868, {"tau": 113}),))
 BUDGETS = {"test": 0, "quick": 300, "full": 600}
-#: the search's seed: with Hypothesis' local constants off (verify.strategies.reproducible_search), seed 5
+#: the search's seed: with Hypothesis' local constants off (verify.search.strategies.reproducible_search), seed 5
 #: finds a counterexample in 322 evaluations at budget 300; seeds 1, 2, 3 find one with larger budgets
 #: (649-825 evaluations), seeds 0 and 4 none within 300 (measured 2026-12-02)
 SEARCH_SEED = 5
@@ -136,7 +138,7 @@ def compute(profile: str = "quick", seed: int = SEARCH_SEED, *, ctx: Context | N
                     f"(derived here) = first T meeting its condition = {h_dp}. Replay: picky hunt --algorithm delayed-sgd "
                     f"--eta '{ETA}' --bound '{BOUND}'"
                     + (f" --budget {BUDGETS[profile]} --seed {seed}." if examples else ".")),
-        "source": "verify.hunter.hunt + verify.engine.run_batch (traced), theory.first_horizon",
+        "source": "verify.search.hunter.hunt + verify.engine.run_batch (traced), theory.first_horizon",
     }
     return Table(rows, meta)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 import theory
 
-from .. import delays
+from verify.models import delays
 from . import style
 from .context import Context
 from .table import Table, column
@@ -92,7 +92,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
                     "(2048, 512, 128, 8960) are derived in this package, not the paper's. Stale-drop: the "
                     f"quantile-delay rate at q = P(d < R) = {q:.3f}, tau_q = R - 1 = {R - 1} (no stale-drop theorem in "
                     "theory/)."),
-        "source": "theory.iterations (theory/results.py) on a verify.delays draw",
+        "source": "theory.iterations (theory/results.py) on a verify.models.delays draw",
     }
     return Table(rows, meta)
 

@@ -2,7 +2,7 @@
 
 The output directory is owned by ``picky figures``: an existing directory whose ``MANIFEST.json``
 says it was written by ``picky figures`` (``"kind": "picky-figures"``) is replaced without
-``--force`` (atomically: :class:`verify.output.OutputDir`, the old one is kept until the new one is
+``--force`` (atomically: :class:`verify.io.output.OutputDir`, the old one is kept until the new one is
 complete); any other non-empty directory is refused. With ``only``, the other figures' files are
 copied from the existing directory into the new one, so they are kept.
 """
@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import jsonsafe
-from ..output import MANIFEST, OutputDir, read_manifest
+from verify.io import jsonsafe
+from verify.io.output import MANIFEST, OutputDir, read_manifest
 from . import style
-from ..executors import Executor, map_tasks
+from verify.runtime.executors import Executor, map_tasks
 from .context import PROFILES, Context, compute_figure
 from .table import Table
 
@@ -57,7 +57,7 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
              stream: Any = None, executor: Executor | None = None) -> dict[str, Any]:
     """Write the figures into ``out``; returns {"out", "figures": {name: {"seconds", "files", "reused"}}, "seconds"}.
 
-    ``executor`` (:class:`verify.executors.Executor`; default: this process): where the claims the
+    ``executor`` (:class:`verify.runtime.executors.Executor`; default: this process): where the claims the
     figures read and then the figures' computations run (one task per figure, given the evidence it
     reads); plotting and writing stay here. Every executor gives the same data (tested)."""
     from . import NAMES, get

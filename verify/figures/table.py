@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .. import jsonsafe
+from verify.io import jsonsafe
 
 __all__ = ["Table", "column", "where"]
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import algorithms, delays, engine, problems
+from verify import algorithms, engine
+from verify.models import delays, problems
 from . import style
 from .context import Context
 from .table import Table, where

@@ -13,7 +13,7 @@ All numbers are the claims' evidence (``verify.claims.run``), nothing recomputed
 * rejections before the hit / the derived bound on rejections: claim 3's part c, on every sigma = 0
   Picky run of the claims.
 
-The worst Theorem D' ratio comes from the sequence Hypothesis found (``verify/claims/search.py``; the
+The worst Theorem D' ratio comes from the sequence Hypothesis found (``verify/search/targeted.py``; the
 committed ``report/worst_sequence.json`` is the same search at the quick budget).
 """
 from __future__ import annotations
@@ -105,7 +105,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
         "caption": ("Each point is one checked instance (colour: problem). Data: the claims' evidence, profile "
                     f"{ctx.profile} (claims 1, 2, 3, 9). {not_met} sequences of claim 1 never meet Theorem D''s condition "
                     "(e.g. d_t = t - 1) and are not plotted. Star: the worst Theorem D' ratio, on the sequence found "
-                    "by the targeted Hypothesis search (verify/claims/search.py). Every ratio <= 1 is a pass."),
+                    "by the targeted Hypothesis search (verify/search/targeted.py). Every ratio <= 1 is a pass."),
         "source": "verify.claims.run (evidence of claims 1, 2, 3, 9)",
     }
     return Table(rows, meta)

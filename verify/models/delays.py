@@ -62,9 +62,9 @@ import numpy as np
 
 from theory.validation import DelaySequenceError, check_int, validate_delays
 
-from . import specs
-from .jsonsafe import plain_json
-from .params import MAX_SEED, Param
+from verify.io import specs
+from verify.io.jsonsafe import plain_json
+from verify.params import MAX_SEED, Param
 
 __all__ = [
     "DelaySequence",
@@ -136,7 +136,7 @@ class DelaySequence:
     ``params`` are the parameters actually used (defaults filled in), ``clipped`` counts raw draws
     that exceeded t-1 and were clipped to t-1, ``wall_clock`` (worker model only) holds the time in
     seconds at which each step's gradient arrived (non-decreasing). ``tasks`` (recorded
-    asynchronous runs, :mod:`verify.asyncrun`) names the task that delivered each step's gradient
+    asynchronous runs, :mod:`verify.runtime.async_server`) names the task that delivered each step's gradient
     (an integer >= 0); when present, both simulators key the gradient noise by task instead of by
     step: z_t = ``noise.task_row(seed, tasks[t-1], dim)`` (so a replay reproduces noise that was
     drawn where the gradient was computed). The arrays are read-only.
@@ -553,7 +553,7 @@ MODELS["replay"] = Model(
 
 def parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """Split ``"name:key=value,key=value"`` (or ``"name"``) into ``(name, params)`` -- the package's
-    one spec grammar, :func:`verify.specs.parse_spec` (quote a path holding a comma). A mapping ``{"model": name, "params": {...}}``
+    one spec grammar, :func:`verify.io.specs.parse_spec` (quote a path holding a comma). A mapping ``{"model": name, "params": {...}}``
     or ``{"model": name, key: value, ...}`` (``"name"`` is accepted for ``"model"``) is also
     accepted. Only the syntax is checked here; :func:`make` checks names, types and ranges."""
     if isinstance(spec, Mapping):
@@ -713,6 +713,6 @@ def save_trace(seq: DelaySequence, path: str | Path) -> None:
     ``DelaySequence.from_json_dict(json.load(...))``)."""
     if not isinstance(seq, DelaySequence):
         seq = from_trace(seq)
-    from .output import atomic_write_text  # local: output imports provenance, which imports theory
+    from verify.io.output import atomic_write_text
 
     atomic_write_text(path, json.dumps(seq.to_json_dict(), allow_nan=False))

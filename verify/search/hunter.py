@@ -18,7 +18,7 @@ tau_max, T, sum_d (= sum_{t<=T} d_t), plus numbers and functions (sqrt, log, Max
 is evaluated once per checked horizon, with the statistics of d_1..d_T of that horizon (an algorithm
 that knows the delay statistics of its run in advance, as delayed SGD's theorem assumes).
 
-The searched sequences are programs (:mod:`verify.programs`), followed by zeros; Hypothesis
+The searched sequences are programs (:mod:`verify.models.programs`), followed by zeros; Hypothesis
 shrinks a counterexample to the smallest program it can, and the hunter reports it with a replay
 command.
 """
@@ -37,8 +37,9 @@ from scipy import stats
 
 from theory import symbols as S
 
-from . import algorithms, delays, engine, problems
-from .output import atomic_write_text
+from verify import algorithms, engine
+from verify.models import delays, problems
+from verify.io.output import atomic_write_text
 
 __all__ = ["Conjecture", "Outcome", "hunt", "parse", "SYMBOLS", "INSTANCES"]
 
@@ -205,7 +206,7 @@ def hunt(conj: Conjecture, *, budget: int = 200, seed: int = 0, progress: Callab
     """Search ``budget`` sequences (Hypothesis, derandomized from ``seed``) for a counterexample."""
     from hypothesis import HealthCheck, Phase, assume, given, settings, target
     from hypothesis import seed as hseed
-    from . import strategies
+    from verify.search import strategies
 
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget must be a positive integer (number of searched sequences); got {budget!r}")

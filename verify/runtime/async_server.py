@@ -11,7 +11,7 @@ The server *is* :func:`verify.algorithms.reference_run`, driven by the arrivals:
 returns, at step t, the delay of the gradient that actually arrived, and the reference loop then applies
 the algorithm's rule object (accept test and step) exactly as the simulator does. Noise: each task
 is a stochastic gradient, computed on the worker: g = grad f(snapshot) + sigma z with z the noise row of
-*that task*, ``noise.task_rows(seed, [task], dim)`` (:func:`verify.problems.task_generator`: keyed by the
+*that task*, ``noise.task_rows(seed, [task], dim)`` (:func:`verify.models.noise.task_generator`: keyed by the
 run's seed and the task number, not by the worker or the arrival order). The server checks that every
 gradient a worker returned equals this, bit for bit (a worker that computed elsewhere or drew other noise
 would be caught). The recorded trace carries each step's delay, arrival time and task
@@ -19,7 +19,7 @@ would be caught). The recorded trace carries each step's delay, arrival time and
 replaying the trace (``reference_run(problem, trace, alg, seed=seed)``, or the compiled engine, or
 ``picky simulate --delays replay:path=trace.json``) reproduces the run's iterates exactly; this is tested.
 
-The record (:class:`AsyncRecord`) holds the run's :class:`verify.records.RunResult` (its delays are the
+The record (:class:`AsyncRecord`) holds the run's :class:`verify.io.records.RunResult` (its delays are the
 realised trace, model ``async-run``), and per step: the worker, the task, the issue step, the compute
 time and the wall-clock arrival time; plus the workers seen, lost and restarted (a worker killed
 mid-run: the others go on, its task is rescheduled by Dask and arrives later; the record says so).
@@ -34,11 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from . import algorithms, problems
-from .delays import DelaySequence
-from .params import Param
-from .records import RunResult
-from .specs import parse_spec
+from verify import algorithms
+from verify.models import problems
+from verify.models.noise import make_noise
+from verify.models.delays import DelaySequence
+from verify.params import Param
+from verify.io.records import RunResult
+from verify.io.specs import parse_spec
 
 __all__ = ["SPEEDS", "run", "replay", "AsyncRecord", "worker_gradient"]
 
@@ -87,7 +89,7 @@ def _problem(spec: str, dim: int) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _noise(spec: str) -> Any:
-    return problems.make_noise(spec)
+    return make_noise(spec)
 
 
 def stochastic_gradient(problem: Any, noise: Any, sigma: float, seed: int, task: int, x: np.ndarray) -> np.ndarray:
@@ -201,10 +203,10 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``."""
     from distributed import Client
 
-    from .executors import local_cluster
+    from verify.runtime.executors import local_cluster
 
     prob = problems.make(problem, dim)
-    noise_model = problems.make_noise(noise)
+    noise_model = make_noise(noise)
     bounds: dict[str, float] = {"tau_avg": float(workers - 1)}
     if tau_max is not None:
         bounds["tau_max"] = float(tau_max)
@@ -248,9 +250,9 @@ def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference") 
     prob = problems.make(problem, dim)
     cfg = {k: v for k, v in r.config.items() if k in algorithms.OVERRIDES.get(r.algorithm, ()) and v is not None}
     alg = algorithms.resolve(r.algorithm, beta=prob.beta, F=prob.F, eps=r.config["eps"], sigma=r.config["sigma"], **cfg)
-    noise = problems.make_noise(r.noise["spec"])
+    noise = make_noise(r.noise["spec"])
     if engine == "numba":
-        from .engine import run_batch
+        from verify.engine import run_batch
 
         return run_batch(prob, r.delays, alg, [r.seed], noise=noise)[0]
     if engine != "reference":

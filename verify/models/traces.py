@@ -1,8 +1,8 @@
 """Recorded real delay traces shipped with the package (``verify/data/async_traces/*.json.gz``: gzipped
-:meth:`verify.delays.DelaySequence.to_json_dict`, with each step's arrival time and task).
+:meth:`verify.models.delays.DelaySequence.to_json_dict`, with each step's arrival time and task).
 
 Each is the realised delay sequence of a real asynchronous run (``picky async-run``: Dask worker
-processes, arrival order, see :mod:`verify.asyncrun`), recorded by ``python tools/record_async_traces.py``
+processes, arrival order, see :mod:`verify.runtime.async_server`), recorded by ``python tools/record_async_traces.py``
 on the machine named in its parameters (workers, speed model, steps per second, when). ``picky verify``
 checks Theorem D' on them (claim 1; the runs then also feed claims 3, 4 and 9).
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .delays import DelaySequence, _read_json_trace, load_trace
+from verify.models.delays import DelaySequence, _read_json_trace, load_trace
 
 __all__ = ["ASYNC_TRACES", "async_traces"]
 
-ASYNC_TRACES = Path(__file__).resolve().parent / "data" / "async_traces"
+ASYNC_TRACES = Path(__file__).resolve().parents[1] / "data" / "async_traces"
 
 
 def async_traces() -> dict[str, DelaySequence]:

@@ -10,7 +10,7 @@ Every command that writes a directory (``picky simulate --save``, ``picky verify
    (``picky verify`` replaces its own ``report/``, ``picky figures`` its ``figures/``).
 2. Files are written into that sibling (:meth:`OutputDir.file`, :meth:`write_text`, ...).
 3. :meth:`OutputDir.commit` writes ``MANIFEST.json`` (every file with its size and SHA-256, the
-   command and :func:`verify.provenance.environment`) and renames the sibling into place. With
+   command and :func:`verify.io.provenance.environment`) and renames the sibling into place. With
    ``force``, the old directory is moved aside first and deleted only after the new one is in place;
    Ctrl-C during these two renames is held until they are done. An exception or Ctrl-C before the
    commit removes the sibling: the destination holds the old result or nothing, never a partial one.
@@ -31,8 +31,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import jsonsafe
-from .provenance import environment
+from verify.io import jsonsafe
+from verify.io.provenance import environment
 
 __all__ = ["OutputDir", "read_manifest", "test_pause", "sha256", "atomic_write_bytes", "atomic_write_text", "MANIFEST", "MANIFEST_SCHEMA"]
 
@@ -131,7 +131,7 @@ class OutputDir:
         return p
 
     def write_json(self, rel: str, obj: Any, indent: int | None = 2) -> Path:
-        """``obj`` under the package's JSON policy (:mod:`verify.jsonsafe`)."""
+        """``obj`` under the package's JSON policy (:mod:`verify.io.jsonsafe`)."""
         return self.write_text(rel, jsonsafe.dumps(obj, indent=indent) + "\n")
 
     # --- finishing -------------------------------------------------------------------------

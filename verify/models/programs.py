@@ -2,8 +2,8 @@ r"""Sequence programs: a compact, JSON-serialisable description of a long delay 
 
 A :class:`Program` is a tuple of :class:`Segment` s, each a named pattern with a length and a few
 parameters. :meth:`Program.expand` concatenates the segments into a
-:class:`~verify.delays.DelaySequence` of T = sum of the lengths steps. Search and shrinking work on
-the few numbers of a program, not on 1e5 delays: Hypothesis (:func:`verify.strategies.programs`)
+:class:`~verify.models.delays.DelaySequence` of T = sum of the lengths steps. Search and shrinking work on
+the few numbers of a program, not on 1e5 delays: Hypothesis (:func:`verify.search.strategies.programs`)
 finds adversarial sequences this way, and a found program is saved (:func:`save`) and replayed
 exactly (:func:`load`, then :meth:`Program.expand`).
 
@@ -23,7 +23,7 @@ it. Each pattern gives a *raw* delay r_j; the delay used is
     d_t = min(r_j, t - 1)        (the global causal limit 0 <= d_t <= t - 1),
 
 and every step with r_j > t - 1 is counted in ``DelaySequence.clipped`` (as
-:func:`verify.delays.make` counts clipped draws of its random models).
+:func:`verify.models.delays.make` counts clipped draws of its random models).
 
 =============  ===================  ==========================================================================
 pattern        parameters           raw delay r_j at local step j = 1..n
@@ -33,7 +33,7 @@ pattern        parameters           raw delay r_j at local step j = 1..n
 ``bursty``     m: int >= 0          (j - 1) mod (m + 1): bursts of m + 1 gradients all computed at the
                                     burst's first iterate; tight for the counting lemma (over K full bursts
                                     sum = K m (m + 1)/2, tau_max = m). A program made of one bursty segment
-                                    is ``verify.delays.make("bursty:m=...")`` exactly.
+                                    is ``verify.models.delays.make("bursty:m=...")`` exactly.
 ``straggler``  D: int >= 0          0 for j < n, and D at j = n (the segment's last step)
 ``two-point``  p: real in (0, 1],   D if j is a multiple of q = round(1/p) (Python's ``round``, ties to
                D: int >= 0          even; q >= 1), else 0: steps j = q, 2q, 3q, ... of the segment carry D.
@@ -44,9 +44,9 @@ pattern        parameters           raw delay r_j at local step j = 1..n
                                     Picky SGD rejects the rest of the tooth. (Same formula as ``bursty`` with
                                     m = D; the two names are kept for the two readings.)
 ``pareto``     alpha: real > 0,     i.i.d. floor(scale * X_j), X_1..X_n = ``numpy.random.default_rng(seed)
-               scale: real > 0,     .pareto(alpha, n)`` (Lomax): the formula of ``verify.delays``' ``pareto``
+               scale: real > 0,     .pareto(alpha, n)`` (Lomax): the formula of ``verify.models.delays``' ``pareto``
                seed: int >= 0       model, so a program of one pareto segment is
-                                    ``verify.delays.make("pareto:alpha=..,scale=..", T, seed)`` exactly.
+                                    ``verify.models.delays.make("pareto:alpha=..,scale=..", T, seed)`` exactly.
 =============  ===================  ==========================================================================
 
 Parameters not given take their defaults (:data:`PATTERNS`). Integer parameters larger than
@@ -73,8 +73,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .delays import DelaySequence
-from .params import Param
+from verify.models.delays import DelaySequence
+from verify.params import Param
 
 __all__ = ["Segment", "Program", "PATTERNS", "LENGTH", "MAX_T", "save", "load"]
 
@@ -177,7 +177,7 @@ class Segment:
                 q = round(inv)
                 d[q - 1 :: q] = min(p["D"], _CAP)  # local steps j = q, 2q, ... (0-based j - 1)
             return d
-        # pareto: verify.delays' formula, floor(scale * Lomax(alpha)) from default_rng(seed)
+        # pareto: verify.models.delays' formula, floor(scale * Lomax(alpha)) from default_rng(seed)
         with np.errstate(over="ignore", invalid="ignore"):
             x = np.floor(p["scale"] * np.random.default_rng(p["seed"]).pareto(p["alpha"], n))
         return np.minimum(x, float(_CAP)).astype(np.int64)
@@ -194,7 +194,7 @@ class Segment:
 @dataclass(frozen=True, init=False)
 class Program:
     """A delay sequence as a tuple of :class:`Segment` s (at least one; total length T <= MAX_T).
-    :meth:`expand` gives the :class:`~verify.delays.DelaySequence`."""
+    :meth:`expand` gives the :class:`~verify.models.delays.DelaySequence`."""
 
     segments: tuple[Segment, ...]
 
@@ -280,7 +280,7 @@ def save(program: Program, path: str | Path) -> None:
 
 def load(path: str | Path) -> Program:
     """The program saved at ``path`` by :func:`save`. A delay trace written by
-    ``verify.delays.save_trace`` of an expanded program (model ``"program"``) is accepted too."""
+    ``verify.models.delays.save_trace`` of an expanded program (model ``"program"``) is accepted too."""
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:

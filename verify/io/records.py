@@ -10,9 +10,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import jsonsafe
-from .delays import DelaySequence
-from .output import atomic_write_text
+from verify.io import jsonsafe
+from verify.models.delays import DelaySequence
+from verify.io.output import atomic_write_text
 
 __all__ = ["RunResult", "SCHEMA"]
 
@@ -120,9 +120,9 @@ class RunResult:
 
     # --- serialisation -------------------------------------------------------------------
     def to_json_dict(self, delays_ref: str | None = None) -> dict[str, Any]:
-        """The record as standard JSON (:mod:`verify.jsonsafe`: non-finite floats are ``null`` and
+        """The record as standard JSON (:mod:`verify.io.jsonsafe`: non-finite floats are ``null`` and
         listed in ``nonfinite``). The delay sequence is inline, or ``{"ref": delays_ref}`` when a
-        directory stores each distinct sequence once (:mod:`verify.runstore`). ``rejected_steps``
+        directory stores each distinct sequence once (:mod:`verify.io.runstore`). ``rejected_steps``
         is a zlib-compressed bitset (base64)."""
         d: dict[str, Any] = {"schema": SCHEMA}
         for k, v in asdict(self).items():

@@ -9,8 +9,8 @@ Executors (all compute a cell with :func:`compute_cell`, so they give identical 
   ``dask worker tcp://HOST:PORT`` on each of the others; every worker needs this package installed and
   a shared filesystem for the output directory).
 
-Cache and resume: cell ``k`` is written atomically (:class:`verify.output.OutputDir`) to
-``OUT/cells/<k>/`` (:mod:`verify.runstore`'s layout plus ``summary.json``); a cell whose directory has a
+Cache and resume: cell ``k`` is written atomically (:class:`verify.io.output.OutputDir`) to
+``OUT/cells/<k>/`` (:mod:`verify.io.runstore`'s layout plus ``summary.json``); a cell whose directory has a
 complete manifest is not computed again. An interrupted sweep (Ctrl-C, a killed worker, a lost node)
 therefore resumes with the missing cells only; a task that Dask re-runs after a worker died rewrites
 the same content under the same key (the write is idempotent). Tasks are submitted with explicit keys
@@ -27,15 +27,16 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .. import jsonsafe, runstore, simulation
-from ..executors import Executor, map_tasks
-from ..output import OutputDir, atomic_write_text, read_manifest
-from ..provenance import environment
-from .spec import Cell, Sweep
+from verify.io import jsonsafe, runstore
+from verify.runtime import simulation
+from verify.runtime.executors import Executor, map_tasks
+from verify.io.output import OutputDir, atomic_write_text, read_manifest
+from verify.io.provenance import environment
+from verify.runtime.sweeps.spec import Cell, Sweep
 
 __all__ = ["compute_cell", "run", "EXECUTORS", "CELL_KIND", "METRICS", "results_rows"]
 
-EXECUTORS = ("processes", "local-cluster", "scheduler")  # verify.executors', less "inline"
+EXECUTORS = ("processes", "local-cluster", "scheduler")  # verify.runtime.executors', less "inline"
 CELL_KIND = "picky-sweep-cell"
 METRICS = ("first_hit", "steps_run", "accepted", "rejected", "diverged", "min_grad_norm", "final_grad_norm")
 _SCHEMA = "picky-sweep/1"

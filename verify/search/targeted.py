@@ -1,7 +1,7 @@
 """Targeted adversarial search: Hypothesis looks for the delay sequence that makes Picky SGD slowest
 relative to Theorem D''s horizon.
 
-The search space is sequence programs (:mod:`verify.programs`: a few segments, each a named
+The search space is sequence programs (:mod:`verify.models.programs`: a few segments, each a named
 pattern with its parameters), followed by zeros up to a fixed length so that Theorem D''s condition
 eventually holds. For each program: t0 = the first horizon (``theory.first_horizon``; programs
 whose condition never holds are discarded with ``hypothesis.assume``), t_hit = Picky SGD's first
@@ -18,8 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import delays, engine, problems
-from .common import INSTANCES, Context
+from verify.models import delays
+from verify.models.noise import make_noise
+from verify import engine
+from verify.claims.common import INSTANCES, Context
 
 __all__ = ["INSTANCE", "LENGTH", "named_programs", "worst_sequence", "Found", "evaluate"]
 
@@ -29,7 +31,7 @@ LENGTH = 300_000
 
 
 def _programs():
-    from .. import programs
+    from verify.models import programs
 
     return programs
 
@@ -84,7 +86,7 @@ def evaluate(program: Any, length: int = LENGTH) -> tuple[delays.DelaySequence, 
     if t0 is None:
         return seq, None, None
     (r,) = engine.run_batch(inst.problem(), seq, inst.picky(0.0), [0], T=t0, stop_at_hit=True, record_rejections=False,
-                            noise=problems.make_noise("gaussian"), threads=1)
+                            noise=make_noise("gaussian"), threads=1)
     return seq, r.first_hit, t0
 
 
@@ -94,7 +96,7 @@ def worst_sequence(ctx: Context) -> Found | None:
     from hypothesis import HealthCheck, Phase, assume, example, given, settings, target
 
     P = _programs()
-    from .. import strategies
+    from verify.search import strategies
 
     best: dict[str, Any] = {"ratio": -1.0}
     count = [0]

@@ -26,7 +26,7 @@ def timestamp() -> str:
 def git_commit() -> dict[str, Any] | None:
     """``{"commit": sha, "dirty": bool}`` of the checkout the package runs from, or None when it is
     not a git checkout (an installed wheel) or git is missing."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:

@@ -13,22 +13,22 @@ Delays (the model: step t = 1..T uses a gradient from step t - d_t, 0 <= d_t <= 
 strategy                   generates
 =========================  ==========================================================================
 :func:`causal_delays`      int64 arrays with 0 <= d[i] <= i, a maximum and a budget on sum d or tau_avg
-:func:`model_sequences`    :class:`~verify.delays.DelaySequence` s of the named models of
-                           :data:`verify.delays.MODELS`, with drawn parameters and seeds
+:func:`model_sequences`    :class:`~verify.models.delays.DelaySequence` s of the named models of
+                           :data:`verify.models.delays.MODELS`, with drawn parameters and seeds
 :func:`delay_sequences`    DelaySequences: :func:`causal_delays` arrays or :func:`model_sequences`
 :func:`heavy_tailed`       Pareto / log-normal DelaySequences
 :func:`bursty`             ``bursty`` DelaySequences (tight for the counting lemma)
 :func:`stragglers`         a single straggler, or the KSJ straggler
 :func:`two_point`          i.i.d. two-point delays (``bimodal``: D w.p. p, else 0)
-:func:`segments`           :class:`~verify.programs.Segment` s
-:func:`programs`           :class:`~verify.programs.Program` s: long sequences from a few numbers
+:func:`segments`           :class:`~verify.models.programs.Segment` s
+:func:`programs`           :class:`~verify.models.programs.Program` s: long sequences from a few numbers
 =========================  ==========================================================================
 
 Problems and parameters
 
 =============================  ======================================================================
-:func:`problems`               :class:`~verify.problems.Problem` s (:func:`verify.problems.make`)
-:func:`noises`                 unit-variance :class:`~verify.problems.Noise` models
+:func:`problems`               :class:`~verify.models.problems.Problem` s (:func:`verify.models.problems.make`)
+:func:`noises`                 unit-variance :class:`~verify.models.noise.Noise` models
 :func:`step_parameters`        every user parameter of an algorithm, in range
 :func:`algorithm_overrides`    a subset of them: valid ``**overrides`` for :func:`verify.algorithms.resolve`
 =============================  ======================================================================
@@ -38,7 +38,7 @@ context in which a seeded search depends on its seed and budget only (Hypothesis
 literals mined from the package's loaded modules).
 
 >>> from hypothesis import given
->>> from verify import strategies as vst
+>>> from verify.search import strategies as vst
 >>> @given(vst.causal_delays(max_T=50, tau_avg_budget=2.0))
 ... def test(d):
 ...     assert d.sum() <= 2.0 * d.size
@@ -60,11 +60,12 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from . import delays as D
-from .programs import MAX_T, PATTERNS, Program, Segment
+from verify.models import delays as D
+from verify.models.programs import MAX_T, PATTERNS, Program, Segment
 
 if TYPE_CHECKING:  # imported when first used: numba and the compiled rules are not needed for delays
-    from . import problems as P
+    from verify.models import problems as P
+    from verify.models.noise import Noise
 
 __all__ = [
     "reproducible_search",
@@ -338,8 +339,8 @@ def _model_params(name: str, T: int) -> st.SearchStrategy[dict[str, Any]]:
 
 def model_sequences(models: Sequence[str] | None = None, *, T: int | None = None, min_T: int = 1,
                     max_T: int = 200) -> st.SearchStrategy[D.DelaySequence]:
-    """DelaySequences ``verify.delays.make({"model": name, "params": params}, T, seed)`` of the named
-    models ``models`` (default: every model of :data:`verify.delays.MODELS` except ``replay``), each
+    """DelaySequences ``verify.models.delays.make({"model": name, "params": params}, T, seed)`` of the named
+    models ``models`` (default: every model of :data:`verify.models.delays.MODELS` except ``replay``), each
     parameter either left at its default or drawn inside its allowed range (moderate values: e.g.
     pareto alpha in [0.3, 4], workers n <= 16), and a seed in [0, 2^32) for the random models.
     Random draws above t - 1 are clipped by ``make`` (counted in ``clipped``). Shrinks toward the
@@ -361,7 +362,7 @@ def model_sequences(models: Sequence[str] | None = None, *, T: int | None = None
 def delay_sequences(*, T: int | None = None, min_T: int = 1, max_T: int = 200, models: Sequence[str] | None = None,
                     raw: bool = True, max_delay: int | None = None) -> st.SearchStrategy[D.DelaySequence]:
     """DelaySequences of length T (fixed, or drawn in [``min_T``, ``max_T``]): either a
-    :func:`causal_delays` array (with ``max_delay``) wrapped by :func:`verify.delays.from_trace`
+    :func:`causal_delays` array (with ``max_delay``) wrapped by :func:`verify.models.delays.from_trace`
     (model ``"replay"``), or a :func:`model_sequences` draw of ``models``. ``raw=False`` leaves out
     the arrays. Shrinks toward an all-zero array."""
     if not isinstance(raw, bool):
@@ -447,8 +448,8 @@ def _segment_parts(patterns: list[str], max_length: int, max_delay: int) -> st.S
 
 def segments(*, min_length: int = 1, max_length: int = 50_000, patterns: Sequence[str] | None = None,
              max_delay: int | None = None) -> st.SearchStrategy[Segment]:
-    """One :class:`~verify.programs.Segment`: a pattern of ``patterns`` (default all of
-    :data:`verify.programs.PATTERNS`), a length in [``min_length``, ``max_length``] spread over every
+    """One :class:`~verify.models.programs.Segment`: a pattern of ``patterns`` (default all of
+    :data:`verify.models.programs.PATTERNS`), a length in [``min_length``, ``max_length``] spread over every
     scale (:func:`log_integers`), and its parameters: tau, m, D in [0, ``max_delay``] (default
     ``max_length``) on a log scale, p = 1/q with q in [1, 1000], alpha in [1.05, 3], scale in
     [0.5, 10], seed in [0, 2^32). Shrinks toward ``zeros`` of ``min_length`` steps."""
@@ -464,7 +465,7 @@ def segments(*, min_length: int = 1, max_length: int = 50_000, patterns: Sequenc
 
 def programs(*, min_segments: int = 1, max_segments: int = 4, min_T: int = 1, max_T: int = 100_000,
              patterns: Sequence[str] | None = None, max_delay: int | None = None) -> st.SearchStrategy[Program]:
-    """A :class:`~verify.programs.Program` of ``min_segments..max_segments`` segments (drawn as by
+    """A :class:`~verify.models.programs.Program` of ``min_segments..max_segments`` segments (drawn as by
     :func:`segments`, with ``max_delay`` defaulting to ``max_T``) whose total length T lies in
     [``min_T``, ``max_T``].
 
@@ -524,15 +525,15 @@ _PROBLEM_PARAMS: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
 
 def problems(*, dims: int | Sequence[int] | st.SearchStrategy[int] = st.integers(1, 6),
              names: Sequence[str] | None = None, parameters: bool = True) -> st.SearchStrategy[P.Problem]:
-    """Problems ``verify.problems.make(name, dim, **params)`` of the registered problems ``names``
-    (default: every key of :data:`verify.problems.PROBLEMS`) in dimension ``dims`` (an int, a list
+    """Problems ``verify.models.problems.make(name, dim, **params)`` of the registered problems ``names``
+    (default: every key of :data:`verify.models.problems.PROBLEMS`) in dimension ``dims`` (an int, a list
     to sample from, or a strategy; default 1..6). With ``parameters`` each parameter is left at its
     default or drawn: quadratic spectrum family, L in [0.1, 10], mu = (fraction in [1e-3, 1]) * L,
     scale in [0.1, 4], rotate, seed; logsum width in [0.25, 4], scale in [0.1, 4]; chain L in
     [0.1, 200], lam in [0.1, 10]. Every problem has beta > 0 and F > 0 (x1 is not a minimiser), so
     ``verify.algorithms.resolve`` accepts its constants. Shrinks toward the first name with its
     defaults in the smallest dimension."""
-    from . import problems as P
+    from verify.models import problems as P
 
     pnames = _names("names", names, list(P.PROBLEMS))
     if isinstance(dims, st.SearchStrategy):
@@ -558,14 +559,14 @@ _NOISE_PARAMS: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
 }
 
 
-def noises(*, names: Sequence[str] | None = None) -> st.SearchStrategy[P.Noise]:
-    """Unit-variance noise models ``verify.problems.make_noise(name, **params)`` of ``names``
-    (default: every key of :data:`verify.problems.NOISES`); Student-t's df is the default 3 or
+def noises(*, names: Sequence[str] | None = None) -> st.SearchStrategy[Noise]:
+    """Unit-variance noise models ``verify.models.noise.make_noise(name, **params)`` of ``names``
+    (default: every key of :data:`verify.models.noise.NOISES`); Student-t's df is the default 3 or
     drawn in (2, 30]. Shrinks toward the first name (``gaussian``)."""
-    from . import problems as P
+    from verify.models.noise import NOISES, make_noise
 
-    nnames = _names("names", names, list(P.NOISES))
-    table = {name: _NOISE_PARAMS.get(name, lambda: st.just({}))().map(lambda kw, name=name: P.make_noise(name, **kw))
+    nnames = _names("names", names, list(NOISES))
+    table = {name: _NOISE_PARAMS.get(name, lambda: st.just({}))().map(lambda kw, name=name: make_noise(name, **kw))
              for name in nnames}
     return st.sampled_from(nnames).flatmap(table.__getitem__)
 
@@ -595,8 +596,7 @@ def _param_strategy(name: str, p: Any, beta: float) -> st.SearchStrategy[Any]:
 
 
 def _algorithm_params(algorithm: Any, beta: float) -> dict[str, Any]:
-    from . import algorithms
-
+    from verify import algorithms
     if isinstance(algorithm, type) and issubclass(algorithm, algorithms.Algorithm):
         algorithm = algorithm.name
     if algorithm not in algorithms.ALGORITHMS:

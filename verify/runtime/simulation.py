@@ -5,10 +5,10 @@ A simulation is a dict of parameters (the CLI's, defaults filled in; see :data:`
 builds lanes (algorithm x seed, algorithm-major): every algorithm runs with the same seeds (common
 random numbers) and, lane by lane, the same delay sequence -- one sequence shared by every lane
 (``delay_draw = "shared"``), or one draw of the delay model per seed (``"per-seed"``), seeded by
-:func:`verify.delays.draw_seed` so that it is independent of the lane's noise. Defaults that depend
+:func:`verify.models.delays.draw_seed` so that it is independent of the lane's noise. Defaults that depend
 on the sequence (delayed SGD's tau_max, ...) are resolved per sequence.
 
-With ``adversary`` set (a spec of :data:`verify.adversary.ADVERSARIES`) instead of ``delays``, every
+With ``adversary`` set (a spec of :data:`verify.models.adversaries.ADVERSARIES`) instead of ``delays``, every
 lane gets a fresh adaptive adversary that chooses d_t after seeing the iterates; it runs through
 :func:`verify.algorithms.reference_run` (the compiled kernel takes fixed sequences), defaults that
 need tau_avg or tau_max use the adversary's budget (known in advance), and the report states the
@@ -24,12 +24,14 @@ import numpy as np
 
 import theory
 
-from . import adversary as adversaries
-from . import algorithms, engine, problems
-from . import delays as delay_models
-from .algorithms import Algorithm
-from .progress import Progress
-from .records import RunResult
+from verify.models import adversaries
+from verify import algorithms, engine
+from verify.models import problems
+from verify.models.noise import make_noise
+from verify.models import delays as delay_models
+from verify.algorithms import Algorithm
+from verify.io.progress import Progress
+from verify.io.records import RunResult
 
 __all__ = ["PARAMETERS", "DELAY_DRAWS", "ENGINES", "THEOREM", "Lanes", "build", "execute", "report"]
 
@@ -78,7 +80,7 @@ def _flagged(flag: str, fn: Any, *a: Any, **kw: Any) -> Any:
 
 def problem_and_noise(p: dict[str, Any]) -> tuple[Any, Any]:
     return (_flagged("--problem", problems.make, p["problem"], p["dim"]),
-            _flagged("--noise", problems.make_noise, p["noise"]))
+            _flagged("--noise", make_noise, p["noise"]))
 
 
 def _resolve_all(names: list[str], problem: Any, seq: Any, p: dict[str, Any]) -> dict[str, Algorithm]:

@@ -1,11 +1,11 @@
 """A sweep file (TOML) and its cells.
 
 A sweep is a grid; every combination of the list-valued keys is one **cell**, and a cell is exactly one
-simulation of :mod:`verify.simulation` (every algorithm x every seed, run as one engine call: many lanes
+simulation of :mod:`verify.runtime.simulation` (every algorithm x every seed, run as one engine call: many lanes
 per task). Keys (under ``[sweep]``; a scalar is a one-element list)::
 
     algorithms = ["picky", "delayed-sgd"]          # all run in every cell (common random numbers)
-    problems   = ["logsum", "quadratic:scale=0.1"]  # problem specs (verify.specs grammar)
+    problems   = ["logsum", "quadratic:scale=0.1"]  # problem specs (verify.io.specs grammar)
     dim        = [10]
     noise      = ["gaussian"]
     sigma      = [0.0, 1.0]
@@ -39,8 +39,8 @@ from typing import Any
 import theory
 from theory.validation import check_bool, check_int, check_real
 
-from .. import simulation
-from ..params import MAX_SEED, MAX_STEPS
+from verify.runtime import simulation
+from verify.params import MAX_SEED, MAX_STEPS
 
 __all__ = ["Sweep", "Cell", "load", "from_dict", "GRID_KEYS", "SCALAR_KEYS"]
 
@@ -56,7 +56,7 @@ _OVERRIDES = simulation.OVERRIDES
 
 @dataclass(frozen=True)
 class Cell:
-    """One simulation: ``params`` as :func:`verify.simulation.build` takes them; ``key`` its cache key."""
+    """One simulation: ``params`` as :func:`verify.runtime.simulation.build` takes them; ``key`` its cache key."""
 
     params: dict[str, Any]
     key: str

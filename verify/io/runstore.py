@@ -1,6 +1,6 @@
 """A directory of runs: every lane's record, each distinct delay sequence stored once, a header.
 
-Layout (written through :class:`verify.output.OutputDir`, so it appears complete or not at all)::
+Layout (written through :class:`verify.io.output.OutputDir`, so it appears complete or not at all)::
 
     run.json             header: schema, command, parameters, environment, "sequences" (one entry
                          per distinct sequence: id, file, model, params, seed, clipped, adaptive, T,
@@ -9,7 +9,7 @@ Layout (written through :class:`verify.output.OutputDir`, so it appears complete
                          for the worker pool), in the smallest integer type that holds it
     runs/lane-XXXX.json  RunResult.to_json_dict(delays_ref=id): the record without its sequence
     trace.csv            with a trace: lane, algorithm, seed, step, grad_norm, f (long format)
-    MANIFEST.json        every file with its size and SHA-256 (verify.output)
+    MANIFEST.json        every file with its size and SHA-256 (verify.io.output)
 
 A sequence's id is the first 16 hex digits of the SHA-256 of its delays, wall-clock times and
 metadata, so equal sequences are stored once however many lanes share them. :func:`load` checks
@@ -27,10 +27,10 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import jsonsafe
-from .delays import DelaySequence
-from .output import OutputDir, read_manifest, test_pause
-from .records import RunResult
+from verify.io import jsonsafe
+from verify.models.delays import DelaySequence
+from verify.io.output import OutputDir, read_manifest, test_pause
+from verify.io.records import RunResult
 
 __all__ = ["write", "load", "sequence_id", "HEADER", "trace_rows", "trace_csv"]
 

@@ -14,16 +14,18 @@ Accept rules come from the attacked algorithm's rule object (never retyped here)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
 from theory.validation import check
 
-from ._jit import dist
-from .algorithms import Algorithm
-from .delays import parse_spec
-from .params import Param
+from verify._jit import dist
+from verify.models.delays import parse_spec
+from verify.params import Param
+
+if TYPE_CHECKING:  # models do not import algorithms at run time (imports run one way); a rule is duck-typed
+    from verify.algorithms import Algorithm
 
 __all__ = ["ADVERSARIES", "NOTE", "PickyRejector", "StaleErrorMaximizer", "bounds", "budget_bounds", "make", "parse"]
 
@@ -69,7 +71,7 @@ class PickyRejector(_Budget):
 
     def __post_init__(self) -> None:
         check("tau_avg", self.tau_budget)
-        if not isinstance(self.rule, Algorithm):
+        if not callable(getattr(self.rule, "accepts", None)):
             raise ValueError(f"rule must be the attacked algorithm (verify.algorithms.resolve(...)); got {self.rule!r}")
 
     def __call__(self, t: int, xs: list, problem) -> int:

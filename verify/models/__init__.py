@@ -1,0 +1,1 @@
+"""Models: the problems (exact constants), noise, delay models, sequence programs, adaptive adversaries, real traces."""

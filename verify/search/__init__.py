@@ -1,0 +1,1 @@
+"""Search: Hypothesis strategies, the targeted search of the claims, the conjecture hunter."""
