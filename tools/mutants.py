@@ -105,7 +105,7 @@ MUTANTS = [
     Mutant("M26", "atomic output", "verify/io/output.py", "    def __exit__(self, exc_type, exc, tb) -> None:\n        self.abort()",
            "    def __exit__(self, exc_type, exc, tb) -> None:\n        pass",
            "an aborted result directory leaves its temporary sibling behind"),
-    Mutant("M27", "replay header", "verify/cli/simulate.py", "    _check_header(p, saved, where)\n", "    pass\n",
+    Mutant("M27", "replay header", "verify/cli/simulate.py", "    _check_header(p, saved, where, flag)\n", "    pass\n",
            "--replay no longer checks that run.json's parameters describe the saved lanes"),
     Mutant("M28", "JSON policy", "verify/io/jsonsafe.py", "            found[path] = _name(x)", "            pass",
            "non-finite values become null without their 'nonfinite' reason (records lose inf/nan)"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import theory
 
@@ -23,7 +23,7 @@ from verify.io import jsonsafe
 from verify.io.provenance import environment
 from .evidence import FAIL, INCONCLUSIVE, NOT_MET, PASS, Evidence
 
-__all__ = ["SCHEMA", "write", "overall"]
+__all__ = ["SCHEMA", "CSV_COLUMNS", "write", "write_csv", "overall"]
 
 SCHEMA = "picky-verify/1"
 
@@ -109,6 +109,20 @@ def markdown(evidence: list[Evidence], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: the columns of results.csv (and of :meth:`verify.api.Verification.to_frame`, which reads :func:`write_csv`'s text)
+CSV_COLUMNS = ("claim", "algorithm", "problem", "delays", "seed", "metric", "value")
+
+
+def write_csv(f: TextIO, evidence: list[Evidence]) -> None:
+    """results.csv: the header and one row per measurement (the one writer of these rows)."""
+    w = csv.writer(f)
+    w.writerow(CSV_COLUMNS)
+    for e in evidence:
+        for r in e.rows:
+            w.writerow([e.claim, r.algorithm, r.problem, r.delays, "" if r.seed is None else r.seed, r.metric,
+                        "" if r.value is None else r.value])
+
+
 def write(out: Path, evidence: list[Evidence], meta: dict[str, Any]) -> list[Path]:
     """Write the three files into ``out`` (which must exist); returns their paths."""
     data = {"schema": SCHEMA, "version": theory.__version__, **meta, "environment": environment(),
@@ -116,11 +130,6 @@ def write(out: Path, evidence: list[Evidence], meta: dict[str, Any]) -> list[Pat
     paths = [out / "results.json", out / "results.csv", out / "report.md"]
     paths[0].write_text(jsonsafe.dumps(data, indent=2, default=str) + "\n")
     with paths[1].open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["claim", "algorithm", "problem", "delays", "seed", "metric", "value"])
-        for e in evidence:
-            for r in e.rows:
-                w.writerow([e.claim, r.algorithm, r.problem, r.delays, "" if r.seed is None else r.seed, r.metric,
-                            "" if r.value is None else r.value])
+        write_csv(f, evidence)
     paths[2].write_text(markdown(evidence, meta))
     return paths

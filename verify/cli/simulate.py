@@ -184,7 +184,7 @@ def _algorithm_names(values: list[str]) -> list[str]:
     return list(dict.fromkeys(names))  # each once, in the order given
 
 
-def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+def parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The run's parameters (all of them, defaults filled in), as saved in run.json."""
     missing = [FLAGS[d] for d in _REQUIRED if getattr(args, d) is None]
     if args.delays is None and args.adversary is None:
@@ -292,31 +292,38 @@ def _emit(rep: dict[str, Any], as_json: bool) -> None:
 # ------------------------------------------------------------------------------------------
 # --save and --replay
 # ------------------------------------------------------------------------------------------
-def _header(lanes: simulation.Lanes, command: list[str]) -> dict[str, Any]:
-    return {"schema": SCHEMA, "command": command, "parameters": lanes.params, "version": theory.__version__,
+def _header(params: dict[str, Any], command: list[str]) -> dict[str, Any]:
+    return {"schema": SCHEMA, "command": command, "parameters": params, "version": theory.__version__,
             "environment": environment()}
 
 
-def _check_header(p: dict[str, Any], saved: list[RunResult], where: str) -> None:
+def save_run(out: OutputDir, results: list[RunResult], params: dict[str, Any], command: list[str]) -> None:
+    """Write the ``--save`` directory of a run into ``out`` and commit it (``picky simulate --save`` and
+    :meth:`verify.api.Simulation.save` both write through here)."""
+    runstore.write(out, results, _header(params, command))
+    out.commit({"command": command})
+
+
+def _check_header(p: dict[str, Any], saved: list[RunResult], where: str, flag: str = "--replay") -> None:
     """The header's parameters must describe the saved lanes (algorithm-major, seeds in order, eps)."""
     seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
     expect = [(a, s) for a in p["algorithms"] for s in seeds]
     have = [(r.algorithm, r.seed) for r in saved]
     if have != expect:
-        raise ValueError(f"--replay: the parameters in {where!r} describe lanes {_lanes_text(expect)} but the saved "
+        raise ValueError(f"{flag}: the parameters in {where!r} describe lanes {_lanes_text(expect)} but the saved "
                          f"lanes are {_lanes_text(have)}")
     for i, r in enumerate(saved):
         for key, want in (("eps", p["eps"]), ("sigma", p["sigma"])):
             if r.config.get(key) != want:
-                raise ValueError(f"--replay: {where!r} says {key} = {want!r} but lane {i:04d} ran with "
+                raise ValueError(f"{flag}: {where!r} says {key} = {want!r} but lane {i:04d} ran with "
                                  f"{key} = {r.config.get(key)!r}")
         if r.T != p["steps"]:
-            raise ValueError(f"--replay: {where!r} says steps = {p['steps']!r} but lane {i:04d} ran T = {r.T}")
+            raise ValueError(f"{flag}: {where!r} says steps = {p['steps']!r} but lane {i:04d} ran T = {r.T}")
         seq = r.delays
         if p["adversary"] is None and seq.seed is not None:
             want = p["delay_seed"] if p["delay_draw"] == "shared" else delay_models.draw_seed(p["delay_seed"], r.seed)
             if seq.seed != want:
-                raise ValueError(f"--replay: {where!r} says delay_seed = {p['delay_seed']!r} ({p['delay_draw']}), "
+                raise ValueError(f"{flag}: {where!r} says delay_seed = {p['delay_seed']!r} ({p['delay_draw']}), "
                                  f"but lane {i:04d}'s sequence was drawn with seed {seq.seed}")
 
 
@@ -325,23 +332,25 @@ def _lanes_text(lanes: list[tuple[str, int]]) -> str:
     return f"[{shown}{', ...' if len(lanes) > 6 else ''}] ({len(lanes)} lanes)"
 
 
-def _load_saved(path: str) -> tuple[dict[str, Any], dict[int, delay_models.DelaySequence] | None, list[RunResult]]:
-    """The header, the delay sequences by seed (read back, not regenerated) and the lanes."""
-    head, _, saved = runstore.load(path, READABLE)
+def load_saved(path: str, flag: str = "--replay", schemas: tuple[str, ...] = READABLE
+               ) -> tuple[dict[str, Any], dict[int, delay_models.DelaySequence] | None, list[RunResult]]:
+    """The header, the delay sequences by seed (read back, not regenerated) and the lanes, after
+    checking the manifest and that the header describes the lanes (errors start with ``flag``)."""
+    head, _, saved = runstore.load(path, schemas, flag)
     where = str(Path(path) / runstore.HEADER)
     p = head.get("parameters")
     need = ["algorithms", *(k for k in FLAGS if k not in _OUTPUT)]
     if not isinstance(p, dict) or [k for k in need if k not in p]:
-        raise ValueError(f"--replay: {where!r} lacks parameters (needs {', '.join(need)})")
-    _check_header(p, saved, where)
+        raise ValueError(f"{flag}: {where!r} lacks parameters (needs {', '.join(need)})")
+    _check_header(p, saved, where, flag)
     if p["adversary"] is not None:
         return head, None, saved
     seqs: dict[int, delay_models.DelaySequence] = {}
     for r in saved:
         if seqs.setdefault(r.seed, r.delays) is not r.delays and not np.array_equal(seqs[r.seed].delays, r.delays.delays):
-            raise ValueError(f"--replay: the lanes of seed {r.seed} in {path!r} ran on different delay sequences")
+            raise ValueError(f"{flag}: the lanes of seed {r.seed} in {path!r} ran on different delay sequences")
     if p["delay_draw"] == "shared" and len({id(s) for s in seqs.values()}) != 1:
-        raise ValueError(f"--replay: {where!r} says delay_draw = shared but the lanes ran on different sequences")
+        raise ValueError(f"{flag}: {where!r} says delay_draw = shared but the lanes ran on different sequences")
     return head, seqs, saved
 
 
@@ -411,7 +420,7 @@ def _replay(args: argparse.Namespace) -> int:
     extra = [FLAGS[d] for d, v in args.run_defaults.items() if getattr(args, d) != v]
     if extra:
         raise ValueError(f"--replay takes no run options (only --json, --progress); got {', '.join(extra)}")
-    record, seqs, saved = _load_saved(args.replay)
+    record, seqs, saved = load_saved(args.replay)
     p = record["parameters"]
     lanes = flagged("--replay", simulation.build, p, sequences=seqs)
     if len(lanes.seeds) != len(saved):
@@ -439,7 +448,7 @@ def _replay(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(args)
-    params = _parameters(args)
+    params = parameters(args)
     # the destinations are checked (and their temporary siblings made) before any work
     with contextlib.ExitStack() as stack:
         save = stack.enter_context(OutputDir(args.save, force=args.force, flag="--save")) if args.save else None
@@ -447,8 +456,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             results = simulation.execute(lanes, args.progress)
             if save is not None:
-                runstore.write(save, results, _header(lanes, args.argv))
-                save.commit({"command": args.argv})
+                save_run(save, results, lanes.params, args.argv)
         except KeyboardInterrupt as exc:
             exc.kept = (f"the result in {args.save!r} is complete" if save is not None and save.committed else
                         "nothing written" + (f" ({args.save!r} is as it was)" if args.save else ""))

@@ -34,12 +34,13 @@ from verify.io.output import OutputDir, atomic_write_text, read_manifest
 from verify.io.provenance import environment
 from verify.runtime.sweeps.spec import Cell, Sweep
 
-__all__ = ["compute_cell", "run", "EXECUTORS", "CELL_KIND", "METRICS", "results_rows"]
+__all__ = ["compute_cell", "run", "EXECUTORS", "CELL_KIND", "METRICS", "SCHEMA", "results_rows"]
 
 EXECUTORS = ("processes", "local-cluster", "scheduler")  # verify.runtime.executors', less "inline"
 CELL_KIND = "picky-sweep-cell"
 METRICS = ("first_hit", "steps_run", "accepted", "rejected", "diverged", "min_grad_norm", "final_grad_norm")
-_SCHEMA = "picky-sweep/1"
+#: the schema of sweep.json and of each cell's run.json
+SCHEMA = "picky-sweep/1"
 
 
 def cell_dir(out: Path, key: str) -> Path:
@@ -67,9 +68,9 @@ def compute_cell(params: dict[str, Any], out: str, key: str, threads: int = 1) -
         os.environ["PICKY_THREADS"] = str(threads)
     lanes = simulation.build(dict(params))
     results = simulation.execute(lanes, progress=False)
-    summary = simulation.report(lanes, results, ["picky", "sweep"], _SCHEMA)
+    summary = simulation.report(lanes, results, ["picky", "sweep"], SCHEMA)
     with OutputDir(cell_dir(out_p, key), flag="sweep cell", kind=CELL_KIND) as d:
-        runstore.write(d, results, {"schema": _SCHEMA, "key": key, "parameters": params})
+        runstore.write(d, results, {"schema": SCHEMA, "key": key, "parameters": params})
         d.write_json("summary.json", {"key": key, "parameters": params, "aggregate": summary["aggregate"],
                                       "runs": summary["runs"]})
         d.commit({"key": key})
@@ -129,7 +130,7 @@ def run(sweep: Sweep, out: str | Path, *, executor: str = "processes", workers: 
     rows = results_rows(out, sweep.cells)
     atomic_write_text(out / "results.csv", _csv(rows))
     atomic_write_text(out / "sweep.json", jsonsafe.dumps({
-        "schema": _SCHEMA, "name": sweep.name, "command": command, "source": sweep.source,
+        "schema": SCHEMA, "name": sweep.name, "command": command, "source": sweep.source,
         "cells": [{"key": c.key, "label": c.label(), "parameters": c.params} for c in sweep.cells],
         "environment": environment()}, indent=2) + "\n")
     return {"cells": len(sweep.cells), "computed": len(todo), "cached": cached, "results": str(out / "results.csv"),
