@@ -89,6 +89,19 @@ def test_frame_is_one_row_per_lane_equal_to_the_engine(sim):
         assert row["tau_max"] == int(used.max())
 
 
+def test_per_seed_draws_in_the_frame():
+    sim = verify.simulate("picky", problem="logsum", dim=3, delays=SPEC, delay_draw="per-seed", delay_seed=4, eps=0.5,
+                          steps=300, seeds=3, seed0=2)
+    df = sim.to_frame()
+    assert (df["delay_draw"] == "per-seed").all()
+    assert df["seed"].tolist() == [2, 3, 4]
+    for (_, row), s in zip(df.iterrows(), [2, 3, 4]):
+        seq = D.make(SPEC, 300, seed=D.draw_seed(4, s))  # the lane's own draw, made by hand
+        assert row["seed"] == s and row["delay_seed"] == seq.seed
+        assert row["tau_avg"] == pytest.approx(float(seq.delays[: row["steps_run"]].mean()), rel=1e-12)
+    assert df["delay_seed"].nunique() == 3  # precondition: three different draws
+
+
 def test_save_and_load_round_trip_is_the_cli_directory(sim, tmp_path, capsys):
     d = sim.save(tmp_path / "api")
     back = verify.load(d)
@@ -166,6 +179,9 @@ def test_verify_frame_is_results_csv(report_dir):
     assert [e.claim for e in ev.evidence] == ["stability", "lower-bound"]  # registry order
     assert ev.verdict == json.loads((report_dir / "results.json").read_text())["verdict"] == "pass"
     assert ev.meta["command"] == "picky verify --profile=test --only stability lower-bound"
+    # the report read back holds the same measurements, value for value (ints stay ints, None stays None)
+    back = verify.load(report_dir)
+    assert [r for e in back.evidence for r in e.rows] == [r for e in ev.evidence for r in e.rows]
 
 
 def test_load_a_report(report_dir):
