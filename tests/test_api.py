@@ -176,6 +176,14 @@ def test_verify_frame_is_results_csv(report_dir):
     df = ev.to_frame()
     assert list(df.columns) == ["claim", "algorithm", "problem", "delays", "seed", "metric", "value"]
     pd.testing.assert_frame_equal(df, expected)
+    # and both hold every measurement of the evidence, in order
+    rows = [(e.claim, r) for e in ev.evidence for r in e.rows]
+    assert len(df) == len(rows)
+    for (_, got), (claim, r) in zip(df.iterrows(), rows):
+        assert (got["claim"], got["algorithm"], got["problem"], got["delays"], got["metric"]) == \
+            (claim, r.algorithm, r.problem, r.delays, r.metric)
+        assert (pd.isna(got["seed"]) and r.seed is None) or got["seed"] == r.seed
+        assert (pd.isna(got["value"]) and r.value is None) or got["value"] == r.value
     assert [e.claim for e in ev.evidence] == ["stability", "lower-bound"]  # registry order
     assert ev.verdict == json.loads((report_dir / "results.json").read_text())["verdict"] == "pass"
     assert ev.meta["command"] == "picky verify --profile=test --only stability lower-bound"
