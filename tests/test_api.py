@@ -102,6 +102,18 @@ def test_per_seed_draws_in_the_frame():
     assert df["delay_seed"].nunique() == 3  # precondition: three different draws
 
 
+def test_an_adversary_run_in_the_frame(tmp_path):
+    spec = "picky-rejector:tau=3,window=50"
+    sim = verify.simulate(["picky", "stale-drop"], problem="quadratic", dim=4, adversary=spec, eps=0.5, steps=300, seeds=2)
+    df = sim.to_frame()
+    assert df["adversary"].tolist() == [spec] * 4 and df["delays"].isna().all()
+    assert (df["engine"] == "reference").all()  # the adversary watches the iterates: the reference loop
+    for (_, row), r in zip(df.iterrows(), sim.results):  # the delays each lane's own adversary chose
+        assert row["tau_avg"] == pytest.approx(float(r.delays.delays[: r.steps_run].mean()), rel=1e-12)
+    assert (df["rejected"] > 0).all()  # precondition: the adversary made the lanes reject
+    pd.testing.assert_frame_equal(verify.load(sim.save(tmp_path / "adv")).to_frame(), df)
+
+
 def test_save_and_load_round_trip_is_the_cli_directory(sim, tmp_path, capsys):
     d = sim.save(tmp_path / "api")
     back = verify.load(d)

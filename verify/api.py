@@ -22,7 +22,7 @@ Three functions and the three objects they return:
 There is one code path: :func:`simulate` turns its arguments into the equivalent ``picky simulate``
 command line and parses it with the command's own parser, so it accepts exactly what the command
 accepts and rejects a bad value with the command's one-line message (a ``ValueError``, e.g.
-``argument --eps: must be a real in (0, inf); got '0'``); it then runs
+``argument --eps: must be a finite real in (0, inf); got '0'``); it then runs
 :func:`verify.runtime.simulation.build`, ``execute`` and ``report``. :func:`verify` parses ``picky verify``'s
 options the same way and runs :func:`verify.claims.run`. The equivalent command is kept
 (``Simulation.command``, ``Verification.meta["command"]``) and saved with the run.
