@@ -383,7 +383,7 @@ def _load_run(d: Path) -> Simulation:
     from verify.runtime import simulation
     from verify.runtime.sweeps import runner
 
-    head, seqs, results = cli.load_saved(str(d), _FLAG, (cli.SCHEMA, runner.SCHEMA))
+    head, seqs, results = cli.load_saved(str(d), _FLAG, (runner.SCHEMA, cli.SCHEMA))
     p = head["parameters"]
     command = head.get("command") or ["picky", "sweep"]
     lanes = simulation.build(p, sequences=seqs)
