@@ -37,7 +37,7 @@ import csv
 import datetime as dt
 import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -424,12 +424,14 @@ def _load_report(d: Path) -> Verification:
         text = (d / "results.csv").read_text()
     except OSError as exc:
         raise ValueError(f"{_FLAG}: cannot read {str(d / 'results.csv')!r}: {exc.strerror or exc}") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    if tuple(next(reader, ())) != report.CSV_COLUMNS:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if tuple(reader.fieldnames or ()) != report.CSV_COLUMNS:
         raise ValueError(f"{_FLAG}: {str(d / 'results.csv')!r} does not have the columns {', '.join(report.CSV_COLUMNS)}")
+    names = [f.name for f in fields(Row)]
     rows: dict[str, list[Row]] = {}
-    for claim, alg, prob, delays, seed, metric, value in reader:
-        rows.setdefault(claim, []).append(Row(alg, prob, delays, _cell(seed), metric, _cell(value)))
+    for rec in reader:  # the strings of a Row's fields; its numbers (seed, value) parsed back
+        rows.setdefault(rec["claim"], []).append(
+            Row(**{k: _cell(rec[k]) if k in ("seed", "value") else rec[k] for k in names}))
     evidence = []
     for c in data["claims"]:
         kw = {k: v for k, v in c.items() if k not in ("test", "rows")}
