@@ -32,7 +32,7 @@ from . import rules
 from .results import RESULTS, get, ids
 from .rules import RULES, UpdateRule, get_rule
 from .statement import Convention, Kind, Statement, Status, UnknownConstant
-from .validation import DelaySequenceError, check, validate_delays
+from .validation import DelaySequenceError, DelaysLike, check, validate_delays
 
 __version__ = "0.1.0"
 
@@ -77,4 +77,5 @@ __all__ = [
     "check",
     "validate_delays",
     "DelaySequenceError",
+    "DelaysLike",
 ]

@@ -23,7 +23,7 @@ import sympy as sp
 from . import symbols as Sy
 from .results import RESULTS, get
 from .statement import Kind, Statement
-from .validation import DOMAINS, check, validate_delays
+from .validation import DOMAINS, DelaysLike, check, validate_delays
 
 __all__ = [
     "iterations",
@@ -280,7 +280,7 @@ def condition_holds(result_id: str, /, *, T: Any, sum_delays: Any, convention: s
 
 
 def first_horizon(
-    delays: _ArrayLike,
+    delays: _ArrayLike | DelaysLike,
     /,
     *,
     result: str = "picky-explicit-sharp",
@@ -289,6 +289,8 @@ def first_horizon(
 ) -> int | None:
     """The first horizon T (a number of steps, 1 <= T <= len(delays)) at which the statement's
     condition holds for the prefix d_1..d_T, or ``None`` if it never holds within the sequence.
+    ``delays``: a sequence of integers or an object with a ``.delays`` array (a
+    ``verify.delays.DelaySequence``, :class:`theory.validation.DelaysLike`).
 
     Theorem D/D' (theorem-d-review.md §7.3): the condition is on the pair (T, d_1..d_T) and is not
     monotone in T, but the conclusion is; so the guarantee applies from this first T on.
