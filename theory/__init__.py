@@ -11,7 +11,9 @@ from __future__ import annotations
 from . import symbols
 from .calculators import (
     CONVENTIONS,
+    RangeWarning,
     accuracy,
+    exact_value,
     check_constants,
     compare,
     horizon,
@@ -74,6 +76,8 @@ __all__ = [
     "horizon",
     "inverse_expression",
     "CONVENTIONS",
+    "RangeWarning",
+    "exact_value",
     "check",
     "validate_delays",
     "DelaySequenceError",
