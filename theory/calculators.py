@@ -46,7 +46,6 @@ __all__ = [
     "inverse_expression",
     "CONVENTIONS",
     "RangeWarning",
-    "exact_value",
 ]
 
 CONVENTIONS = ("norm", "squared")
@@ -136,7 +135,7 @@ def _convert_eps(params: dict[str, Any], convention: str) -> None:
 
 def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any, what: str | None = None) -> Any:
     """Evaluate ``comp`` at validated ``params``. ``what`` names the quantity (``bound``, ``inverse``,
-    ``step_size``, ...) for the range check of :func:`_range_note` (None: no check)."""
+    ``step_size``, ...) for the range check of :func:`_warn_range` (None: no check)."""
     for k in params:
         if k not in DOMAINS:
             raise ValueError(f"unknown parameter {k!r}; known parameters: {sorted(DOMAINS)}")
@@ -211,7 +210,7 @@ def _suspect(x: float) -> bool:
     return math.isinf(x) or abs(x) < _TINY
 
 
-def exact_value(result_id: str, what: str, names: tuple[str, ...], args: list[float]) -> sp.Expr:
+def _exact_value(result_id: str, what: str, names: tuple[str, ...], args: list[float]) -> sp.Expr:
     """The statement's expression ``what`` evaluated exactly (SymPy, the float inputs as exact
     rationals) to 20 digits: the value a float64 calculator over- or underflows on."""
     st = get(result_id)
@@ -227,14 +226,14 @@ def _warn_range(result_id: str, what: str, names: tuple[str, ...], args: list[fl
     finite nonzero number outside float64's normal range; True if it warned."""
     import mpmath
 
-    exact = exact_value(result_id, what, names, args)
+    exact = _exact_value(result_id, what, names, args)
     if not exact.is_finite or exact.is_zero:  # the float is the true value (0, or a true infinity)
         return False
-    text = mpmath.nstr(exact._to_mpmath(80), 6)
     if math.isinf(returned) and abs(exact) <= sys.float_info.max:
         return False
     if not math.isinf(returned) and abs(exact) >= _TINY:
         return False
+    text = mpmath.nstr(exact._to_mpmath(80), 6)
     quantity = _QUANTITY.get(what, what)
     how = (f"overflows float64 (max {sys.float_info.max:.3g})" if math.isinf(returned)
            else f"underflows float64 (smallest normal {_TINY:.3g})")
