@@ -87,13 +87,15 @@ def from_dict(data: dict[str, Any], name: str = "sweep") -> Sweep:
     """The cells of a sweep given as a dict (the parsed TOML)."""
     if not isinstance(data, dict):
         raise ValueError(f"a sweep must be a TOML table; got {type(data).__name__}")
-    _unknown_keys(data)
+    problems_ = _unknown_keys(data)
     body = data.get("sweep")
     if not isinstance(body, dict):
-        raise ValueError("sweep file: needs a [sweep] table")
+        raise ValueError("; ".join(["sweep file: needs a [sweep] table", *problems_]))
     missing = [k for k in _REQUIRED if k not in body]
     if missing:
-        raise ValueError(f"sweep file: [sweep] needs {', '.join(missing)}")
+        problems_.append(f"[sweep] needs {', '.join(missing)}")
+    if problems_:
+        raise ValueError("sweep file: " + "; ".join(problems_))
     pars = data.get("parameters", {})
     if not isinstance(pars, dict):
         raise ValueError(f"sweep file: [parameters] must be a table; got {pars!r}")
@@ -125,9 +127,9 @@ def from_dict(data: dict[str, Any], name: str = "sweep") -> Sweep:
 SWEEP_KEYS = (*GRID_KEYS, *SCALAR_KEYS, "name")
 
 
-def _unknown_keys(data: dict[str, Any]) -> None:
-    """Every unknown table and key of the file at once, in one line with the allowed ones (not only
-    the first: a file written from a wrong description is fixed in one edit)."""
+def _unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Every unknown table and key of the file at once, with the allowed ones (not only the first: a
+    file written from a wrong description is fixed in one edit); reported with the missing keys."""
     parts = []
     tables = [t for t in data if t not in ("sweep", "parameters")]
     if tables:
@@ -140,8 +142,7 @@ def _unknown_keys(data: dict[str, Any]) -> None:
             if bad:
                 parts.append(f"unknown key{'s' * (len(bad) > 1)} {', '.join(map(repr, bad))} in [{table}] "
                              f"(allowed: {', '.join(allowed)})")
-    if parts:
-        raise ValueError("sweep file: " + "; ".join(parts))
+    return parts
 
 
 def _check(cfg: dict[str, Any], grid: dict[str, list]) -> None:
