@@ -524,6 +524,7 @@ T = int(sys.argv[1])
 import numpy as np
 from verify import algorithms as A, engine as E
 from verify.models import delays as D, problems as P
+
 imports = status('VmRSS')
 prob = P.make('logsum', 10)
 t0 = time.perf_counter()

@@ -23,6 +23,7 @@ sys.path.insert(0, root)
 from verify import algorithms as A, engine as E
 from verify.models import delays as D, problems as P
 from verify.models.noise import make_noise
+
 spec = "pareto:alpha=1.5,scale=3"
 if case.startswith("a"):
     prob, T, sigma = P.make("logsum", 10), 100_000, 1.0

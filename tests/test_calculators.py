@@ -270,3 +270,31 @@ def test_compare_rows():
     for r in rows:
         if r["kind"] == "upper" and r["applicable"]:
             assert r["iterations"] >= by["lower-bound"]["iterations"] * (1 - 1e-12)
+
+
+def test_values_beyond_float64_warn_with_the_exact_value():
+    """Issue 21: the calculators returned inf and 0 silently where the exact value lies beyond float64's
+    range. Now the float (inf; 0.0) comes with a theory.RangeWarning holding the exact value. Hand values
+    at beta = F = sigma = 1e308, eps = 1e-308: SGD's 32 beta F sigma^2/eps^4 = 3.2e2465; Theorem D's step
+    eps^2/(4 beta sigma^2) = 2.5e-1541 and threshold eps/(2 beta) = 5e-617. Ordinary values do not warn."""
+    import warnings
+
+    big = dict(beta=1e308, F=1e308, sigma=1e308, eps=1e-308)
+    with pytest.warns(theory.RangeWarning, match=r"iterations of 'sgd' = 3\.2e\+2465 overflows float64") as rec:
+        assert theory.iterations("sgd", **big) == math.inf
+    assert rec[0].message.exact == "3.2e+2465" and rec[0].message.returned == math.inf
+    with pytest.warns(theory.RangeWarning, match=r"step_size of 'picky-explicit' = 2\.5e-1541 underflows"):
+        assert theory.step_size("picky-explicit", beta=1e308, sigma=1e308, eps=1e-308) == 0.0
+    with pytest.warns(theory.RangeWarning, match=r"threshold of 'picky-explicit' = 5\.0e-617 underflows"):
+        assert theory.threshold("picky-explicit", beta=1e308, eps=1e-308) == 0.0
+    # arrays: the first element out of range is named; 32/eps^4 at eps = 1e-90 is 3.2e361
+    with pytest.warns(theory.RangeWarning, match=r"= 3\.2e\+361 overflows float64.* at index 1"):
+        out = theory.iterations("sgd", beta=1.0, F=1.0, sigma=1.0, eps=np.array([0.5, 1e-90]))
+    assert out[0] == 528.0 and out[1] == math.inf  # 4*4 + 32*16 = 528
+    # accuracy that underflows: sigma = 0, eps = sqrt(4 beta F/T) = sqrt(4e-600/1e308) = 2e-454
+    with pytest.warns(theory.RangeWarning, match=r"accuracy of 'sgd' = 2\.0e-454 underflows"):
+        assert theory.accuracy("sgd", T=1e308, beta=1e-300, F=1e-300, sigma=0.0) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert theory.iterations("sgd", beta=2.0, F=3.0, sigma=1.0, eps=0.5) == 4 * 6 / 0.25 + 32 * 6 / 0.0625
+        assert theory.threshold("picky-explicit", beta=2.0, eps=1e-300) == 2.5e-301  # small but normal

@@ -12,7 +12,7 @@ from verify.cli import main
 KEYS = {
     "id", "title", "status", "kind", "convention", "source_convention", "applicable", "missing", "iterations",
     "steps", "restarts", "iterations_with_restarts", "step_size", "threshold", "success_probability", "constant",
-    "delay_parameters", "notes",
+    "delay_parameters", "notes", "out_of_range",
 }
 
 
@@ -90,3 +90,25 @@ def test_console_script_entry_point():
     r = subprocess.run([sys.executable, "-m", "verify.cli", "bounds", "--beta", "1", "--F", "1", "--sigma", "0", "--eps", "0.1", "--json"],
                        capture_output=True, text=True, check=True)
     assert json.loads(r.stdout)["schema"] == "picky-bounds/2"
+
+
+def test_values_beyond_float64_are_never_shown_as_inf_or_0(capsys):
+    """Issue 21: at beta = F = sigma = 1e308, eps = 1e-308 the table said steps inf, step size 0, threshold 0,
+    exit 0, with no word. Now the exact values, marked *, with a footnote; --json keeps the floats and adds
+    out_of_range and a note. Hand values: Theorem D's 128 beta F sigma^2/eps^4 = 128e2464 (the dominant term);
+    its step eps^2/(4 beta sigma^2) = 1e-616/4e924 = 2.5e-1541; its threshold eps/(2 beta) = 5e-617."""
+    args = ["--beta", "1e308", "--F", "1e308", "--sigma", "1e308", "--eps", "1e-308", "--tau-avg", "1"]
+    assert main(["bounds", *args]) == 0
+    out = capsys.readouterr().out
+    row = next(ln for ln in out.splitlines() if ln.startswith("picky-explicit "))
+    assert row.split()[3:6] == ["1.28e+2466*", "-", "2.5e-1541*"] and row.split()[6] == "5.0e-617*", row
+    assert " inf " not in row and " 0 " not in row
+    assert "* beyond float64's range" in out
+    doc = run_json(capsys, *args)
+    r = next(r for r in doc["results"] if r["id"] == "picky-explicit")
+    assert r["out_of_range"] == {"iterations": "1.28e+2466", "step_size": "2.5e-1541", "threshold": "5.0e-617"}
+    assert r["iterations"] is None and r["step_size"] == 0.0 and r["threshold"] == 0.0  # the floats, as the API
+    assert "threshold = 5.0e-617 is beyond float64's range (returned 0.0)" in r["notes"]
+    # ordinary values: no note
+    doc = run_json(capsys, "--beta", "2", "--F", "3", "--sigma", "1", "--eps", "0.5", "--tau-avg", "1")
+    assert all(r["out_of_range"] == {} and "float64" not in r["notes"] for r in doc["results"])

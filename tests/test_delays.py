@@ -498,3 +498,22 @@ def test_bad_specs_name_the_parameter(spec, T, seed, words) -> None:
     msg = str(exc.value)
     for w in words:
         assert w in msg, (w, msg)
+
+
+def test_theory_accepts_a_delay_sequence():
+    """Issue 21: theory.first_horizon(verify.models.delays.make(...)) failed with "delays must be 1-dimensional;
+    got shape ()". Theory reads the object's .delays (theory.validation.DelaysLike; theory never imports
+    verify). Hand values of tests/test_calculators.py::test_first_horizon_hand_values: constant delay 5
+    (clipped to t-1), beta = 1, F = 1/2, eps = 1/2, sigma = 0: Theorem D' from T = 89597, D from 93694."""
+    import theory
+
+    seq = make("constant:tau=5", 100_000, seed=0)
+    assert isinstance(seq, DelaySequence)
+    kw = dict(beta=1.0, F=0.5, sigma=0.0, eps=0.5)
+    assert theory.first_horizon(seq, result="picky-explicit-sharp", **kw) == 89597
+    assert theory.first_horizon(seq, result="picky-explicit", **kw) == 93694
+    # every theory function that takes delays goes through validate_delays
+    assert theory.validate_delays(seq).tolist() == np.minimum(np.arange(100_000), 5).tolist()
+    # something that is neither a sequence nor carries one: the message says what is accepted
+    with pytest.raises(ValueError, match=r"1-d sequence of integers \(or an object with a \.delays array"):
+        theory.first_horizon(object(), **kw)

@@ -165,7 +165,9 @@ def test_cli_png_deterministic(tmp_path, capsys):
 @pytest.mark.parametrize("argv, needle", [
     (["figures", "--only", "nope"], "unknown figure 'nope'"),
     (["figures", "--profile", "huge"], "invalid choice"),
-    (["figures", "--reuse-data", "--out", "{tmp}/empty"], "holds no figures yet"),
+    (["figures", "--reuse-data", "--out", "{tmp}/empty", "--data", "{tmp}/nodata"], "--data: '"),
+    (["figures", "--out", "{tmp}/empty", "--data", "{tmp}/foreign"], "--data: only with --reuse-data"),
+    (["figures", "--reuse-data", "--out", "{tmp}/empty", "--data", "{tmp}/foreign"], "was not written by picky"),
     (["figures", "--out", "{tmp}/foreign", "--only", "theory-advantage"], "was not written by picky figures"),
     (["figures", "--out", "{tmp}/afile", "--only", "theory-advantage"], "is not a directory"),
 ])
@@ -181,3 +183,53 @@ def test_cli_bad_arguments(tmp_path, capsys, argv, needle):
     if "invalid choice" not in needle:  # argparse prints its usage line too
         assert len(lines) == 1, se
     assert (tmp_path / "foreign" / "x.txt").read_text() == "mine"
+
+
+def test_reuse_data_into_a_new_directory_replots_the_committed_figures(tmp_path, capsys):
+    """Issue 21: `picky figures --reuse-data --out NEW` was refused ("holds no figures yet"). From a checkout
+    it replots the committed figures/ (the CSV is carried over byte for byte); --data DIR names another
+    source (its manifest checked); outside a checkout the error says how to point at the data."""
+    from verify.figures import pipeline
+
+    committed = pipeline.COMMITTED
+    assert (committed / "MANIFEST.json").is_file()  # the test runs from a checkout
+    new = tmp_path / "new"
+    code, so, se = _run(["figures", "--reuse-data", "--out", str(new), "--only", "theory-iterations",
+                         "--no-progress"], capsys)
+    assert code == 0, se
+    assert "replotted" in so and f"data from {committed}/" in so
+    assert (new / "theory-iterations.csv").read_bytes() == (committed / "theory-iterations.csv").read_bytes()
+    assert (new / "theory-iterations.png").stat().st_size > 0
+    # --data: a copy, replotted; an edited copy is refused by its manifest
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(committed, copy)
+    code, so, se = _run(["figures", "--reuse-data", "--data", str(copy), "--out", str(tmp_path / "b"), "--only",
+                         "hunter", "--no-progress"], capsys)
+    assert code == 0 and f"data from {copy}/" in so, se
+    assert (tmp_path / "b" / "hunter.csv").read_bytes() == (committed / "hunter.csv").read_bytes()
+    (copy / "hunter.csv").write_text("edited\n")
+    code, _, se = _run(["figures", "--reuse-data", "--data", str(copy), "--out", str(tmp_path / "c"), "--only",
+                        "hunter", "--no-progress"], capsys)
+    assert code == 2 and "does not match its checksum" in se and not (tmp_path / "c").exists()
+
+
+def test_reuse_data_outside_a_checkout_says_how(tmp_path, capsys, monkeypatch):
+    from verify.figures import pipeline
+
+    monkeypatch.setattr(pipeline, "COMMITTED", tmp_path / "no-checkout" / "figures")
+    code, _, se = _run(["figures", "--reuse-data", "--out", str(tmp_path / "new"), "--no-progress"], capsys)
+    assert code == 2 and len(se.strip().splitlines()) == 1
+    assert "holds no figures yet and no committed figures/ was found" in se and "--data DIR" in se
+
+
+def test_committed_csvs_round_trip_byte_for_byte():
+    """A replot (--reuse-data) rewrites each CSV: it must be the committed bytes (hunter.csv and headline.csv
+    came back with their columns reordered, since read-back rows omit empty cells). Metadata too."""
+    from verify.figures import pipeline
+
+    for name in figures.NAMES:
+        t = Table.read(pipeline.COMMITTED, name)
+        assert t.csv_text() == (pipeline.COMMITTED / f"{name}.csv").read_text(), name
+        assert t.meta_text() == (pipeline.COMMITTED / f"{name}.meta.json").read_text(), name

@@ -340,6 +340,7 @@ def test_row_06_broken_pipe_is_quiet(argv):
     assert first and err == "" and proc.returncode == 0, (proc.returncode, err)
 
 
+@pytest.mark.filterwarnings("ignore::theory.calculators.RangeWarning")  # tested in test_calculators.py
 @pytest.mark.parametrize("result", ["sgd", "picky-explicit", "picky-explicit-sharp", "picky", "delayed-sgd", "lower-bound"])
 @pytest.mark.parametrize("eps", [1e-90, 1e-160, 1e-200, 1e-300, 5e-324])
 def test_row_07_scalar_and_array_calculators_agree_at_extremes(result, eps):
@@ -363,7 +364,9 @@ def test_row_07_bounds_cli_at_tiny_eps():
                               "--tau-max", "9"])
     assert code == 0 and err == ""
     sgd = next(ln for ln in out.splitlines() if ln.startswith("sgd "))
-    assert sgd.split()[3] == "inf"  # 1/eps^4 overflows: inf, as the array calculator says
+    # 32 beta F sigma^2/eps^4 = 3.2e361 overflows: the exact value marked * (issue 21: never a bare inf; the
+    # calculators return inf with a theory.RangeWarning carrying the same exact value)
+    assert sgd.split()[3] == "3.2e+361*"
 
 
 def test_row_08_json_is_standard_at_extremes():

@@ -44,6 +44,29 @@ def test_bad_sweep_files_name_the_key(change, needle):
     assert needle in str(exc.value)
 
 
+def test_every_unknown_key_is_reported_at_once(tmp_path, capsys):
+    """A file written from a wrong description (plural keys, a misspelt override, a stray table) is
+    reported in one line naming every unknown key and the allowed ones (the old check named only the first)."""
+    f = tmp_path / "s.toml"
+    f.write_text('[sweep]\nalgorithms = ["picky"]\ndims = [10]\nnoises = ["gaussian"]\nsigmas = [0.0]\n'
+                 'delays = ["constant:tau=3"]\neps = 0.5\nsteps = 100\nseeds = 1\n'
+                 '[parameters]\netaa = 0.1\n[extra]\nx = 1\n')
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "unknown keys 'dims', 'noises', 'sigmas' in [sweep] (allowed: problems, dim, noise, sigma, delays," in err
+    assert "unknown key 'etaa' in [parameters] (allowed: eta, rho, tau_C, rule, R)" in err
+    assert "unknown table [extra] (allowed: [sweep], [parameters])" in err
+    assert not (tmp_path / "o").exists()
+    # a misspelt required key: the unknown one and the missing one in the same line
+    f.write_text('[sweep]\nalgorithms = ["picky"]\ndelay_models = ["constant:tau=3"]\neps = 0.5\nsteps = 100\n'
+                 'seeds = 1\n')
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "unknown key 'delay_models' in [sweep]" in err and "[sweep] needs delays" in err
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     f = tmp_path / "s.toml"
     f.write_text("[sweep]\nalgorithms = [\n")

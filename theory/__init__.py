@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import symbols
 from .calculators import (
     CONVENTIONS,
+    RangeWarning,
     accuracy,
     check_constants,
     compare,
@@ -32,7 +33,7 @@ from . import rules
 from .results import RESULTS, get, ids
 from .rules import RULES, UpdateRule, get_rule
 from .statement import Convention, Kind, Statement, Status, UnknownConstant
-from .validation import DelaySequenceError, check, validate_delays
+from .validation import DelaySequenceError, DelaysLike, check, validate_delays
 
 __version__ = "0.1.0"
 
@@ -74,7 +75,9 @@ __all__ = [
     "horizon",
     "inverse_expression",
     "CONVENTIONS",
+    "RangeWarning",
     "check",
     "validate_delays",
     "DelaySequenceError",
+    "DelaysLike",
 ]

@@ -13,6 +13,8 @@ on input (and accuracies are returned squared).
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
@@ -23,7 +25,7 @@ import sympy as sp
 from . import symbols as Sy
 from .results import RESULTS, get
 from .statement import Kind, Statement
-from .validation import DOMAINS, check, validate_delays
+from .validation import DOMAINS, DelaysLike, check, validate_delays
 
 __all__ = [
     "iterations",
@@ -43,6 +45,7 @@ __all__ = [
     "compare",
     "inverse_expression",
     "CONVENTIONS",
+    "RangeWarning",
 ]
 
 CONVENTIONS = ("norm", "squared")
@@ -130,7 +133,9 @@ def _convert_eps(params: dict[str, Any], convention: str) -> None:
         params["eps"] = np.sqrt(e) if isinstance(e, np.ndarray) else math.sqrt(e)
 
 
-def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any) -> Any:
+def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any, what: str | None = None) -> Any:
+    """Evaluate ``comp`` at validated ``params``. ``what`` names the quantity (``bound``, ``inverse``,
+    ``step_size``, ...) for the range check of :func:`_warn_range` (None: no check)."""
     for k in params:
         if k not in DOMAINS:
             raise ValueError(f"unknown parameter {k!r}; known parameters: {sorted(DOMAINS)}")
@@ -157,7 +162,10 @@ def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any) -> An
         except (ZeroDivisionError, OverflowError):  # math's errors where IEEE arithmetic gives inf
             with np.errstate(all="ignore"):
                 out = float(comp.vector(*[np.float64(a) for a in args]))
-        return _representable(out, result_id, comp, args)
+        out = _representable(out, result_id, comp, args)
+        if what is not None and _suspect(out):
+            _warn_range(result_id, what, comp.names, args, out)
+        return out
     arrays = np.broadcast_arrays(*[np.asarray(a, dtype=float) for a in args])
     with np.errstate(all="ignore"):
         out = comp.vector(*arrays)
@@ -166,12 +174,82 @@ def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any) -> An
     if bad.any():
         i = tuple(int(j) for j in np.argwhere(bad)[0])
         _representable(math.nan, result_id, comp, [np.asarray(a)[i] if np.ndim(a) else a for a in arrays], i)
+    if what is not None:
+        suspects = np.argwhere(np.isinf(out) | (np.abs(out) < _TINY))
+        for j in suspects[:_MAX_EXACT]:  # the first element whose exact value is out of range
+            i = tuple(int(k) for k in j)
+            at = [float(a[i]) for a in arrays]
+            if _warn_range(result_id, what, comp.names, at, float(out[i]), i, len(suspects)):
+                break
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# values beyond float64's range: inf and 0 are never returned silently
+# --------------------------------------------------------------------------------------------
+_TINY = sys.float_info.min  # the smallest normal float64 (2.2e-308); below it precision is lost
+_MAX_EXACT = 50  # exact evaluations spent per array call looking for an out-of-range element
+#: how each quantity is named in the warning
+_QUANTITY = {"bound": "iterations", "inverse": "accuracy"}
+
+
+class RangeWarning(RuntimeWarning):
+    """A calculator's exact value lies beyond float64's range: the float returned is ``inf``
+    (overflow, exact value > 1.8e308) or ``0.0`` / a subnormal (underflow, exact value < 2.2e-308).
+    Attributes: ``result``, ``quantity`` (iterations, accuracy, step_size, threshold or an aux name),
+    ``exact`` (the exact value, from the SymPy statement in exact rational arithmetic, as a string
+    with 6 significant digits), ``returned`` (the float), ``index`` (array element or None)."""
+
+    def __init__(self, message: str, *, result: str, quantity: str, exact: str, returned: float,
+                 index: tuple[int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.result, self.quantity, self.exact, self.returned, self.index = result, quantity, exact, returned, index
+
+
+def _suspect(x: float) -> bool:
+    return math.isinf(x) or abs(x) < _TINY
+
+
+def _exact_value(result_id: str, what: str, names: tuple[str, ...], args: list[float]) -> sp.Expr:
+    """The statement's expression ``what`` evaluated exactly (SymPy, the float inputs as exact
+    rationals) to 20 digits: the value a float64 calculator over- or underflows on."""
+    st = get(result_id)
+    expr = inverse_expression(st) if what == "inverse" else st._expr(what)
+    by_name = {_arg_name(st, sym): sym for sym in expr.free_symbols}
+    subs = {by_name[n]: sp.Rational(float(a)) for n, a in zip(names, args) if n in by_name}
+    return sp.N(expr.subs(subs), 20)
+
+
+def _warn_range(result_id: str, what: str, names: tuple[str, ...], args: list[float], returned: float,
+                index: tuple[int, ...] | None = None, count: int = 1) -> bool:
+    """Warn (:class:`RangeWarning`) if the exact value of a suspect float (inf, 0, subnormal) is a
+    finite nonzero number outside float64's normal range; True if it warned."""
+    import mpmath
+
+    exact = _exact_value(result_id, what, names, args)
+    if not exact.is_finite or exact.is_zero:  # the float is the true value (0, or a true infinity)
+        return False
+    if math.isinf(returned) and abs(exact) <= sys.float_info.max:
+        return False
+    if not math.isinf(returned) and abs(exact) >= _TINY:
+        return False
+    text = mpmath.nstr(exact._to_mpmath(80), 6)
+    quantity = _QUANTITY.get(what, what)
+    how = (f"overflows float64 (max {sys.float_info.max:.3g})" if math.isinf(returned)
+           else f"underflows float64 (smallest normal {_TINY:.3g})")
+    given = ", ".join(f"{n}={float(a):g}" for n, a in zip(names, args))
+    where = "" if index is None else (f" at index {index if len(index) > 1 else index[0]}"
+                                      f" (first of {count} elements that are inf or below {_TINY:.3g})")
+    warnings.warn(RangeWarning(f"{quantity} of {result_id!r} = {text} {how}: returned {returned!r}{where} "
+                               f"({given})", result=result_id, quantity=quantity, exact=text, returned=returned,
+                               index=index), stacklevel=4)
+    return True
+
+
 def _representable(out: float, result_id: str, comp: _Compiled, args: list[Any], index: tuple | None = None) -> float:
-    """Extreme inputs: a value that overflows is +inf (for scalars and arrays alike); one that has no
-    floating-point value (inf - inf, 0 * inf) is an error naming the inputs."""
+    """Extreme inputs: a value that overflows is +inf (for scalars and arrays alike, with a
+    :class:`RangeWarning` giving the exact value); one that has no floating-point value (inf - inf,
+    0 * inf) is an error naming the inputs."""
     if math.isnan(out):
         given = ", ".join(f"{n}={float(a):g}" for n, a in zip(comp.names, args))
         at = "" if index is None else f" at index {index if len(index) > 1 else index[0]}"
@@ -184,7 +262,7 @@ def evaluate(result_id: str, what: str = "bound", /, *, convention: str = "norm"
     """Evaluate any named expression of a statement (``bound``, ``step_size``, ``threshold`` or an
     ``aux`` entry) at validated parameters. Scalars in, float out; arrays broadcast."""
     _convert_eps(params, convention)
-    return _call(_compiled(result_id, what), result_id, params, C)
+    return _call(_compiled(result_id, what), result_id, params, C, what)
 
 
 def iterations(result_id: str, /, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
@@ -194,7 +272,7 @@ def iterations(result_id: str, /, *, convention: str = "norm", C: Any = None, **
     if st.kind is Kind.COUNT:
         raise ValueError(f"{result_id!r} is a counting bound; use evaluate({result_id!r}, ...) instead")
     _convert_eps(params, convention)
-    return _call(_compiled(result_id, "bound"), result_id, params, C)
+    return _call(_compiled(result_id, "bound"), result_id, params, C, "bound")
 
 
 def accuracy(result_id: str, /, T: Any, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
@@ -205,7 +283,7 @@ def accuracy(result_id: str, /, T: Any, *, convention: str = "norm", C: Any = No
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
     params["T"] = T
-    out = _call(_compiled(result_id, "inverse"), result_id, params, C)
+    out = _call(_compiled(result_id, "inverse"), result_id, params, C, "inverse")
     if convention == "squared":
         return out * out
     return out
@@ -214,13 +292,13 @@ def accuracy(result_id: str, /, T: Any, *, convention: str = "norm", C: Any = No
 def step_size(result_id: str, /, *, convention: str = "norm", **params: Any) -> Any:
     """The statement's step size eta (units: length^2 per f-unit; beta*eta is dimensionless)."""
     _convert_eps(params, convention)
-    return _call(_compiled(result_id, "step_size"), result_id, params, None)
+    return _call(_compiled(result_id, "step_size"), result_id, params, None, "step_size")
 
 
 def threshold(result_id: str, /, *, convention: str = "norm", **params: Any) -> Any:
     """The statement's distance threshold rho (units of x)."""
     _convert_eps(params, convention)
-    return _call(_compiled(result_id, "threshold"), result_id, params, None)
+    return _call(_compiled(result_id, "threshold"), result_id, params, None, "threshold")
 
 
 def restarts(delta: Any) -> Any:
@@ -280,7 +358,7 @@ def condition_holds(result_id: str, /, *, T: Any, sum_delays: Any, convention: s
 
 
 def first_horizon(
-    delays: _ArrayLike,
+    delays: _ArrayLike | DelaysLike,
     /,
     *,
     result: str = "picky-explicit-sharp",
@@ -289,6 +367,8 @@ def first_horizon(
 ) -> int | None:
     """The first horizon T (a number of steps, 1 <= T <= len(delays)) at which the statement's
     condition holds for the prefix d_1..d_T, or ``None`` if it never holds within the sequence.
+    ``delays``: a sequence of integers or an object with a ``.delays`` array (a
+    ``verify.models.delays.DelaySequence``, :class:`theory.validation.DelaysLike`).
 
     Theorem D/D' (theorem-d-review.md §7.3): the condition is on the pair (T, d_1..d_T) and is not
     monotone in T, but the conclusion is; so the guarantee applies from this first T on.
@@ -448,7 +528,9 @@ def compare(
     Each row: id, title, status, kind, convention, applicable, missing (parameters needed but not
     given), iterations, restarts and iterations_with_restarts (when delta is given and the result
     has a constant success probability), step_size, threshold, success_probability, constant
-    (name, value, status), delay_parameters (what was substituted), notes.
+    (name, value, status), delay_parameters (what was substituted), notes, out_of_range ({quantity:
+    exact value} for every number beyond float64's range, whose float is inf or 0: see
+    :class:`RangeWarning`; the note says it too).
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
@@ -512,21 +594,38 @@ def compare(
                 "status": st.constant.status.value if C is None else "user",
                 "meaning": st.constant.meaning if C is None else "set by the user",
             }
-        if not missing:
-            p = {k2: params[k2] for k2 in st.parameters}
-            row["iterations"] = iterations(st.id, convention=convention, C=C, **p)
-            row["steps"] = horizon(row["iterations"])
-            if st.step_size is not None:
-                row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
-            if st.threshold is not None:
-                row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
-            if k is not None and st.restarts is not None:
-                row["restarts"] = k
-                row["iterations_with_restarts"] = k * row["iterations"]
-        else:
-            if st.step_size is not None and all(n in params for n in _compiled(st.id, "step_size").names):
-                row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
-            if st.threshold is not None and all(n in params for n in _compiled(st.id, "threshold").names):
-                row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RangeWarning)
+            _fill_row(row, st, params, missing, convention, C, k)
+        ranged = [w.message for w in caught if isinstance(w.message, RangeWarning)]
+        for w in caught:  # anything else goes on as it came
+            if not isinstance(w.message, RangeWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        row["out_of_range"] = {m.quantity: m.exact for m in ranged}
+        if ranged:
+            row["notes"] = "; ".join(
+                [row["notes"]] * bool(row["notes"])
+                + [f"{m.quantity} = {m.exact} is beyond float64's range (returned {m.returned!r})" for m in ranged])
         rows.append(row)
     return rows
+
+
+def _fill_row(row: dict[str, Any], st: Statement, params: dict[str, Any], missing: list[str], convention: str,
+              C: Any, k: int | None) -> None:
+    """compare()'s numbers for one statement: iterations, steps, step size, threshold, restarts."""
+    if not missing:
+        p = {k2: params[k2] for k2 in st.parameters}
+        row["iterations"] = iterations(st.id, convention=convention, C=C, **p)
+        row["steps"] = horizon(row["iterations"])
+        if st.step_size is not None:
+            row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
+        if st.threshold is not None:
+            row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
+        if k is not None and st.restarts is not None:
+            row["restarts"] = k
+            row["iterations_with_restarts"] = k * row["iterations"]
+    else:
+        if st.step_size is not None and all(n in params for n in _compiled(st.id, "step_size").names):
+            row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
+        if st.threshold is not None and all(n in params for n in _compiled(st.id, "threshold").names):
+            row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 __all__ = ["Domain", "DOMAINS", "check", "check_scalar", "check_int", "check_real", "check_bool", "is_number", "describe_int",
-           "describe_real", "validate_delays", "DelaySequenceError"]
+           "describe_real", "validate_delays", "DelaySequenceError", "DelaysLike"]
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,13 @@ def check(name: str, value: Any) -> float | np.ndarray:
     return check_scalar(name, value)
 
 
+class DelaysLike(Protocol):
+    """Anything that carries a delay sequence d_1..d_T in a ``delays`` array (e.g.
+    ``verify.models.delays.DelaySequence``); every theory function taking delays accepts it."""
+
+    delays: Any
+
+
 class DelaySequenceError(ValueError):
     """A delay sequence violates the model 0 <= d_t <= t-1 (1-indexed steps), integer, finite."""
 
@@ -187,13 +194,22 @@ def validate_delays(delays: Any, length: int | None = None, name: str = "delays"
     the iterate of step t - d_t, so 0 <= d_t <= t - 1 (causality). In 0-based array position i
     (step t = i + 1) this reads 0 <= delays[i] <= i.
 
+    ``delays`` is a 1-d sequence of integers (list, tuple, numpy array) or an object that carries one
+    in its ``delays`` attribute (the :class:`DelaysLike` protocol; ``verify.models.delays.DelaySequence``, what
+    ``verify.models.delays.make`` returns, is one). Theory reads the attribute and never imports verify.
+
     Raises DelaySequenceError (a ValueError) naming the first offending step.
     """
+    if not isinstance(delays, (np.ndarray, list, tuple)) and hasattr(delays, "delays"):
+        delays = delays.delays
     try:
         arr = np.asarray(delays)
     except Exception as exc:  # pragma: no cover - numpy raises many types
         raise DelaySequenceError(f"{name} must be a 1-d sequence of integers; got {type(delays).__name__}") from exc
     if arr.ndim != 1:
+        if arr.ndim == 0:
+            raise DelaySequenceError(f"{name} must be a 1-d sequence of integers (or an object with a .delays array, "
+                                     f"such as verify.models.delays.DelaySequence); got {type(delays).__name__}")
         raise DelaySequenceError(f"{name} must be 1-dimensional; got shape {arr.shape}")
     if length is not None and arr.shape[0] != length:
         raise DelaySequenceError(f"{name} must have length {length} (one delay per step); got length {arr.shape[0]}")

@@ -7,12 +7,15 @@ JSON output of ``picky bounds --json`` (schema ``picky-bounds/1``; keys are stab
   convention, constants);
 - ``results``: one object per result with keys ``id, title, status, kind, convention,
   source_convention, applicable, missing, iterations, restarts, iterations_with_restarts,
-  step_size, threshold, success_probability, constant, delay_parameters, notes`` and, with
+  step_size, threshold, success_probability, constant, delay_parameters, notes, out_of_range`` and, with
   ``--latex``, ``latex``. ``iterations`` is the real-valued bound on the number of steps and
   ``steps`` the integer horizon it asks for (ceil, at least 1; :func:`theory.horizon`); both
   ``null`` when the result is not applicable (see ``missing``). A bound that overflows is
   ``null`` with its JSON Pointer listed under the top-level ``nonfinite`` (``"inf"``; the package's
-  JSON policy, :mod:`verify.io.jsonsafe`). The table shows ``steps``.
+  JSON policy, :mod:`verify.io.jsonsafe`). ``out_of_range`` maps each quantity whose exact value lies
+  beyond float64's range (``iterations`` overflowing to inf; ``step_size``, ``threshold`` underflowing
+  to 0) to that exact value as a string, and ``notes`` says so. The table shows ``steps``, and the
+  exact value marked ``*`` in place of inf or 0.
 """
 from __future__ import annotations
 
@@ -128,10 +131,21 @@ def run(args: argparse.Namespace) -> int:
             note.append(f"C={fmt(c['value'])} ({c['status']})")
         for k, v in r["delay_parameters"].items():
             note.append(f"{k} := {v}")
+        big = r.get("out_of_range", {})
+        steps, eta, rho = _steps(r["steps"]), fmt(r["step_size"]), fmt(r["threshold"])
+        if big:  # the exact value, marked, instead of inf or 0 (the footnote says so)
+            steps = f"{big['iterations']}*" if "iterations" in big else steps
+            eta = f"{big['step_size']}*" if "step_size" in big else eta
+            rho = f"{big['threshold']}*" if "threshold" in big else rho
         rest = "-" if r["restarts"] is None else f"{_steps(r['restarts'] * r['steps'])} ({r['restarts']})"
-        table.append((r["id"], r["status"], r["kind"], _steps(r["steps"]), rest, fmt(r["step_size"]), fmt(r["threshold"]), "; ".join(note)))
+        if r["restarts"] is not None and "iterations" in big:
+            rest = f"{r['restarts']} x {steps}"
+        table.append((r["id"], r["status"], r["kind"], steps, rest, eta, rho, "; ".join(note)))
     print_table(head, table)
     print()
+    if any(r.get("out_of_range") for r in rows):
+        print("* beyond float64's range (above 1.8e308 or below 2.2e-308): the exact value of the SymPy statement; "
+              "the calculators return inf or 0 with a theory.RangeWarning; --json: the float and out_of_range.")
     print("status: paper-rate-only = the source's rate, constant C unknown (placeholder); derived = proved here, not the paper's constants.")
     print("kind: upper = T steps suffice; lower = T steps are necessary for some instance.")
     if args.latex:

@@ -23,13 +23,18 @@ def add_parser(sub: Any) -> None:
                     "beside it, and README.md, the index. Deterministic given the seeds. The output directory "
                     "belongs to picky figures: an existing one written by it is replaced atomically.",
         epilog="figures: " + ", ".join(NAMES) + ".\nexamples:\n  picky figures --profile quick\n"
-               "  picky figures --only digits theory-iterations\n  picky figures --reuse-data   # replot from the CSVs\n\n" + EXECUTOR_HELP,
+               "  picky figures --only digits theory-iterations\n  picky figures --reuse-data   # replot from the CSVs\n"
+               "  picky figures --reuse-data --data figures --out /tmp/figs   # replot the committed data elsewhere\n\n"
+               + EXECUTOR_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     f.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
     f.add_argument("--only", nargs="+", metavar="NAME", help="regenerate only these figures (the others are kept)")
     f.add_argument("--reuse-data", action="store_true",
-                   help="replot from the CSVs already in --out (no computation; seconds)")
+                   help="replot from CSVs (no computation; seconds): those of --data, else of --out if it holds "
+                        "figures, else the checkout's committed figures/")
+    f.add_argument("--data", metavar="DIR", default=None,
+                   help="with --reuse-data: the figures directory whose CSVs are replotted (default: see --reuse-data)")
     f.add_argument("--profile", default="quick", choices=("quick", "full", "test"),
                    help="budget: quick (default, minutes), full (more seeds and steps), test (tiny, for the test "
                         "suite; its figures are not meaningful)")
@@ -46,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     res = generate(args.out, only=args.only, reuse_data=args.reuse_data, profile=args.profile, progress=progress,
-                   command=getattr(args, "argv", None), executor=executor_from(args))
+                   command=getattr(args, "argv", None), executor=executor_from(args), data=args.data)
     for name, info in res["figures"].items():
         how = "replotted" if info["reused"] else "computed"
         print(f"{name:22s} {how} in {info['seconds']:6.1f}s  {', '.join(info['files'])}")
-    print(f"wrote {res['out']}/ ({len(res['figures'])} figure(s) in {res['seconds']:.1f}s; index README.md)")
+    src = f"; data from {res['data']}/" if res["data"] is not None and res["data"] != res["out"] else ""
+    print(f"wrote {res['out']}/ ({len(res['figures'])} figure(s) in {res['seconds']:.1f}s{src}; index README.md)")
     return 0

@@ -30,13 +30,18 @@ def figure_files(name: str) -> list[str]:
     return [f"{name}.png", f"{name}.svg", f"{name}.csv", f"{name}.meta.json"]
 
 
-def _owned(path: Path) -> dict[str, Any] | None:
+#: the committed figures of a checkout (``figures/`` beside ``verify/``): what ``--reuse-data`` replots
+#: when ``--out`` holds no figures yet and no ``--data`` is given
+COMMITTED = Path(__file__).resolve().parents[2] / "figures"
+
+
+def _owned(path: Path, flag: str = "--out") -> dict[str, Any] | None:
     """The manifest of an existing picky figures directory (None if ``path`` does not exist or is
     empty); ValueError for any other non-empty directory."""
     if not path.exists():
         return None
     if not path.is_dir():
-        raise ValueError(f"--out: {os.fspath(path)!r} exists and is not a directory")
+        raise ValueError(f"{flag}: {os.fspath(path)!r} exists and is not a directory")
     if not any(path.iterdir()):
         return None
     m = path / MANIFEST
@@ -47,15 +52,43 @@ def _owned(path: Path) -> dict[str, Any] | None:
         except (OSError, ValueError):
             man = None
     if not isinstance(man, dict) or man.get("kind") != "picky-figures":
-        raise ValueError(f"--out: directory {os.fspath(path)!r} exists, is not empty and was not written by picky "
-                         "figures (no picky-figures MANIFEST.json); choose another --out or remove it")
+        raise ValueError(f"{flag}: directory {os.fspath(path)!r} exists, is not empty and was not written by picky "
+                         f"figures (no picky-figures MANIFEST.json); choose another {flag}" +
+                         " or remove it" * (flag == "--out"))
     return man
+
+
+def _data_source(dest: Path, old: dict[str, Any] | None, data: str | os.PathLike[str] | None) -> tuple[Path, dict]:
+    """Where ``--reuse-data`` reads the CSVs: ``--data DIR`` if given, else ``--out`` if it holds figures,
+    else the committed ``figures/`` of the checkout (:data:`COMMITTED`); returns (directory, its figures'
+    metadata). Every source is a complete picky figures directory (its manifest checked)."""
+    if data is not None:
+        src = Path(data)
+        if _owned(src, "--data") is None:
+            raise ValueError(f"--data: {os.fspath(src)!r} holds no figures (no such directory, or empty); name a "
+                             "directory written by picky figures, e.g. the checkout's figures/")
+        man = read_manifest(src, flag="--data")
+    elif old is not None:
+        return dest, old.get("figures", {}) if isinstance(old.get("figures"), dict) else {}
+    elif COMMITTED.resolve() != dest.resolve() and _owned(COMMITTED, "--data") is not None:
+        src, man = COMMITTED, read_manifest(COMMITTED, flag="--data")
+    else:
+        raise ValueError(f"--reuse-data: {os.fspath(dest)!r} holds no figures yet and no committed figures/ was found "
+                         f"(looked in {os.fspath(COMMITTED)!r}: not a checkout); name the figures to replot with "
+                         "--data DIR, or run picky figures without --reuse-data")
+    return src, man.get("figures", {}) if isinstance(man.get("figures"), dict) else {}
 
 
 def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, reuse_data: bool = False,
              profile: str = "quick", progress: bool = False, command: Sequence[str] | None = None,
-             stream: Any = None, executor: Executor | None = None) -> dict[str, Any]:
-    """Write the figures into ``out``; returns {"out", "figures": {name: {"seconds", "files", "reused"}}, "seconds"}.
+             stream: Any = None, executor: Executor | None = None,
+             data: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Write the figures into ``out``; returns {"out", "figures": {name: {"seconds", "files", "reused"}}, "seconds",
+    "data"}.
+
+    ``reuse_data``: replot from the CSVs of ``data`` (a picky figures directory), by default ``out`` if
+    it holds figures, else the checkout's committed ``figures/``; ``data`` is the directory read ("data"
+    in the result; None when computing).
 
     ``executor`` (:class:`verify.runtime.executors.Executor`; default: this process): where the claims the
     figures read and then the figures' computations run (one task per figure, given the evidence it
@@ -71,10 +104,11 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
     if old is not None:
         read_manifest(dest, flag="--out")  # every listed file present and unedited, or refuse
         old_meta = old.get("figures", {}) if isinstance(old.get("figures"), dict) else {}
-    if reuse_data and old is None:
-        raise ValueError(f"--reuse-data: {os.fspath(dest)!r} holds no figures yet; run picky figures without --reuse-data")
-    if reuse_data and not only:  # replot what the directory holds
-        names = [n for n in NAMES if n in old_meta]
+    if data is not None and not reuse_data:
+        raise ValueError("--data: only with --reuse-data (it names the figures directory to replot from)")
+    src, src_meta = _data_source(dest, old, data) if reuse_data else (None, {})
+    if reuse_data and not only:  # replot what the data directory holds
+        names = [n for n in NAMES if n in src_meta]
     ctx = Context(profile=profile, show_progress=progress, stream=stream, executor=executor)
     remote = executor is not None and (executor.uses_dask or executor.kind != "inline") and not reuse_data
     # claims needed by the figures computed in this run: run them together, once
@@ -106,8 +140,8 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
             mod = get(n)
             t0 = time.perf_counter()
             if reuse_data:
-                ctx.progress(f"{n}: replotting from {n}.csv")
-                table = Table.read(dest, n)
+                ctx.progress(f"{n}: replotting from {os.fspath(src / f'{n}.csv')}")
+                table = Table.read(src, n)
             elif n in tables:
                 table = tables[n]
             else:
@@ -132,7 +166,8 @@ def generate(out: str | os.PathLike[str], *, only: Sequence[str] | None = None, 
         od.commit({"kind": "picky-figures", "figures_schema": FIGURES_SCHEMA,
                    "command": list(command) if command else None, "profile": profile,
                    "figures": figmeta})
-    return {"out": os.fspath(dest), "figures": done, "seconds": time.perf_counter() - t_start}
+    return {"out": os.fspath(dest), "figures": done, "seconds": time.perf_counter() - t_start,
+            "data": os.fspath(src) if src is not None else None}
 
 
 def _seeds_text(seeds: Any) -> str:

@@ -81,17 +81,23 @@ class Table:
 
     rows: list[dict[str, Any]]
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the column order of the CSV a table was read from (kept, so that a replot rewrites the CSV byte
+    #: for byte: read-back rows omit their empty cells, which would reorder the derived header)
+    header: tuple[str, ...] | None = field(default=None, compare=False)
 
     def columns(self) -> dict[str, str]:
         """Column -> kind, in a deterministic order: the columns of the first row, then each later
         row's new columns in sorted order (rows built from sets or merged dicts may order keys
-        differently from run to run; the CSV's header must not)."""
+        differently from run to run; the CSV's header must not); a table read from a CSV keeps its
+        header's order."""
         cols: dict[str, str | None] = {}
         for r in self.rows:
             for k in sorted(set(r) - set(cols)) if cols else r:
                 cols[k] = None
             for k, v in r.items():
                 cols[k] = _merge(cols.get(k), _kind(v))
+        if self.header is not None and set(self.header) >= set(cols):
+            cols = {k: cols.get(k) for k in self.header}
         return {k: (v or "str") for k, v in cols.items()}
 
     def select(self, **eq: Any) -> list[dict[str, Any]]:
@@ -131,7 +137,7 @@ class Table:
             if len(line) != len(header):
                 raise ValueError(f"{where_}: a CSV line has {len(line)} cells, the header {len(header)}")
             rows.append({c: _parse(v, kinds[c]) for c, v in zip(header, line) if v != ""})
-        return cls(rows, meta)
+        return cls(rows, meta, header=tuple(header))
 
     @classmethod
     def read(cls, directory: str | Path, name: str) -> "Table":

@@ -20,8 +20,8 @@ per task). Keys (under ``[sweep]``; a scalar is a one-element list)::
     trace_every = 0                                 # 0: no trace
 
 and optional ``[parameters]`` with algorithm overrides (``eta``, ``rho``, ``R``, ``tau_C``, ``rule``),
-each a scalar or a list (part of the grid). Unknown keys are errors naming the key and what is allowed;
-values are checked when the cells are built (the same checks as ``picky simulate``).
+each a scalar or a list (part of the grid). Unknown tables and keys are one error naming all of them and
+what is allowed; values are checked when the cells are built (the same checks as ``picky simulate``).
 
 A cell's **key** is the SHA-256 (first 20 hex digits) of the package version and the cell's
 parameters as canonical JSON: equal cells share a key, so a cell's result can be cached under it.
@@ -87,23 +87,18 @@ def from_dict(data: dict[str, Any], name: str = "sweep") -> Sweep:
     """The cells of a sweep given as a dict (the parsed TOML)."""
     if not isinstance(data, dict):
         raise ValueError(f"a sweep must be a TOML table; got {type(data).__name__}")
-    extra = sorted(set(data) - {"sweep", "parameters"})
-    if extra:
-        raise ValueError(f"sweep file: unknown table {extra[0]!r}; allowed: [sweep], [parameters]")
+    problems_ = _unknown_keys(data)
     body = data.get("sweep")
     if not isinstance(body, dict):
-        raise ValueError("sweep file: needs a [sweep] table")
-    allowed = set(GRID_KEYS) | set(SCALAR_KEYS) | {"name"}
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise ValueError(f"sweep file: unknown key {unknown[0]!r} in [sweep]; allowed: {', '.join(sorted(allowed))}")
+        raise ValueError("; ".join(["sweep file: needs a [sweep] table", *problems_]))
     missing = [k for k in _REQUIRED if k not in body]
     if missing:
-        raise ValueError(f"sweep file: [sweep] needs {', '.join(missing)}")
+        problems_.append(f"[sweep] needs {', '.join(missing)}")
+    if problems_:
+        raise ValueError("sweep file: " + "; ".join(problems_))
     pars = data.get("parameters", {})
-    bad = sorted(set(pars) - set(_OVERRIDES))
-    if bad:
-        raise ValueError(f"sweep file: unknown key {bad[0]!r} in [parameters]; allowed: {', '.join(_OVERRIDES)}")
+    if not isinstance(pars, dict):
+        raise ValueError(f"sweep file: [parameters] must be a table; got {pars!r}")
     cfg = {**_DEFAULTS, **body}
     grid = {k: _as_list(k, cfg[k]) for k in GRID_KEYS}
     over = {k: _as_list(k, v) for k, v in pars.items()}
@@ -126,6 +121,28 @@ def from_dict(data: dict[str, Any], name: str = "sweep") -> Sweep:
     if len(set(keys)) != len(keys):
         raise ValueError("sweep file: the grid lists the same cell twice (a repeated value in a list)")
     return Sweep(str(body.get("name", name)), tuple(cells), data)
+
+
+#: the keys a sweep file may hold, per table
+SWEEP_KEYS = (*GRID_KEYS, *SCALAR_KEYS, "name")
+
+
+def _unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Every unknown table and key of the file at once, with the allowed ones (not only the first: a
+    file written from a wrong description is fixed in one edit); reported with the missing keys."""
+    parts = []
+    tables = [t for t in data if t not in ("sweep", "parameters")]
+    if tables:
+        parts.append(f"unknown table{'s' * (len(tables) > 1)} {', '.join(f'[{t}]' for t in tables)} "
+                     "(allowed: [sweep], [parameters])")
+    for table, allowed in (("sweep", SWEEP_KEYS), ("parameters", _OVERRIDES)):
+        body = data.get(table)
+        if isinstance(body, dict):
+            bad = [k for k in body if k not in allowed]
+            if bad:
+                parts.append(f"unknown key{'s' * (len(bad) > 1)} {', '.join(map(repr, bad))} in [{table}] "
+                             f"(allowed: {', '.join(allowed)})")
+    return parts
 
 
 def _check(cfg: dict[str, Any], grid: dict[str, list]) -> None:
