@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -20,10 +21,10 @@ import theory
 
 from .. import algorithms, delays, engine, problems
 from ..records import RunResult
-from .evidence import Evidence, Row, Test
+from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test, crashed
 
 __all__ = ["Budget", "PROFILES", "Context", "Claim", "Instance", "INSTANCES", "clopper_pearson", "binom_less",
-           "slope_ci_bootstrap", "slope_ci_ols"]
+           "slope_ci_bootstrap", "slope_ci_ols", "holm", "interval_verdict", "exceedance_verdict", "no_horizon_reason"]
 
 THEOREM_SHARP = "picky-explicit-sharp"
 THEOREM_D = "picky-explicit"
@@ -94,8 +95,13 @@ class Claim:
         return theory.get(self.result).status.value if self.result else None
 
     def run(self, ctx: Context) -> Evidence:
+        """Run the check; a check that raises (anything but an interrupt) is this claim's ``fail``,
+        its error in the evidence -- never the end of ``picky verify`` (nor a "user error" exit)."""
         t0 = time.perf_counter()
-        ev = self.check(ctx)
+        try:
+            ev = self.check(ctx)
+        except Exception as exc:  # noqa: BLE001 - reported as the claim's failure, with the error
+            ev = crashed(self, exc, traceback.format_exc())
         ev.seconds = time.perf_counter() - t0
         ev.profile = ctx.budget.profile
         ev.rerun = f"picky verify --profile {ctx.budget.profile} --only {self.id}"
@@ -213,6 +219,68 @@ def slope_ci_ols(x: Sequence[float], y: Sequence[float], confidence: float = 0.9
     r = stats.linregress(lx, ly)
     tq = stats.t.ppf(0.5 + confidence / 2, len(lx) - 2) if len(lx) > 2 else math.inf
     return float(r.slope), (float(r.slope - tq * r.stderr), float(r.slope + tq * r.stderr))
+
+
+def holm(pvalues: Sequence[float], alpha: float) -> tuple[list[bool], list[float]]:
+    """Holm's step-down procedure (Holm 1979): the family-wise false-alarm rate over the m tests is
+    <= alpha, under any dependence between them.
+
+    Sort the p-values p_(1) <= ... <= p_(m); reject H_(1), ..., H_(k) where k is the largest index
+    with p_(j) <= alpha/(m - j + 1) for every j <= k. Returns (rejected, adjusted p-values) in the
+    input order; the adjusted p-value of H_(j) is max_{i <= j} min(1, (m - i + 1) p_(i)), and H is
+    rejected iff its adjusted p-value is <= alpha."""
+    p = np.asarray(pvalues, dtype=float)
+    m = p.size
+    if m == 0:
+        return [], []
+    if not (0.0 < alpha < 1.0):
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adj_sorted = np.maximum.accumulate(scaled)
+    adj = np.empty(m)
+    adj[order] = adj_sorted
+    return [bool(a <= alpha) for a in adj], [float(a) for a in adj]
+
+
+def exceedance_verdict(rejected: bool, estimate: float, bound: float) -> str:
+    """The verdict of a claim "probability >= bound" (or "<= bound" via the sign) tested exactly:
+    ``fail`` when the (multiplicity-corrected) exact test rejects the claim; ``inconclusive`` when it
+    does not, but the point estimate is on the wrong side of the bound (the data do not support the
+    claim either); ``pass`` otherwise. ``estimate >= bound`` is the claim's side."""
+    if rejected:
+        return FAIL
+    return PASS if estimate >= bound else INCONCLUSIVE
+
+
+def interval_verdict(ci: Sequence[float], lower: float | None = None, upper: float | None = None) -> str:
+    """The verdict of a claim "lower <= theta <= upper" from a confidence interval [lo, hi] for theta:
+    ``pass`` if the interval lies inside [lower, upper]; ``fail`` if it lies entirely outside (the
+    test at the interval's level rejects the claim); ``inconclusive`` if it straddles an end (the
+    point estimate may be on either side: the data cannot decide)."""
+    lo, hi = float(ci[0]), float(ci[1])
+    if not lo <= hi:
+        raise ValueError(f"ci must be an interval [lo, hi] with lo <= hi; got {list(ci)!r}")
+    lower = -math.inf if lower is None else lower
+    upper = math.inf if upper is None else upper
+    if hi < lower or lo > upper:
+        return FAIL
+    if lower <= lo and hi <= upper:
+        return PASS
+    return INCONCLUSIVE
+
+
+def bonferroni_confidence(alpha: float, k: int) -> float:
+    """The confidence level of each of k intervals so that all k cover together with prob. >= 1 - alpha."""
+    return 1.0 - alpha / k
+
+
+def no_horizon_reason(n_steps: int, result: str = THEOREM_SHARP) -> str:
+    """Why ``theory.first_horizon`` found no horizon on a sequence of n_steps delays."""
+    if result == THEOREM_SHARP:
+        return (f"Theorem D' condition sum_(t<=T) d_t <= eps^2 T^2/(8960 beta F) (with T >= its T0) fails at every "
+                f"T <= {n_steps} (the sequence's length): its average delay is too large for its length")
+    return f"Theorem D condition fails at every T <= {n_steps} (the sequence's length)"
 
 
 def noop_test() -> Test:
