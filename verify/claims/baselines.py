@@ -84,7 +84,7 @@ def step_check(prob: problems.Problem, seq: delays.DelaySequence, alg: algorithm
     d_all = seq.delays
     worst, bad, above, boundary, checked = 0.0, 0, 0, 0, 0
     for t in range(1, run.steps_run + 1):
-        d = int(d_all[t - 1]) if alg.uses_delays else 0
+        d = 0 if alg.name == "sgd" else int(d_all[t - 1])  # SGD sees no delays (the source's rule, not alg's flag)
         acc, eta_t = hand_rule(alg, d, prob.beta)
         move = xs[t] - xs[t - 1]
         if alg.name == "delay-adaptive" and d > alg.tau_C:
