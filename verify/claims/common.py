@@ -275,12 +275,23 @@ def bonferroni_confidence(alpha: float, k: int) -> float:
     return 1.0 - alpha / k
 
 
-def no_horizon_reason(n_steps: int, result: str = THEOREM_SHARP) -> str:
-    """Why ``theory.first_horizon`` found no horizon on a sequence of n_steps delays."""
-    if result == THEOREM_SHARP:
-        return (f"Theorem D' condition sum_(t<=T) d_t <= eps^2 T^2/(8960 beta F) (with T >= its T0) fails at every "
-                f"T <= {n_steps} (the sequence's length): its average delay is too large for its length")
-    return f"Theorem D condition fails at every T <= {n_steps} (the sequence's length)"
+#: the two reasons why Theorem D' has no horizon on a sequence (the keys of ``Evidence.not_met``)
+SHORTER_THAN_T0 = "the sequence is shorter than Theorem D''s minimum horizon T0 on this instance"
+DELAYS_TOO_LARGE = ("no prefix meets Theorem D''s delay condition sum_(t<=T) d_t <= eps^2 T^2/(8960 beta F): "
+                    "the average delay is too large for the sequence's length")
+
+
+def no_horizon_reason(n_steps: int, tau_avg: float, *, beta: float, F: float, eps: float, sigma: float = 0.0) -> dict:
+    """Why ``theory.first_horizon`` found no Theorem D' horizon on a sequence of ``n_steps`` delays with
+    average ``tau_avg``: {"reason": one of the two kinds, "reason_detail": the numbers}. T0 and the steps
+    needed come from theory (``iterations`` of Theorem D' at tau_avg = 0 and at the sequence's tau_avg)."""
+    kw = dict(beta=beta, F=F, eps=eps, sigma=sigma)
+    T0 = float(theory.iterations(THEOREM_SHARP, tau_avg=0.0, **kw))
+    if T0 > n_steps:
+        return {"reason": SHORTER_THAN_T0, "reason_detail": f"{n_steps} steps < T0 = {T0:.4g}"}
+    need = float(theory.iterations(THEOREM_SHARP, tau_avg=float(tau_avg), **kw))
+    return {"reason": DELAYS_TOO_LARGE,
+            "reason_detail": f"at its tau_avg {tau_avg:.4g} Theorem D' needs about {need:.4g} steps; it has {n_steps}"}
 
 
 def noop_test() -> Test:

@@ -61,7 +61,7 @@ CELL_WIDTH = 48
 #: the widest instance table
 MAX_COLUMNS = 10
 #: instance-table keys that hold prose or long forms (kept in results.json only)
-LONG_KEYS = ("delays_long", "note", "reason", "power_note", "search", "seeds")
+LONG_KEYS = ("delays_long", "note", "reason", "reason_detail", "power_note", "search", "seeds")
 
 
 def md_cell(x: Any, width: int | None = None) -> str:

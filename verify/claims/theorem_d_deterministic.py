@@ -46,7 +46,9 @@ def _check_fixed(ctx: Context, inst, seq) -> dict:
     entry = {"instance": inst.name, "delays": label(seq), "tau_avg": seq.stats().tau_avg, "tau_max": seq.stats().tau_max,
              "horizon_D_prime": t0, "horizon_D": tD}
     if t0 is None:
-        return {**entry, "verdict": NOT_MET, "first_hit": None, "ratio": None, "reason": no_horizon_reason(len(seq))}
+        p = inst.problem()
+        return {**entry, "verdict": NOT_MET, "first_hit": None, "ratio": None,
+                **no_horizon_reason(len(seq), seq.stats().tau_avg, beta=p.beta, F=p.F, eps=inst.eps)}
     (run,) = run_lanes(prob, seq, alg, [0], T=t0, stop_at_hit=True, record_rejections=True)
     ctx.collect("theorem-d-deterministic", [run], label(seq))
     hit = run.first_hit

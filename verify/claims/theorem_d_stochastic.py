@@ -150,7 +150,8 @@ def check(ctx: Context) -> Evidence:
             e = {"noise": noise, "delays": label(seq), "tau_avg": seq.stats().tau_avg, "tau_max": seq.stats().tau_max,
                  "horizon_D_prime": t0, "n": len(seeds)}
             if t0 is None:
-                entries.append({**e, "verdict": NOT_MET, "reason": no_horizon_reason(len(seq))})
+                entries.append({**e, "verdict": NOT_MET, **no_horizon_reason(len(seq), seq.stats().tau_avg, beta=prob.beta,
+                                                                            F=prob.F, eps=inst.eps, sigma=SIGMA)})
                 continue
             runs = run_lanes(prob, seq, alg, seeds, T=t0, noise=noise, stop_at_hit=True, record_rejections=True)
             ctx.collect(CLAIM.id, runs, label(seq))
@@ -172,7 +173,8 @@ def check(ctx: Context) -> Evidence:
              "delays_long": f"{name} ({seq.params.get('workers')} workers, {seq.params.get('speeds')}): {label(seq)}",
              "tau_avg": seq.stats().tau_avg, "tau_max": seq.stats().tau_max, "horizon_D_prime": t0, "n": len(seeds)}
         if t0 is None:
-            entries.append({**e, "verdict": NOT_MET, "reason": no_horizon_reason(len(seq))})
+            entries.append({**e, "verdict": NOT_MET, **no_horizon_reason(len(seq), seq.stats().tau_avg, beta=prob.beta,
+                                                                            F=prob.F, eps=inst.eps, sigma=SIGMA)})
             continue
         runs = [algorithms.reference_run(prob, seq, alg, seed=s, T=t0, stop_at_hit=True) for s in seeds]
         ctx.collect(CLAIM.id, runs, lbl)

@@ -44,7 +44,8 @@ def add_parser(sub: Any) -> None:
     v = sub.add_parser(
         "verify", help="check every claim of the paper and of this package; write a report",
         description="Run the claims registry (Theorem D/D', the counting lemma, the invariants, the headline tau_avg "
-                    "not tau_max, eps-scaling, stability, the lower-bound construction, tightness) and write "
+                    "not tau_max, eps-scaling, stability, the lower-bound construction, tightness, the baselines: SGD without "
+                    "delays, stale-drop, delay-adaptive) and write "
                     "report.md, results.json and results.csv. One progress line per claim on stderr (started, "
                     "finished with its verdict and seconds). " + EXIT_HELP + ".",
         formatter_class=argparse.RawDescriptionHelpFormatter,
