@@ -101,8 +101,7 @@ def check(ctx: Context) -> Evidence:
         for inst_name in ("quad", "logsum", "chain"):
             e = _check_fixed(ctx, INSTANCES[inst_name], seq)
             run = e.pop("_run", None)
-            e["delays"] = f"real async trace {name}"
-            e["delays_long"] = f"{name} ({seq.params.get('workers')} workers, {seq.params.get('speeds')}): {label(seq)}"
+            e["delays"] = f"real async trace {name} ({seq.params.get('workers')} workers, {seq.params.get('speeds')})"
             e["real_trace"] = name
             if run is not None:
                 rows += rows_of([run], e["delays"])

@@ -168,9 +168,8 @@ def check(ctx: Context) -> Evidence:
     for name, seq in async_traces().items():
         t0 = inst.horizon(seq, sigma=SIGMA)
         keyed = seq.tasks is not None
-        lbl = f"real async trace {name}"
+        lbl = f"real async trace {name} ({seq.params.get('workers')} workers, {seq.params.get('speeds')})"
         e = {"noise": "gaussian, keyed by task" if keyed else "gaussian", "delays": lbl, "real_trace": name,
-             "delays_long": f"{name} ({seq.params.get('workers')} workers, {seq.params.get('speeds')}): {label(seq)}",
              "tau_avg": seq.stats().tau_avg, "tau_max": seq.stats().tau_max, "horizon_D_prime": t0, "n": len(seeds)}
         if t0 is None:
             entries.append({**e, "verdict": NOT_MET, **no_horizon_reason(len(seq), seq.stats().tau_avg, beta=prob.beta,
