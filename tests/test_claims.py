@@ -453,6 +453,7 @@ def test_inconclusive_has_its_own_exit_code(tmp_path, monkeypatch, capsys):
 
     _patched(monkeypatch, "stability", undecided)
     assert main(["verify", "--profile", "test", "--only", "stability", "lower-bound", "--out", str(tmp_path)]) == 4
+    assert "could not decide (stability): exit 4" in capsys.readouterr().err
     from verify.cli import EXIT_INCONCLUSIVE, verify as vcli
 
     assert EXIT_INCONCLUSIVE == 4

@@ -112,7 +112,11 @@ def run(args: argparse.Namespace) -> int:
             raise
     print(f"verdict: {verdict}  ({len(evidence)} claims, {meta['seconds']:.0f} s); wrote "
           + ", ".join(str(Path(args.out) / p.relative_to(out.tmp)) for p in paths) + f", {Path(args.out) / MANIFEST}")
-    return exit_code(evidence)
+    code = exit_code(evidence)
+    if code == EXIT_INCONCLUSIVE:
+        undecided = [e.claim for e in evidence if e.verdict != claims.PASS]
+        log(f"no claim failed, but {len(undecided)} could not decide ({', '.join(undecided)}): exit {code}")
+    return code
 
 
 def exit_code(evidence: list[claims.Evidence]) -> int:
