@@ -130,8 +130,10 @@ def _sgd(ctx: Context) -> list[dict]:
         g2 = np.asarray(run.trace_grad_norm, dtype=float) ** 2
         f = np.asarray(run.trace_f, dtype=float)
         t = np.arange(1, g2.size)  # t = 1..steps - 1: f(x_{t+1}) is traced
-        descent = np.cumsum(g2)[:-1] / (2 * prob.beta * (f[0] - f[1:]) + 1e-300)
-        descent_ok = np.all(np.cumsum(g2)[:-1] <= 2 * prob.beta * (f[0] - f[1:]) * (1 + 1e-9) + 1e-15)
+        lhs, rhs = np.cumsum(g2)[:-1], 2 * prob.beta * (f[0] - f[1:])
+        with np.errstate(divide="ignore", invalid="ignore"):  # no decrease at all: the ratio is inf
+            descent = np.where(rhs > 0, lhs / np.where(rhs > 0, rhs, 1.0), np.where(lhs > 0, np.inf, 0.0))
+        descent_ok = bool(np.all(lhs <= rhs * (1 + 1e-9) + 1e-15))
         acc = np.asarray(theory.evaluate("sgd", "accuracy_squared_after_N", beta=prob.beta, F=prob.F, sigma=0.0,
                                          T=t.astype(float)), dtype=float)
         running_min = np.minimum.accumulate(g2)[:-1]
