@@ -13,7 +13,13 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
  7     stability                   delayed GD's stability threshold; Picky converges beyond it
  8     lower-bound                 the chain's zero-chain guarantee for every algorithm
  9     tightness                   measured/bound of each explicit theorem; a lower bound on C
+ 10    baselines                   SGD without delays (theory sgd), stale-drop, delay-adaptive: run, checked
 =====  ==========================  ===============================================================
+
+Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
+claims 1, 2, 4-9; delayed SGD (also the algorithm of ``ksj-constant``) in 4, 5, 7, 8; stale-drop in 4, 8,
+10; SGD without delays in 8, 10; delay-adaptive SGD, KSJ's rule in 8, 10, Mishchenko et al.'s in 10. Statements without an algorithm of their own: ``counting-lemma`` (claim 3), ``lower-bound``
+(claim 8); ``quantile`` (asynchronous mini-batching) is not implemented in this package, so no claim runs it.
 
 ``run(ids, profile)`` runs claims in registry order, sharing one :class:`Context` (so claims 3, 4
 and 9 see the runs of the others). With ``executor=`` the independent claims run as tasks on local
@@ -25,6 +31,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from . import (
+    baselines,
     counting_lemma,
     eps_scaling,
     headline,
@@ -45,7 +52,7 @@ __all__ = ["CLAIMS", "get", "run", "Claim", "Context", "Evidence", "Budget", "PR
 #: claims in the order they run (the later ones use the earlier ones' runs)
 CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
-                       counting_lemma, invariants, tightness)), key=lambda c: c.number)}
+                       counting_lemma, invariants, tightness, baselines)), key=lambda c: c.number)}
 #: the claims that read the runs (or the evidence) of the others: they run last (with an executor:
 #: here, after the others' runs are merged)
 DEPENDENT = ("counting-lemma", "invariants", "tightness")
@@ -61,13 +68,16 @@ def get(claim_id: str) -> Claim:
 
 def run(ids: Iterable[str] | None = None, profile: str = "quick", *, progress: Callable[[str], None] | None = None,
         out_dir=None, on_done: Callable[[Evidence], None] | None = None,
-        executor: Executor | None = None) -> list[Evidence]:
+        executor: Executor | None = None, on_start: Callable[[str], None] | None = None) -> list[Evidence]:
     """Run the claims ``ids`` (default all), in dependency order; returns their evidence in registry order.
 
     ``executor`` (:class:`verify.runtime.executors.Executor`; default: this process): where the independent
     claims run, one task each. Their evidence and runs come back and are merged in :data:`ORDER`, so
     the dependent claims (:data:`DEPENDENT`, run here afterwards) see exactly the runs, in exactly the
-    order, that a run in one process gives -- the evidence is the same on every executor (tested)."""
+    order, that a run in one process gives -- the evidence is the same on every executor (tested).
+    ``on_start(claim_id)`` is called as each claim starts (with an executor: as its task is submitted),
+    ``on_done(evidence)`` as it ends. A claim whose check raises is reported as that claim's ``fail``
+    (:meth:`Claim.run`), and the others still run."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {list(PROFILES)}; got {profile!r}")
     wanted = list(CLAIMS) if ids is None else [get(i).id for i in ids]
@@ -77,9 +87,11 @@ def run(ids: Iterable[str] | None = None, profile: str = "quick", *, progress: C
         tasks = [(cid, (cid, profile, None if out_dir is None else str(out_dir)))
                  for cid in ORDER if cid in wanted and cid not in DEPENDENT]
         got: dict[str, tuple[Evidence, list]] = {}
+        if on_start is not None:
+            for cid, _ in tasks:
+                on_start(cid)
         for cid, (ev, runs) in map_tasks(run_one, tasks, executor):
             got[cid] = (ev, runs)
-            ctx.progress(f"{cid} done ({ev.verdict})")
             if on_done is not None:
                 on_done(ev)
         for cid, _ in tasks:  # merged in ORDER: the dependent claims see the runs as one process makes them
@@ -88,6 +100,8 @@ def run(ids: Iterable[str] | None = None, profile: str = "quick", *, progress: C
             ctx.runs.extend(runs)
     for cid in ORDER:
         if cid in wanted and not (remote and cid not in DEPENDENT):
+            if on_start is not None:
+                on_start(cid)
             ev = CLAIMS[cid].run(ctx)
             if on_done is not None:
                 on_done(ev)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -22,10 +23,10 @@ from verify import algorithms, engine
 from verify.models import delays, problems
 from verify.models.noise import make_noise
 from verify.io.records import RunResult
-from .evidence import Evidence, Row, Test
+from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test, crashed
 
 __all__ = ["Budget", "PROFILES", "Context", "Claim", "Instance", "INSTANCES", "clopper_pearson", "binom_less",
-           "slope_ci_bootstrap", "slope_ci_ols"]
+           "slope_ci_bootstrap", "slope_ci_ols", "holm", "interval_verdict", "exceedance_verdict", "no_horizon_reason"]
 
 THEOREM_SHARP = "picky-explicit-sharp"
 THEOREM_D = "picky-explicit"
@@ -96,8 +97,13 @@ class Claim:
         return theory.get(self.result).status.value if self.result else None
 
     def run(self, ctx: Context) -> Evidence:
+        """Run the check; a check that raises (anything but an interrupt) is this claim's ``fail``,
+        its error in the evidence -- never the end of ``picky verify`` (nor a "user error" exit)."""
         t0 = time.perf_counter()
-        ev = self.check(ctx)
+        try:
+            ev = self.check(ctx)
+        except Exception as exc:  # noqa: BLE001 - reported as the claim's failure, with the error
+            ev = crashed(self, exc, traceback.format_exc())
         ev.seconds = time.perf_counter() - t0
         ev.profile = ctx.budget.profile
         ev.rerun = f"picky verify --profile {ctx.budget.profile} --only {self.id}"
@@ -215,6 +221,79 @@ def slope_ci_ols(x: Sequence[float], y: Sequence[float], confidence: float = 0.9
     r = stats.linregress(lx, ly)
     tq = stats.t.ppf(0.5 + confidence / 2, len(lx) - 2) if len(lx) > 2 else math.inf
     return float(r.slope), (float(r.slope - tq * r.stderr), float(r.slope + tq * r.stderr))
+
+
+def holm(pvalues: Sequence[float], alpha: float) -> tuple[list[bool], list[float]]:
+    """Holm's step-down procedure (Holm 1979): the family-wise false-alarm rate over the m tests is
+    <= alpha, under any dependence between them.
+
+    Sort the p-values p_(1) <= ... <= p_(m); reject H_(1), ..., H_(k) where k is the largest index
+    with p_(j) <= alpha/(m - j + 1) for every j <= k. Returns (rejected, adjusted p-values) in the
+    input order; the adjusted p-value of H_(j) is max_{i <= j} min(1, (m - i + 1) p_(i)), and H is
+    rejected iff its adjusted p-value is <= alpha."""
+    p = np.asarray(pvalues, dtype=float)
+    m = p.size
+    if m == 0:
+        return [], []
+    if not (0.0 < alpha < 1.0):
+        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}")
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adj_sorted = np.maximum.accumulate(scaled)
+    adj = np.empty(m)
+    adj[order] = adj_sorted
+    return [bool(a <= alpha) for a in adj], [float(a) for a in adj]
+
+
+def exceedance_verdict(rejected: bool, estimate: float, bound: float) -> str:
+    """The verdict of a claim "probability >= bound" (or "<= bound" via the sign) tested exactly:
+    ``fail`` when the (multiplicity-corrected) exact test rejects the claim; ``inconclusive`` when it
+    does not, but the point estimate is on the wrong side of the bound (the data do not support the
+    claim either); ``pass`` otherwise. ``estimate >= bound`` is the claim's side."""
+    if rejected:
+        return FAIL
+    return PASS if estimate >= bound else INCONCLUSIVE
+
+
+def interval_verdict(ci: Sequence[float], lower: float | None = None, upper: float | None = None) -> str:
+    """The verdict of a claim "lower <= theta <= upper" from a confidence interval [lo, hi] for theta:
+    ``pass`` if the interval lies inside [lower, upper]; ``fail`` if it lies entirely outside (the
+    test at the interval's level rejects the claim); ``inconclusive`` if it straddles an end (the
+    point estimate may be on either side: the data cannot decide)."""
+    lo, hi = float(ci[0]), float(ci[1])
+    if not lo <= hi:
+        raise ValueError(f"ci must be an interval [lo, hi] with lo <= hi; got {list(ci)!r}")
+    lower = -math.inf if lower is None else lower
+    upper = math.inf if upper is None else upper
+    if hi < lower or lo > upper:
+        return FAIL
+    if lower <= lo and hi <= upper:
+        return PASS
+    return INCONCLUSIVE
+
+
+def bonferroni_confidence(alpha: float, k: int) -> float:
+    """The confidence level of each of k intervals so that all k cover together with prob. >= 1 - alpha."""
+    return 1.0 - alpha / k
+
+
+#: the two reasons why Theorem D' has no horizon on a sequence (the keys of ``Evidence.not_met``)
+SHORTER_THAN_T0 = "the sequence is shorter than Theorem D''s minimum horizon T0 on this instance"
+DELAYS_TOO_LARGE = ("no prefix meets Theorem D''s delay condition sum_(t<=T) d_t <= eps^2 T^2/(8960 beta F): "
+                    "the average delay is too large for the sequence's length")
+
+
+def no_horizon_reason(n_steps: int, tau_avg: float, *, beta: float, F: float, eps: float, sigma: float = 0.0) -> dict:
+    """Why ``theory.first_horizon`` found no Theorem D' horizon on a sequence of ``n_steps`` delays with
+    average ``tau_avg``: {"reason": one of the two kinds, "reason_detail": the numbers}. T0 and the steps
+    needed come from theory (``iterations`` of Theorem D' at tau_avg = 0 and at the sequence's tau_avg)."""
+    kw = dict(beta=beta, F=F, eps=eps, sigma=sigma)
+    T0 = float(theory.iterations(THEOREM_SHARP, tau_avg=0.0, **kw))
+    if T0 > n_steps:
+        return {"reason": SHORTER_THAN_T0, "reason_detail": f"{n_steps} steps < T0 = {T0:.4g}"}
+    need = float(theory.iterations(THEOREM_SHARP, tau_avg=float(tau_avg), **kw))
+    return {"reason": DELAYS_TOO_LARGE,
+            "reason_detail": f"at its tau_avg {tau_avg:.4g} Theorem D' needs about {need:.4g} steps; it has {n_steps}"}
 
 
 def noop_test() -> Test:

@@ -21,8 +21,9 @@ from verify.models import delays
 from verify.models import adversaries
 from verify.models.traces import async_traces
 from verify.search import targeted as search
-from .common import INSTANCES, THEOREM_D, THEOREM_SHARP, Claim, Context, label, noop_test, rows_of, run_lanes
-from .evidence import FAIL, NOT_MET, PASS, Evidence, combine
+from .common import (INSTANCES, THEOREM_D, THEOREM_SHARP, Claim, Context, label, no_horizon_reason, noop_test, rows_of,
+                     run_lanes)
+from .evidence import FAIL, NOT_MET, PASS, Evidence, combine, count_not_met
 
 __all__ = ["CLAIM", "sequences"]
 
@@ -46,7 +47,9 @@ def _check_fixed(ctx: Context, inst, seq) -> dict:
     entry = {"instance": inst.name, "delays": label(seq), "tau_avg": seq.stats().tau_avg, "tau_max": seq.stats().tau_max,
              "horizon_D_prime": t0, "horizon_D": tD}
     if t0 is None:
-        return {**entry, "verdict": NOT_MET, "first_hit": None, "ratio": None}
+        p = inst.problem()
+        return {**entry, "verdict": NOT_MET, "first_hit": None, "ratio": None,
+                **no_horizon_reason(len(seq), seq.stats().tau_avg, beta=p.beta, F=p.F, eps=inst.eps)}
     (run,) = run_lanes(prob, seq, alg, [0], T=t0, stop_at_hit=True, record_rejections=True)
     ctx.collect("theorem-d-deterministic", [run], label(seq))
     hit = run.first_hit
@@ -74,7 +77,9 @@ def _check_adaptive(ctx: Context, inst, spec: str, cap: int) -> dict:
     else:
         t0 = early
         verdict = FAIL if early is not None else NOT_MET
-    return {"instance": inst.name, "delays": f"adaptive adversary {spec}", "adaptive": True,
+    reason = {"reason": f"the adaptive adversary kept eps out of reach for {cap} steps and its realised prefix never "
+                        f"met Theorem D''s condition"} if verdict == NOT_MET else {}
+    return {**reason, "instance": inst.name, "delays": f"adaptive adversary {spec}", "adaptive": True,
             "tau_avg": run.delay_stats["tau_avg"], "tau_max": run.delay_stats["tau_max"], "first_hit": hit,
             "rejected": run.rejected, "horizon_D_prime": t0, "ratio": None if (hit is None or not t0) else hit / t0,
             "verdict": verdict,
@@ -121,7 +126,7 @@ def check(ctx: Context) -> Evidence:
         bound={"horizon_at_worst": worst["horizon_D_prime"] if worst else None},
         ratio=worst["ratio"] if worst else None, ci=None, test=noop_test(),
         what="first eps-stationary step t_hit of Picky SGD (Theorem D's eta, rho; sigma = 0) vs Theorem D''s first horizon t0",
-        instances=entries, seeds=[0], rows=rows,
+        instances=entries, seeds=[0], rows=rows, not_met=count_not_met(entries),
         parameters={n: INSTANCES[n].describe() for n in ("quad", "logsum", "chain")},
         notes=["worst ratio t_hit/t0 over every checked sequence, the targeted search included",
                "Theorem D's horizon is also checked where it exists (it is never earlier than D''s)"],

@@ -8,6 +8,9 @@ Commands print, they do not compute science (that lives in :mod:`theory`, :mod:`
 
 Error policy (one path, here):
 
+- ``picky verify``'s own outcomes: exit 0 every claim passed, 1 a claim failed (a claim whose check
+  raised is that claim's failure, with the error in its evidence -- not a user error), 4 no claim
+  failed but some claim is inconclusive or condition-not-met (:mod:`.verify`);
 - a user error (bad input: a ``ValueError``, or an ``OSError`` on a file the user named) ends in one
   line ``picky CMD: error: ...`` naming the parameter or file, its value and what is allowed; exit 2;
 - Ctrl-C: one line saying how far the run got and what was kept ("nothing written" unless a
@@ -29,10 +32,11 @@ import theory
 from ..engine import Interrupted
 from . import async_run, bounds, figures, hunt, listing, simulate, sweep, verify
 
-__all__ = ["main", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
+__all__ = ["main", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL", "EXIT_INCONCLUSIVE"]
 
 REPORT_TO = "the picky-sgd issue tracker (the project's repository)"
 EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
+from .common import EXIT_INCONCLUSIVE  # noqa: E402  4: picky verify, no claim failed but some could not decide
 
 
 def build_parser() -> argparse.ArgumentParser:
