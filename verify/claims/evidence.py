@@ -6,12 +6,14 @@ them to its report, so both share one code path.
 
 Verdicts
 --------
+=====================  ==============================================================================
 ``pass``               every instance checked agrees with the claim (for random quantities: the
                        stated test at the stated false-alarm rate does not reject it);
 ``fail``               some instance contradicts it (deterministic), or the test rejects it;
 ``inconclusive``       the measurement cannot decide (e.g. a confidence interval too wide);
 ``condition-not-met``  no instance satisfied the theorem's hypothesis within the budget: nothing
                        was checked (never reported as a pass).
+=====================  ==============================================================================
 """
 from __future__ import annotations
 
