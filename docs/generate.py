@@ -15,7 +15,6 @@ import inspect
 import json
 import math
 import pkgutil
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ MAX_INSTANCES = 40
 
 #: the API reference: one page per entry, (page name, title, packages whose modules it documents)
 API_PAGES: list[tuple[str, str, list[str]]] = [
-    ("api", "verify.api: the public entry points", ["verify.api"]),
+    ("api", "verify.api: the public entry points", ["verify", "verify.api"]),
     ("theory", "theory: statements, rules, calculators", ["theory"]),
     ("models", "verify.models: problems, noise, delays, programs, adversaries, traces", ["verify.models"]),
     ("algorithms", "verify.algorithms: rule objects and the reference loop", ["verify.algorithms"]),
@@ -101,10 +100,22 @@ def rst_block(text: str) -> str:
     return "```{eval-rst}\n" + inspect.cleandoc(text) + "\n```\n"
 
 
-def write(path: Path, text: str) -> None:
+_WRITTEN: set[Path] = set()
+
+
+def write(path: Path, text: str | bytes) -> None:
+    """Write ``path`` unless it already holds ``text`` (unchanged files keep their mtime: incremental builds)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_text() != text:  # unchanged files keep their mtime (incremental builds)
-        path.write_text(text)
+    data = text.encode() if isinstance(text, str) else text
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+    _WRITTEN.add(path.resolve())
+
+
+def bound_math(rid: str) -> str:
+    """The statement's bound as display math: ``T >= ...`` for a number of steps, the bare bound for a count."""
+    lhs = "" if theory.get(rid).kind.value == "count" else "T \\;\\ge\\; "
+    return f"$$\n{lhs}{theory.latex(rid)}\n$$\n"
 
 
 # ------------------------------------------------------------------------------------------
@@ -135,8 +146,7 @@ def theory_pages(out: Path) -> None:
                   ["convention", f"{s.convention.value} (source: {s.source_convention.value})"],
                   ["parameters", ", ".join(f"`{p}`" for p in s.parameters)],
               ]),
-              "\n## Bound\n\n", f"$$\nT \\;\\ge\\; {theory.latex(rid)}\n$$\n" if s.kind.value != "count"
-              else f"$$\n{theory.latex(rid)}\n$$\n"]
+              "\n## Bound\n\n", bound_math(rid)]
         for what, note in (("step_size", s.step_size_note), ("threshold", s.threshold_note)):
             if getattr(s, what) is not None:
                 sym = {"step_size": "\\eta", "threshold": "\\rho"}[what]
@@ -180,13 +190,13 @@ def claim_pages(out: Path) -> None:
         ev = evidence.get(c.id)
         rows.append([str(c.number), f"[{c.id}](claims/{c.id}.md)", cell(c.title), f"`{c.status or '--'}`",
                      ev["verdict"] if ev else "not in the committed report",
-                     fmt(ev["test"]["alpha"]) if ev else "--"])
+                     fmt(ev["test"]["alpha"]) if ev else "--", fmt(ev.get("ratio")) if ev else "--"])
     write(out / "claims.md", "# Claims\n\n"
           "One page per claim of the registry (`verify.claims.CLAIMS`), generated: what it checks, the theory "
           "statement and its provenance label, the method and the test with its false-alarm rate, and the "
           f"committed quick report's numbers (`report/results.json`, command `{report['command']}`, package "
           f"{report['version']}, verdict **{report['verdict']}**) beside the theory's.\n\n"
-          + table(["no.", "id", "claim", "provenance", "verdict (quick report)", "false-alarm rate"], rows)
+          + table(["no.", "id", "claim", "provenance", "verdict (quick report)", "false-alarm rate", "measured/bound"], rows)
           + "\n```{toctree}\n:hidden:\n\n" + "\n".join(f"claims/{c.id}" for c in ordered) + "\n```\n")
     for c in ordered:
         ev = evidence.get(c.id)
@@ -202,7 +212,7 @@ def claim_pages(out: Path) -> None:
             ["rerun", f"`{ev['rerun']}`" if ev else f"`picky verify --only {c.id}`"],
         ]))
         if c.result:
-            md.append(f"\nThe theory's statement (`theory.latex({c.result!r})`):\n\n$$\n{theory.latex(c.result)}\n$$\n")
+            md.append(f"\nThe theory's statement (`theory.latex({c.result!r})`):\n\n{bound_math(c.result)}")
         mod = sys.modules.get(c.check.__module__)
         if mod is not None and mod.__doc__:
             md.append("\n## Method\n\n" + rst_block(f".. currentmodule:: {mod.__name__}\n\n" + inspect.cleandoc(mod.__doc__)))
@@ -211,7 +221,7 @@ def claim_pages(out: Path) -> None:
             md.append("This claim is not in the committed `report/results.json` yet (regenerate it with "
                       "`picky verify --profile quick --out report`).\n")
         else:
-            md.append(f"Verdict **{ev['verdict']}** ({ev['profile']} profile, {fmt(ev['seconds'])} s). "
+            md.append(f"Verdict **{ev['verdict']}** ({ev['profile']} profile, {ev['seconds']:.1f} s). "
                       f"Measured: {cell(ev['what'])}.\n\n")
             meas, bound = flatten(ev["measured"]), flatten(ev["bound"])
             md.append("### Measured beside the theory\n\n")
@@ -262,9 +272,8 @@ def gallery(out: Path) -> None:
         meta = json.loads((figdir / f"{name}.meta.json").read_text())
         for ext in ("png", "svg", "csv"):
             src = figdir / f"{name}.{ext}"
-            if src.exists() and (not (dest / src.name).exists()
-                                 or (dest / src.name).read_bytes() != src.read_bytes()):
-                shutil.copyfile(src, dest / src.name)
+            if src.exists():
+                write(dest / src.name, src.read_bytes())
         md.append(f"## {i}. {cell(meta.get('title', name))}\n\n")
         md.append(f"```{{image}} figures/{name}.png\n:alt: {name}\n:width: 100%\n```\n\n")
         if meta.get("sentence"):
@@ -284,8 +293,11 @@ def gallery(out: Path) -> None:
 # API reference
 # ------------------------------------------------------------------------------------------
 def modules_of(package: str) -> list[str]:
-    """``package`` and its public submodules, sorted (``__main__`` and ``_private`` left out)."""
+    """``package`` and its public submodules, sorted (``__main__`` and ``_private`` left out). The top-level
+    ``verify`` package alone (its subpackages have pages of their own), and only when it exports something."""
     pkg = importlib.import_module(package)
+    if package == "verify":
+        return ["verify"] if getattr(pkg, "__all__", None) else []
     mods = [package]
     if hasattr(pkg, "__path__"):
         for m in pkgutil.walk_packages(pkg.__path__, package + "."):
@@ -295,61 +307,77 @@ def modules_of(package: str) -> list[str]:
     return sorted(mods)
 
 
-def reexported(module: str) -> list[str]:
-    """Names of ``module`` that an enclosing package re-exports in its ``__all__`` (the same object): they
-    are documented there, under the public name (``theory.iterations``, not ``theory.calculators.iterations``)."""
+def reexported(module: str, documented: set[str]) -> list[str]:
+    """Names of ``module`` documented elsewhere: those an enclosing documented package re-exports in its
+    ``__all__`` (documented there, under the public name: ``theory.iterations``, not
+    ``theory.calculators.iterations``), and classes and functions imported from another documented module
+    outside this one's tree (documented at home)."""
     mod = importlib.import_module(module)
     parts = module.split(".")
     names = set()
     for i in range(1, len(parts)):
-        pkg = importlib.import_module(".".join(parts[:i]))
+        parent = ".".join(parts[:i])
+        if parent not in documented:
+            continue
+        pkg = importlib.import_module(parent)
         for name in getattr(pkg, "__all__", ()):
             obj = getattr(pkg, name, None)
             if obj is not None and getattr(mod, name, None) is obj and not inspect.ismodule(obj):
                 names.add(name)
-    for name in getattr(mod, "__all__", ()):  # a class or function imported from outside this module's tree:
-        obj = getattr(mod, name, None)        # documented at home
+    for name in getattr(mod, "__all__", ()):
+        obj = getattr(mod, name, None)
         home = getattr(obj, "__module__", None)
-        if (inspect.isclass(obj) or inspect.isfunction(obj)) and home and home != module \
+        if (inspect.isclass(obj) or inspect.isfunction(obj)) and home in documented and home != module \
                 and not home.startswith(module + "."):
             names.add(name)
     return sorted(names)
 
 
+def _present(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def api_pages(out: Path) -> None:
-    pages = []
+    plan = []
     for page, title, packages in API_PAGES:
-        if any(importlib.util.find_spec(p.split(".")[0]) is None for p in packages):
-            continue
-        try:
-            present = [p for p in packages if importlib.util.find_spec(p) is not None]
-        except ModuleNotFoundError:
-            present = []
-        if not present:  # e.g. verify.api before it exists: left out, the build does not break
-            continue
-        mods = [m for p in present for m in modules_of(p)]
+        # a package that does not exist (yet: verify.api) is left out; the build does not break
+        mods = [m for p in packages if _present(p) for m in modules_of(p)]
+        if mods:
+            plan.append((page, title, mods))
+    documented = {m for _, _, mods in plan for m in mods}
+    for page, title, mods in plan:
         rst = [title, "=" * len(title), ""]
         for m in mods:
             rst += [f".. automodule:: {m}", "   :members:"]
-            shown = reexported(m)
-            if shown:
-                rst.append("   :exclude-members: " + ", ".join(shown))
+            elsewhere = reexported(m, documented)
+            if elsewhere:
+                rst.append("   :exclude-members: " + ", ".join(elsewhere))
             rst.append("")
         write(out / "api" / f"{page}.rst", "\n".join(rst))
-        pages.append(page)
     write(out / "api.md", "# API reference\n\n"
           "From the docstrings (Sphinx autodoc): `theory` and the main `verify` subpackages, one page each. "
           "The `picky` command line's modules (`verify.cli`) only parse and print; their options are in the "
           "[user guide](../guide/checks.md).\n\n"
-          "```{toctree}\n:maxdepth: 1\n\n" + "\n".join(f"api/{p}" for p in pages) + "\n```\n")
+          "```{toctree}\n:maxdepth: 1\n\n" + "\n".join(f"api/{p}" for p, _, _ in plan) + "\n```\n")
 
 
 def generate(out: Path = DOCS / "generated") -> Path:
+    """Write every generated page into ``out``; files there that this run did not write (a claim, a figure
+    or a module that is gone) are removed, so ``out`` holds exactly the current pages."""
     out.mkdir(parents=True, exist_ok=True)
+    _WRITTEN.clear()
     theory_pages(out)
     claim_pages(out)
     gallery(out)
     api_pages(out)
+    for path in sorted(out.rglob("*"), reverse=True):
+        if path.is_file() and path.resolve() not in _WRITTEN:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
     return out
 
 
