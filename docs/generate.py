@@ -130,7 +130,8 @@ def theory_pages(out: Path) -> None:
     write(out / "theory.md", "# Theory: every statement\n\n"
           "Generated from `theory.ids()` and `theory.latex(id)` (`theory/results.py`). The provenance label says "
           "how sure the package is of each statement (see [the labels](../index.md#provenance-labels)); a rate "
-          "form's constant is an explicit symbol whose default 1 is a *placeholder*, never the paper's.\n\n"
+          "form's constant is an explicit symbol whose default 1 is a *placeholder*, never the paper's. The algorithms' "
+          "accept tests and steps are on the [rules page](rules.md).\n\n"
           + table(["id", "statement", "provenance", "kind"], rows)
           + "\n```{toctree}\n:hidden:\n\n" + "\n".join(f"theory/{rid}" for rid in ids) + "\n```\n")
     for rid in ids:
@@ -176,6 +177,30 @@ def theory_pages(out: Path) -> None:
             md.append("\n## Checked by\n\n" + "".join(f"- [claim {c.number}: {cell(c.title)}](../claims/{c.id}.md)\n"
                                                        for c in users))
         write(out / "theory" / f"{rid}.md", "".join(md))
+
+
+def rules_page(out: Path) -> None:
+    """Every algorithm's rule (``theory.RULES``): accept test, step, parameters with their defaults."""
+    import sympy as sp
+    md = ["# Rules: every algorithm's accept test and step\n\n",
+          "Generated from `theory.RULES` (`theory/rules.py`): at step t the server receives a gradient computed "
+          "at the iterate of step t - d_t, with $\\mathrm{dist} = \\|x_t - x_{t-d_t}\\|$; it applies it when the "
+          "accept test holds, with the step $\\eta_t$. `verify.algorithms` compiles these expressions for the "
+          "reference loop and the kernel.\n\n"]
+    for rid in sorted(theory.RULES):
+        r = theory.get_rule(rid)
+        md.append(f"## `{rid}`: {cell(r.title)}\n\n"
+                  f"Provenance label `{r.status.value}`; {cell(r.citation)}.\n\n"
+                  f"$$\n\\text{{accept:}}\\quad {sp.latex(r.accept)}\n$$\n\n"
+                  f"$$\n\\eta_t = {sp.latex(r.step)}\n$$\n\n")
+        if r.parameters:
+            md.append(table(["parameter", "default", "provenance", "source"],
+                            [[f"`{q.name}`", "$" + sp.latex(q.default).replace("|", "\\|") + "$", f"`{q.status.value}`", cell(q.source)]
+                             for q in r.parameters]))
+        if r.notes:
+            md.append(f"\n{cell(r.notes)}\n")
+        md.append("\n")
+    write(out / "rules.md", "".join(md))
 
 
 # ------------------------------------------------------------------------------------------
@@ -370,6 +395,7 @@ def generate(out: Path = DOCS / "generated") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _WRITTEN.clear()
     theory_pages(out)
+    rules_page(out)
     claim_pages(out)
     gallery(out)
     api_pages(out)

@@ -55,6 +55,10 @@ def test_one_page_per_claim_and_statement_with_the_reports_numbers(tmp_path):
     for rid in theory.ids():
         page = (out / "theory" / f"{rid}.md").read_text()
         assert theory.latex(rid) in page and f"`{theory.get(rid).status.value}`" in page
+    rules = (out / "rules.md").read_text()
+    for rid in theory.RULES:
+        assert f"## `{rid}`:" in rules
+    assert "\\text{accept:}\\quad dist \\leq \\rho" in rules  # Picky SGD's test, by hand
     # Theorem D's constants, by hand (theory/results.py)
     assert "8960 F \\beta \\tau_{avg}" in (out / "theory" / "picky-explicit.md").read_text()
     figures = sorted(p.name[: -len(".meta.json")] for p in (ROOT / "figures").glob("*.meta.json"))
