@@ -45,7 +45,7 @@ myst_heading_anchors = 3
 # autodoc: docstrings as written (numpy-style sections through napoleon); signatures keep the hints
 # each object documented once, under its public name: a package documents its ``__all__`` (re-exports
 # included) and its submodules leave those objects out (``:exclude-members:``, written by generate.py);
-# undocumented module data too, so that references to it resolve
+# undocumented module data too, so that references to it resolve (long values are cut: _short_values)
 autodoc_default_options = {"members": True, "undoc-members": True, "member-order": "bysource"}
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True
@@ -125,6 +125,24 @@ def _existing_object(app, env, node, contnode):
     return None
 
 
+MAX_VALUE = 120
+
+
+def _short_values(app, doctree):
+    """Cut the shown value of module data and attributes to MAX_VALUE characters (a registry's repr runs to
+    pages; the source has it)."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    for ann in doctree.findall(addnodes.desc_annotation):
+        if not ann.astext().lstrip().startswith("="):
+            continue
+        for text in list(ann.findall(nodes.Text)):
+            if len(text) > MAX_VALUE:
+                text.parent.replace(text, nodes.Text(str(text)[:MAX_VALUE] + " ..."))
+
+
 def setup(app):
+    app.connect("doctree-read", _short_values)
     app.add_config_value("docs_debug_refs", False, "env")
     app.connect("missing-reference", _existing_object)

@@ -359,10 +359,14 @@ def reexported(module: str, documented: set[str]) -> list[str]:
 
 
 def _present(name: str) -> bool:
-    try:
+    """Whether module ``name`` is a file of this checkout (a finder of another install -- an editable
+    install of another checkout in the same environment -- could otherwise supply a missing submodule)."""
+    parent, _, leaf = name.rpartition(".")
+    if not parent:
         return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+    pkg = importlib.import_module(parent)
+    return any((Path(p) / f"{leaf}.py").is_file() or (Path(p) / leaf / "__init__.py").is_file()
+               for p in getattr(pkg, "__path__", ()))
 
 
 def api_pages(out: Path) -> None:
