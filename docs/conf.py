@@ -86,10 +86,14 @@ html_static_path: list[str] = []
 import importlib  # noqa: E402
 
 
-def _exists(dotted: str) -> bool:
+_MISSING = object()
+
+
+def _lookup(dotted: str):
+    """The object of this package named ``dotted`` (``_MISSING`` if there is none)."""
     parts = dotted.split(".")
     if parts[0] not in ("theory", "verify"):
-        return False
+        return _MISSING
     for i in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:i]))
@@ -99,9 +103,30 @@ def _exists(dotted: str) -> bool:
             for name in parts[i:]:
                 obj = getattr(obj, name)
         except AttributeError:
-            return False
-        return True
-    return False
+            return _MISSING
+        return obj
+    return _MISSING
+
+
+def _exists(dotted: str) -> bool:
+    return _lookup(dotted) is not _MISSING
+
+
+def _home_module(node) -> str | None:
+    """The module that defines the object whose description holds ``node`` (a re-exported object is
+    described under its public name, but its docstring's relative names live in its home module)."""
+    from sphinx import addnodes
+
+    parent = node.parent
+    while parent is not None and not isinstance(parent, addnodes.desc):
+        parent = parent.parent
+    if parent is None:
+        return None
+    for sig in parent.findall(addnodes.desc_signature):
+        if sig.get("module") is not None and sig.get("fullname"):
+            obj = _lookup(f"{sig['module']}.{sig['fullname']}")
+            return getattr(obj, "__module__", None) if obj is not _MISSING else None
+    return None
 
 
 def _existing_object(app, env, node, contnode):
@@ -114,6 +139,9 @@ def _existing_object(app, env, node, contnode):
         candidates.append(f"{mod}.{target}")
         if cls:
             candidates.append(f"{mod}.{cls}.{target}")
+    home = _home_module(node)
+    if home:
+        candidates.append(f"{home}.{target}")
     if any(_exists(c) for c in candidates):
         return contnode
     if node.get("reftype") == "class" and node.get("refspecific") and "refwarn" not in node:
