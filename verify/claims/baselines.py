@@ -4,7 +4,7 @@ stale-drop SGD and delay-adaptive SGD (both rules of theory ``delay-adaptive``).
 (a) SGD without delays, sigma = 0, against theory's ``sgd`` statement (Ghadimi-Lan, step
     gamma = min{1/beta, ...} = 1/beta at sigma = 0). By hand: with gamma = 1/beta the descent lemma
     gives f(x_{t+1}) <= f(x_t) - ||grad f(x_t)||^2/(2 beta), so for every t
-        sum_{s<=t} ||grad f(x_s)||^2 <= 2 beta (f(x_1) - f(x_{t+1}))        (pathwise; equality on
+    sum_{s<=t} ||grad f(x_s)||^2 <= 2 beta (f(x_1) - f(x_{t+1})) (pathwise; equality on
     (beta/2)||x||^2, which x_2 = 0 solves in one step), hence min_{s<=t} ||grad f(x_s)||^2 <= 2 beta F/t
     (theory ``sgd`` aux ``accuracy_squared_after_N`` at sigma = 0) and the first eps-stationary step is
     <= N = 4 beta F/eps^2 (theory ``sgd`` bound at sigma = 0: min <= eps^2/2). All three are checked on

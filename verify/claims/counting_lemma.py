@@ -1,9 +1,10 @@
 """Claim 3 -- the counting lemma (derived; theorem-d-review.md §3), exactly.
 
 For any delays and any breakpoint set B, N = #{t : exists p in B, t - d_t <= p < t} satisfies
-N^2 + |B| N <= 2 |B| sum_t d_t (the exact form), hence N <= sqrt(2 |B| sum_t d_t).
+``N^2 + |B| N <= 2 |B| sum_t d_t`` (the exact form), hence ``N <= sqrt(2 |B| sum_t d_t)``.
 
 Checked three ways:
+
 (a) combinatorially, on random delay sequences of every family (up to 1e5 steps) with random
     breakpoint sets, in exact integer arithmetic;
 (b) its tightness: the bursty pattern d_t = (t-1) mod (m+1) with one breakpoint per period

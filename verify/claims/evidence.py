@@ -6,12 +6,14 @@ them to its report, so both share one code path.
 
 Verdicts
 --------
+=====================  ==============================================================================
 ``pass``               every instance checked agrees with the claim (for random quantities: the
                        stated test at the stated false-alarm rate does not reject it);
 ``fail``               some instance contradicts it (deterministic), or the test rejects it;
 ``inconclusive``       the measurement cannot decide (e.g. a confidence interval too wide);
 ``condition-not-met``  no instance satisfied the theorem's hypothesis within the budget: nothing
                        was checked (never reported as a pass).
+=====================  ==============================================================================
 
 How strong a pass is (issue 25): ``ratio`` (measured/bound where the claim has a bound),
 ``worst_case_ratio`` (the exact worst case over the function class / bound, filled by the exact

@@ -8,7 +8,7 @@ Every command that writes a directory (``picky simulate --save``, ``picky verify
    (so an unwritable place fails at once, naming the flag and the path), and refuses an existing
    non-empty directory unless ``force`` -- or unless it is a complete result of the same ``kind``
    (``picky verify`` replaces its own ``report/``, ``picky figures`` its ``figures/``).
-2. Files are written into that sibling (:meth:`OutputDir.file`, :meth:`write_text`, ...).
+2. Files are written into that sibling (:meth:`OutputDir.file`, :meth:`OutputDir.write_text`, ...).
 3. :meth:`OutputDir.commit` writes ``MANIFEST.json`` (every file with its size and SHA-256, the
    command and :func:`verify.io.provenance.environment`) and renames the sibling into place. With
    ``force``, the old directory is moved aside first and deleted only after the new one is in place;

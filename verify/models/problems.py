@@ -20,7 +20,7 @@ problem        f(x)                                    beta                     
 =============  =====================================  ==============================  ==============
 ``Quadratic``  1/2 sum_i lambda_i y_i^2, y = Q^T x      max lambda_i        (exact)     0   (exact)
 ``LogSum``     sum_i log(1 + x_i^2 / a^2)               2 / a^2             (exact)     0   (exact)
-``Chain``      (L lam^2/152) f_T(x / lam)               L (paper: 152 for f_T; bound)   exact, see below
+``Chain``      (L lam^2/152) f_T(x / lam)              L (paper: 152 for f_T; bound)   exact, see below
 =============  =====================================  ==============================  ==============
 
 Factory: :func:`make` (``"quadratic:spectrum=geometric,mu=0.001"``, ``"logsum"``,
