@@ -315,7 +315,8 @@ class Outcome:
 
     ``examples``: distinct sequences evaluated (shrinking included; at most the budget);
     ``skipped``: how many of them were skipped, by reason; ``stopped``: "budget", "time" or None
-    (the search ended on its own); ``seconds``: the wall time."""
+    (the search ended on its own); ``seconds``: the wall time; ``shrunk``: False when the
+    counterexample is one of the :func:`family_examples` (reported as it is)."""
 
     conjecture: Conjecture
     found: bool
@@ -327,6 +328,7 @@ class Outcome:
     skipped: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None
     seconds: float = 0.0
+    shrunk: bool = True
 
     def replay_command(self, path: str | Path) -> str:
         """The ``picky simulate`` command that reruns the counterexample from its saved trace
@@ -468,13 +470,36 @@ class _Violation(Exception):
     pass
 
 
+class _Stop(Exception):
+    """The budget or the time limit is spent before any counterexample."""
+
+
+def family_examples() -> list[Any]:
+    """The named program families at two scales each, checked first (Hypothesis ``@example``) by
+    every search whatever its seed: a constant delay (10, 100, 1000 for 10^4 steps), bursts of 41
+    and 401 gradients at one iterate, a ramp of height 60, a two-point pattern (every 100th step
+    delayed by 1000), one straggler, and Pareto(1.5) delays. A counterexample among them is
+    reported as it is (Hypothesis does not shrink explicit examples)."""
+    from . import programs as P
+
+    S = P.Segment
+    segs = [S("constant", 10_000, {"tau": 10}), S("constant", 10_000, {"tau": 100}), S("constant", 10_000, {"tau": 1000}),
+            S("bursty", 40_000, {"m": 40}), S("bursty", 40_000, {"m": 400}), S("ramp", 20_000, {"D": 60}),
+            S("two-point", 100_000, {"p": 0.01, "D": 1000}), S("straggler", 10_000, {"D": 10_000}),
+            S("pareto", 100_000, {"alpha": 1.5, "scale": 3.0, "seed": 0})]
+    return [P.Program((s,)) for s in segs]
+
+
 def hunt(conj: Conjecture, *, budget: int = 200, seed: int = 0, max_seconds: float | None = None,
-         progress: Callable[[str], None] | None = None, progress_every: float = 5.0) -> Outcome:
+         progress: Callable[[str], None] | None = None, progress_every: float = 5.0,
+         examples: bool = True) -> Outcome:
     """Search delay sequences (Hypothesis, derandomized from ``seed``) for a counterexample,
     evaluating at most ``budget`` distinct sequences (shrinking included) and, if ``max_seconds``
-    is given, stopping the evaluations after that much wall time. ``progress(line)`` is called at
-    most every ``progress_every`` seconds with the state of the search, and once at the end."""
-    from hypothesis import HealthCheck, Phase, assume, given, settings, target
+    is given, stopping the evaluations after that much wall time. The :func:`family_examples`
+    come first (``examples=False`` leaves them out, to measure the generated search alone).
+    ``progress(line)`` is called at most every ``progress_every`` seconds with the state of the
+    search, and once at the end."""
+    from hypothesis import HealthCheck, Phase, assume, example, given, settings, target
     from hypothesis import seed as hseed
 
     from . import strategies
@@ -489,7 +514,7 @@ def hunt(conj: Conjecture, *, budget: int = 200, seed: int = 0, max_seconds: flo
     start = time.monotonic()
     cache: dict[Any, Any] = {}
     state: dict[str, Any] = {"evaluated": 0, "skipped": Counter(), "stopped": None, "best": None,
-                             "printed": start, "found": False}
+                             "printed": start, "found": False, "explicit": False}
     last: dict[str, Any] = {}
 
     def report(final: bool = False) -> None:
@@ -499,12 +524,14 @@ def hunt(conj: Conjecture, *, budget: int = 200, seed: int = 0, max_seconds: flo
         state["printed"] = now
         best = state["best"]
         if state["found"]:
-            what = "counterexample found, shrinking it"
+            what = "counterexample found" + ("" if state["explicit"] else ", shrinking it")
         elif best is None:
             what = "nothing checked yet"
         else:
             what = f"largest {conj.metric}/bound so far {_fmt_margin(best[1]['margin'])} (on {best[0].spec})"
         progress(f"picky hunt: {state['evaluated']}/{budget} sequences evaluated in {now - start:.0f} s; {what}")
+
+    explicit = family_examples() if examples else []
 
     def check(prog: Any) -> Any:
         if prog in cache:
@@ -536,34 +563,41 @@ def hunt(conj: Conjecture, *, budget: int = 200, seed: int = 0, max_seconds: flo
         report()
         return out
 
-    @hseed(seed)
-    @settings(max_examples=budget, database=None, deadline=None,
-              phases=[Phase.generate, Phase.target, Phase.shrink], suppress_health_check=list(HealthCheck),
-              report_multiple_bugs=False)
-    @given(strategies.programs(max_segments=3, max_T=LENGTH // 2))
     def search(prog):
         out = check(prog)
         if out is _Exhausted:
-            return
+            if state["found"]:
+                return  # shrinking: the candidate counts as not failing
+            raise _Stop()  # end the search (Hypothesis' shrinking of _Stop costs no evaluation)
         assume(out is not None)
         inst, res = out
         target(_score(res), label="metric / bound")
         if res["violated"]:
             state["found"] = True
+            state["explicit"] = prog in explicit
             last.update(program=prog, instance=inst, detail=res)
             raise _Violation()
+
+    search = given(strategies.programs(max_segments=3, max_T=LENGTH // 2))(search)
+    for prog in reversed(explicit):
+        search = example(prog)(search)
+    search = settings(max_examples=budget, database=None, deadline=None,
+                      phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+                      suppress_health_check=list(HealthCheck), report_multiple_bugs=False)(search)
+    search = hseed(seed)(search)
 
     try:
         with strategies.reproducible_search():
             search()
-    except _Violation:
+    except (_Violation, _Stop):
         pass
     except Exception as exc:
         if type(exc).__name__ not in ("Unsatisfiable", "FailedHealthCheck", "Flaky", "FlakyFailure"):
             raise
     report(final=True)
     skipped = dict(state["skipped"])
-    common = dict(skipped=skipped, stopped=state["stopped"], seconds=time.monotonic() - start)
+    common = dict(skipped=skipped, stopped=state["stopped"], seconds=time.monotonic() - start,
+                  shrunk=not state["explicit"])
     if last:
         return Outcome(conj, True, state["evaluated"], sum(skipped.values()), last["program"], last["instance"],
                        last["detail"], **common)

@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     d = out.detail
     directory = args.save or tempfile.mkdtemp(prefix="picky-hunt-")
     path = hunter.save_counterexample(out, directory)
-    print(f"COUNTEREXAMPLE (shrunk; {work}):")
+    how = "shrunk" if out.shrunk else "a family example, checked first, not shrunk"
+    print(f"COUNTEREXAMPLE ({how}; {work}):")
     print(f"  delays   {out.program.describe()}  (then zeros): tau_avg = {fmt(d['tau_avg'], 4)}, "
           f"tau_max = {d['tau_max']}, sum_d = {d['sum_d']} over the first {d['T']} steps")
     print(f"  on       {out.instance.describe()}")
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         runs = f"hit eps in {d['hits']} of {d['runs']} runs by T" + (
             f" (binomial p = {d['p_value']:.3g})" if d.get("p_value") is not None else "")
         if d["median_first_hit"] is None:
-            runs += f"; the median run never hit eps within T = {d['T']} steps"
+            runs += f"; {'it' if d['runs'] == 1 else 'the median run'} never hit eps within T = {d['T']} steps"
         else:
             runs += f"; median first hit {d['median_first_hit']:g} = {d['margin']:.4g} x T"
         if d.get("diverged"):
