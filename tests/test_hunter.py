@@ -300,8 +300,16 @@ def test_rule_parameters_are_expressions():
     default = hunter.Conjecture("stale-drop", "2000", **quad)
     res, _ = hunter._Evaluator(default)(default.instances[0], d)
     assert not res["violated"] and res["parameters"]["R"] == 21
-    assert hunter.Conjecture("delay-adaptive", D_PRIME, params={"tau_C": "2*tau_avg", "rule": "mishchenko"}).params == (
-        ("tau_C", "2*tau_avg"), ("rule", "mishchenko"))
+    # delay-adaptive: tau_C from the prefix's statistics (constant delay 4 after the causal ramp), rule by name
+    conj = hunter.Conjecture("delay-adaptive", "5000", params={"tau_C": "2*tau_avg", "rule": "mishchenko"},
+                             problem="logsum", eps=0.5)
+    assert conj.params == (("tau_C", "2*tau_avg"), ("rule", "mishchenko"))
+    d = np.full(hunter.LENGTH, 4, np.int64)
+    d[:4] = np.arange(4)
+    res, why = hunter._Evaluator(conj)(conj.instances[0], d)
+    T = res["T"]
+    assert why is None and T == 5000 and res["parameters"]["rule"] == "mishchenko"
+    assert res["parameters"]["tau_C"] == pytest.approx(2 * (4 * T - 10) / T)  # sum_d = 0+1+2+3 + 4 (T - 4)
 
 
 @pytest.mark.parametrize("kw, needle", [
