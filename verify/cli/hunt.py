@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     out = hunter.hunt(conj, budget=args.budget, seed=args.seed, max_seconds=args.max_seconds, progress=_progress)
     stop = {"budget": f"stopped at the budget of {args.budget}", "time": f"stopped at --max-seconds {args.max_seconds}",
             None: "the search ended on its own"}[out.stopped]
-    work = f"{out.examples} sequences evaluated in {out.seconds:.0f} s ({stop}"
+    work = f"{out.examples} sequence{'s' if out.examples != 1 else ''} evaluated in {out.seconds:.0f} s ({stop}"
     if out.skipped:
         work += "; " + "; ".join(f"{n} skipped: {why}" for why, n in out.skipped.items())
     work += ")"
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         hit = (f"first hit at step {d['first_hit']}" if d["first_hit"] is not None
                else f"never hit eps within the {d['T']} steps run")
         print(f"  run      {params}: {hit}; {d['rejections']} rejections (and {d['accepted']} accepted) before it "
-              f"> bound {fmt(d['bound'])} (rejections/bound = {d['margin']:.4g})")
+              f"> bound {fmt(d['bound'])} (rejections/bound = {d['margin']:.6g})")
     print(f"  saved    {path}")
     print(f"  replay   {out.replay_command(path)}")
     return 1
