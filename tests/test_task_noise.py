@@ -64,18 +64,22 @@ def words_py(seed: int, task: int):
 
 
 def row_py(spec: str, seed: int, task: int, dim: int) -> list[float]:
-    """Task ``task``'s row, from the definitions: Box-Muller normals (u1 = ((w >> 11) + 1) 2^-53,
-    u2 = (w' >> 11) 2^-53), a normal row over its norm, sign bits, Bailey's polar Student-t."""
+    """Task ``task``'s row, from the definitions: symmetric uniforms U = (2 (w >> 11) + 1 - 2^53) 2^-53,
+    Marsaglia's polar normals, a normal row over its norm, sign bits, Bailey's polar Student-t."""
     w = words_py(seed, task)
     name = spec.split(":")[0]
+
+    def sym() -> float:
+        return (2 * (next(w) >> 11) + 1 - 2**53) * 2.0**-53
 
     def normals() -> list[float]:
         z: list[float] = []
         while len(z) < dim:
-            u1 = ((next(w) >> 11) + 1) * 2.0**-53
-            u2 = (next(w) >> 11) * 2.0**-53
-            r, a = math.sqrt(-2.0 * math.log(u1)), 2.0 * math.pi * u2
-            z += [r * math.cos(a), r * math.sin(a)]
+            u, v = sym(), sym()
+            s = u * u + v * v
+            if s < 1.0:
+                m = math.sqrt(-2.0 * math.log(s) / s)
+                z += [u * m, v * m]
         return z[:dim]
 
     if name == "gaussian":
@@ -97,8 +101,7 @@ def row_py(spec: str, seed: int, task: int, dim: int) -> list[float]:
     out = []
     for _ in range(dim):
         while True:
-            u = (2 * (next(w) >> 11) + 1 - 2**53) * 2.0**-53
-            v = (2 * (next(w) >> 11) + 1 - 2**53) * 2.0**-53
+            u, v = sym(), sym()
             if u * u + v * v <= 1.0:
                 break
         q = u * u + v * v

@@ -15,9 +15,11 @@ the reference loop and the asynchronous workers call it through :meth:`Noise.tas
 (Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011; the same
 function as numpy's ``Philox`` bit generator and the Random123 library, checked against their
 known-answer vectors). A row consumes the words in order; the models' transforms of the words:
-uniforms u = (w >> 11) 2^-53 (53 bits), normals by Box-Muller, Rademacher signs from single bits,
-Student-t by Bailey's polar method -- each exact in law, so ``E||row||^2 = 1`` exactly as for the
-generator-driven rows (the task rows are other numbers than ``sample`` draws: another stream).
+symmetric uniforms U = (2 (w >> 11) + 1 - 2^53) 2^-53 in (-1, 1), normals by Marsaglia's polar
+method, Rademacher signs from single bits, Student-t by Bailey's polar method -- each exact in law,
+so ``E||row||^2 = 1`` exactly as for the generator-driven rows (the task rows are other numbers than
+``sample`` draws: another stream). One Gaussian row of d = 100 costs about 2 us
+(``benchmarks/bench_task_noise.py``).
 
 Factory :func:`make_noise` (``"student_t:df=3"``), listing :data:`NOISES`; the compiled rows
 (:data:`NOISE_KERNELS`, ``draw_any``, ``task_row_any``) are what the kernel and the reference loop call.
@@ -28,6 +30,9 @@ import math
 from typing import Any, Callable
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from theory.validation import check_int, check_real
 
@@ -254,8 +259,6 @@ _MAX_KEY = 2**63 - 1
 #: length of a stream's state vector (uint64): key (2), task, next block j, the block's 4 words, position
 TASK_STATE = 9
 
-_M32 = np.uint64(0xFFFFFFFF)
-_S32 = np.uint64(32)
 _S11 = np.uint64(11)
 _ONE = np.uint64(1)
 _PHILOX_M0 = np.uint64(0xD2E7470EE14C6C93)  # Random123's Philox4x64 multipliers
@@ -263,21 +266,21 @@ _PHILOX_M1 = np.uint64(0xCA5A826395121157)
 _PHILOX_W0 = np.uint64(0x9E3779B97F4A7C15)  # its Weyl key increments (golden ratio, sqrt(3) - 1)
 _PHILOX_W1 = np.uint64(0xBB67AE8584CAA73B)
 _TWO_M53 = 2.0**-53
-_TWO_PI = 2.0 * math.pi
 
 
-@jit(inline="always")
-def _mulhilo64(a, b):
-    """(hi, lo) 64-bit halves of the 128-bit product a b (uint64), from four 32 x 32 -> 64 products."""
-    al = a & _M32
-    ah = a >> _S32
-    bl = b & _M32
-    bh = b >> _S32
-    ll = al * bl
-    hl = ah * bl
-    lh = al * bh
-    cross = (ll >> _S32) + (hl & _M32) + lh  # < 2^64: no carry is lost
-    return (hl >> _S32) + (cross >> _S32) + ah * bh, a * b
+@intrinsic
+def _mulhilo64(typingctx, a, b):
+    """(hi, lo): the 64-bit halves of the exact 128-bit product a b of two uint64 (LLVM's i128
+    multiply: one ``mul``/``umulh`` pair on x86-64 and arm64; compiled code only)."""
+    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = ir.IntType(128), ir.IntType(64)
+        prod = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        hi = builder.trunc(builder.lshr(prod, ir.Constant(i128, 64)), i64)
+        return context.make_tuple(builder, signature.return_type, [hi, builder.trunc(prod, i64)])
+
+    return sig, codegen
 
 
 @jit(inline="always")
@@ -324,27 +327,31 @@ def _next_word(st):
 
 
 @jit(inline="always")
-def _normal_pair(st):
-    """Two independent N(0, 1) by Box-Muller from two words: u1 = ((w >> 11) + 1) 2^-53 in (0, 1],
-    u2 = (w' >> 11) 2^-53 in [0, 1), r = sqrt(-2 ln u1): (r cos 2 pi u2, r sin 2 pi u2)."""
-    u1 = (float(_next_word(st) >> _S11) + 1.0) * _TWO_M53
-    u2 = float(_next_word(st) >> _S11) * _TWO_M53
-    r = math.sqrt(-2.0 * math.log(u1))
-    a = _TWO_PI * u2
-    return r * math.cos(a), r * math.sin(a)
-
-
-@jit(inline="always")
 def _symmetric_uniform(st):
-    """U uniform on the 2^53 odd multiples of 2^-53 in (-1, 1): (2 (w >> 11) + 1 - 2^53) 2^-53 --
-    symmetric about 0 (so exactly mean zero) and never 0."""
+    """U uniform on the 2^53 odd multiples of 2^-53 in (-1, 1), from one word w:
+    (2 (w >> 11) + 1 - 2^53) 2^-53 -- symmetric about 0 (so exactly mean zero) and never 0."""
     m = np.int64(_next_word(st) >> _S11)
     return float(2 * m + 1 - 9007199254740992) * _TWO_M53
 
 
 @jit(inline="always")
+def _normal_pair(st):
+    """Two independent N(0, 1) by Marsaglia's polar method: symmetric uniforms (u, v) until
+    s = u^2 + v^2 < 1 (accepted with probability pi/4; s > 0 always), then m = sqrt(-2 ln s / s) and
+    (u m, v m) -- exact: (u, v) is uniform on the disc, s ~ U(0, 1) independent of the angle."""
+    while True:
+        u = _symmetric_uniform(st)
+        v = _symmetric_uniform(st)
+        s = u * u + v * v
+        if s < 1.0:
+            break
+    m = math.sqrt(-2.0 * math.log(s) / s)
+    return u * m, v * m
+
+
+@jit(inline="always")
 def _standard_normal_task_row(st, z):
-    """z_k ~ N(0, 1) i.i.d.: Box-Muller pairs (z_0, z_1), (z_2, z_3), ...; an odd last one drops its sine."""
+    """z_k ~ N(0, 1) i.i.d.: polar pairs (z_0, z_1), (z_2, z_3), ...; an odd last pair drops its second."""
     d = z.size
     k = 0
     while k < d:
