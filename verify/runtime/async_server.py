@@ -15,7 +15,8 @@ is a stochastic gradient, computed on the worker: g = grad f(snapshot) + sigma z
 the task number, not by the worker or the arrival order; the compiled
 :func:`verify.models.noise.task_row_any` that the simulators call too). The server checks that every
 gradient a worker returned equals this, bit for bit (a worker that computed elsewhere or drew other noise
-would be caught). The recorded trace carries each step's delay, arrival time and task
+would be caught; the rows' transforms call libm's log and pow, so workers on machines with another libm
+could differ in the last bit). The recorded trace carries each step's delay, arrival time and task
 (``DelaySequence.tasks``), and the simulator keys the noise by task when a sequence has tasks, so
 replaying the trace (``reference_run(problem, trace, alg, seed=seed)``, or the compiled engine, or
 ``picky simulate --delays replay:path=trace.json``) reproduces the run's iterates exactly; this is tested.
