@@ -373,3 +373,18 @@ def test_the_engine_draws_task_rows_in_the_kernel_not_in_advance(monkeypatch):
     (eng,) = run_batch(prob, seq, alg, [6])
     assert (eng.final_f, eng.accepted, eng.first_hit) == (ref.final_f, ref.accepted, ref.first_hit)
     assert np.array_equal(eng.rejected_steps, ref.rejected_steps)
+
+
+def test_task_keyed_lanes_in_threads_each_equal_their_reference():
+    """Each lane keeps its own stream state: 6 lanes (seeds), 2 threads, one tasked sequence."""
+    prob = P.make("logsum", 7)
+    seq = _tasked(1500)
+    alg = A.resolve("picky", beta=prob.beta, F=prob.F, eps=0.01, sigma=0.5, delays={"tau_avg": seq.stats().tau_avg, "tau_max": float(seq.stats().tau_max)})
+    seeds = [0, 1, 2, 3, 4, 2**63 - 1]
+    eng = run_batch(prob, seq, alg, seeds, threads=2)
+    finals = set()
+    for s, e in zip(seeds, eng):
+        ref = A.reference_run(prob, seq, alg, seed=s)
+        assert (e.final_f, e.accepted) == (ref.final_f, ref.accepted), s
+        finals.add(e.final_f)
+    assert len(finals) == len(seeds)  # the seed is part of the key: six different runs
