@@ -165,9 +165,9 @@ def test_a_tasks_row_depends_on_the_seed_and_the_task_only():
 @pytest.mark.parametrize("bad, msg", [
     (dict(seed=-1, tasks=[0]), r"seed must be an integer in \[0, 9223372036854775807\]; got -1"),
     (dict(seed=2**63, tasks=[0]), r"seed must be an integer in \[0, 9223372036854775807\]"),
-    (dict(seed=0, tasks=[0, -3]), r"tasks must be integers in \[0, 9223372036854775807\]; got \[0, -3\]"),
-    (dict(seed=0, tasks=[0.5]), r"tasks must be integers in \[0, 9223372036854775807\]"),
-    (dict(seed=0, tasks=[2**64 - 1]), r"tasks must be integers in \[0, 9223372036854775807\]"),
+    (dict(seed=0, tasks=[0, -3]), r"tasks\[1\] = -3: a task must be an integer in \[0, 9223372036854775807\]"),
+    (dict(seed=0, tasks=[0.5]), r"tasks must be integers in \[0, 9223372036854775807\]; got dtype float64"),
+    (dict(seed=0, tasks=[2**64 - 1]), r"tasks\[0\] = 18446744073709551615: a task must be an integer in \[0, "),
 ])
 def test_bad_seeds_and_tasks_are_named(bad, msg):
     with pytest.raises(ValueError, match=msg):

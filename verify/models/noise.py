@@ -77,10 +77,14 @@ class Noise:
         of a gradient depends on the task that computed it, not on the step it arrived at, nor on the
         worker. ``seed`` and every task: integers in [0, 2^63 - 1]. ``(n, dim)``."""
         seed = check_int("seed", seed, 0, _MAX_KEY)
-        raw = np.asarray(tasks)
-        if raw.size and (raw.dtype.kind not in "iu" or raw.min() < 0 or raw.max() > _MAX_KEY):
-            raise ValueError(f"tasks must be integers in [0, {_MAX_KEY}]; got {raw.reshape(-1)[:5].tolist()}...")
-        keys = np.ascontiguousarray(raw.reshape(-1), dtype=np.int64)
+        raw = np.asarray(tasks).reshape(-1)
+        if raw.size and raw.dtype.kind not in "iu":
+            raise ValueError(f"tasks must be integers in [0, {_MAX_KEY}]; got dtype {raw.dtype}")
+        bad = (raw < 0) | (raw > _MAX_KEY)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"tasks[{i}] = {raw[i].item()}: a task must be an integer in [0, {_MAX_KEY}]")
+        keys = np.ascontiguousarray(raw, dtype=np.int64)
         out = np.empty((keys.size, check_int("dim", dim, 1)))
         code, p = self.kernel(dim)
         _task_rows(code, p, seed, keys, out)
