@@ -232,7 +232,7 @@ def test_kernel_stops_on_the_cancel_flag():
     pcode, pvec = prob.kernel
     ncode, nvec = make_noise("gaussian").kernel(3)
     progress, cancel = np.zeros(1, np.int64), np.ones(1, np.uint8)
-    out = K.run_lane(alg.code, alg.vector, True, pcode, pvec, ncode, nvec, np.random.default_rng(0), alg.sigma, np.zeros((0, 3)),
-                     np.array(prob.x1), delays, T, alg.eps, 1e300, False, False, 0, np.empty(3),
+    out = K.run_lane(alg.code, alg.vector, True, pcode, pvec, ncode, nvec, np.random.default_rng(0), alg.sigma, np.zeros(0, np.int64),
+                     0, np.array(prob.x1), delays, T, alg.eps, 1e300, False, False, 0, np.empty(3),
                      np.zeros(0, np.uint8), np.empty(0), np.empty(0), progress, cancel, 0)
     assert out[0] == K.STATUS_CANCELLED and out[1] == 0

@@ -114,7 +114,7 @@ MUTANTS = [
            "Ctrl-C during the final rename is swallowed instead of delivered after it"),
     Mutant("M30", "spec grammar", "verify/io/specs.py", "        if j < n and body[j] in \"\\\"'\":", "        if False:",
            "quoted spec values are no longer understood (a path with a comma cannot be given)"),
-    Mutant("M31", "task noise", "verify/engine/kernel.py", "    keyed = zrows.shape[0] > 0\n", "    keyed = False\n",
+    Mutant("M31", "task noise", "verify/engine/kernel.py", "    keyed = tasks.size > 0\n", "    keyed = False\n",
            "the compiled engine ignores a sequence's tasks (draws the lane's own stream)"),
     Mutant("M32", "task noise", "verify/algorithms/reference.py", "        noise_keys = dseq.tasks\n", "        noise_keys = None\n",
            "the reference loop ignores a sequence's tasks"),
@@ -127,6 +127,9 @@ MUTANTS = [
            "a replayed JSON trace loses its tasks (and arrival times): its noise is no longer keyed by task"),
     Mutant("M36", "default step", "theory/results.py", "sp.Max(4 * sp.Max(1, tau_C), 4 * sigma**2", "sp.Max(4, 4 * sigma**2",
            "delay-adaptive's base step loses its 1/tau_C (back to KSJ's cap 1/(4 beta) alone, unstable from tau_C = 6)"),
+    Mutant("M37", "task noise", "verify/models/noise.py", "    m = math.sqrt(-2.0 * math.log(s) / s)\n",
+           "    m = math.sqrt(-math.log(s) / s)\n",
+           "the task stream's polar normals lose their factor 2 (task-keyed Gaussian noise of variance 1/2)"),
 ]
 
 

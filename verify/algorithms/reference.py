@@ -14,7 +14,9 @@ at all when sigma = 0); so algorithms run with the same seed see the same noise 
 numbers). Task-keyed noise (recorded asynchronous runs): when the delay sequence carries the task
 that delivered each step (``DelaySequence.tasks``), or ``noise_keys`` is given, z_t is instead
 ``noise.task_rows(seed, [k_t], d)[0]`` with k_t = the task of step t -- the noise the worker that
-computed the gradient drew, keyed by (seed, task) alone (:func:`verify.models.noise.task_generator`).
+computed the gradient drew, keyed by (seed, task) alone: the Philox4x64-10 stream of counter
+(j, k_t, 0, 0) and key (seed, TASK_NOISE_DOMAIN), read by the compiled
+:func:`verify.models.noise.task_row_any` that the kernel calls too.
 
 Measured at every step t, on x_t before its update: ||grad f(x_t)|| (first_hit, the minimum,
 the trace), f(x_t) only at trace steps and, with ``measure_f``, for its minimum. A run stops

@@ -10,7 +10,9 @@ order; tested on random configurations).
 
 Memory per running lane: O(d x live iterates) for the iterates a later step still reads (their
 slots), one int32 per step for the slot plan, and what the caller asked to record (a rejection
-bitset of T/8 bytes, the trace). Lanes waiting for a thread hold nothing but their inputs.
+bitset of T/8 bytes, the trace). Task-keyed noise (a sequence with tasks) adds nothing that grows
+with T beyond the tasks the sequence already holds: each row is drawn in the kernel when its step
+runs. Lanes waiting for a thread hold nothing but their inputs.
 
 Compilation: the first call in a fresh environment compiles the kernel (a few seconds); the code is
 cached on disk (:mod:`verify._jit`), so later processes start in well under a second.
@@ -148,7 +150,7 @@ def run_batch(
     n_tr = (T + te - 1) // te if te else 0
     arrays = {id(s): np.ascontiguousarray(s.delays[:T], dtype=np.int64) for s in seqs}
     empty_bits = np.zeros(0, np.uint8)
-    no_rows = np.zeros((0, d))
+    no_tasks = _readonly(np.zeros(0, np.int64))  # read-only like the sequences' arrays: one compiled signature
     progress_arr = np.zeros(L, np.int64)
     cancel = np.zeros(1, np.uint8)
     outs: list[tuple | None] = [None] * L
@@ -160,9 +162,9 @@ def run_batch(
         tr_g = np.full(n_tr, np.nan)
         tr_f = np.full(n_tr, np.nan)
         rng = np.random.default_rng(seeds[lane])
-        tasks = seqs[lane].tasks
-        zrows = noise.task_rows(seeds[lane], tasks[:T], d) if tasks is not None and a.sigma != 0.0 else no_rows
-        res = K.run_lane(a.code, a.vector, a.uses_delays, pcode, pvec, ncode, nvec, rng, a.sigma, zrows,
+        tasks = seqs[lane].tasks  # task-keyed noise, drawn in the kernel at each step (O(d), not O(T d))
+        keys = _readonly(tasks[:T]) if tasks is not None and a.sigma != 0.0 else no_tasks
+        res = K.run_lane(a.code, a.vector, a.uses_delays, pcode, pvec, ncode, nvec, rng, a.sigma, keys, seeds[lane],
                          x1, arrays[id(seqs[lane])], T, a.eps, radius, stop_at_hit, measure_f, te,
                          x_out, bits, tr_g, tr_f, progress_arr, cancel, lane)
         outs[lane] = (res, x_out, bits, tr_g, tr_f)
@@ -199,6 +201,13 @@ def run_batch(
     stats: dict[tuple, dict] = {}  # delay statistics once per (sequence, steps run, delays used)
     return [_record(problem, noise, algs[i], seqs[i], arrays[id(seqs[i])], seeds[i], T, te, measure_f, radius, outs[i],
                     stats) for i in range(L)]
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """A read-only C-contiguous int64 view (or copy) of ``a``."""
+    v = np.ascontiguousarray(a, dtype=np.int64).view()
+    v.flags.writeable = False
+    return v
 
 
 def _wait_any(futures, timeout: float) -> None:

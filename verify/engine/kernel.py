@@ -19,8 +19,10 @@ bit per step) only when asked; the trace keeps every ``trace_every``-th measurem
 Threads. The kernel releases the GIL (``nogil``); :func:`verify.engine.run_batch` runs lanes in a
 thread pool. Each lane draws its noise from its own ``numpy.random.Generator`` (numba shares the
 generator's state with the Python object): the rows are the reference's ``noise.sample(rng, 1, d)``.
-A sequence that carries tasks (a recorded asynchronous run) gets its task-keyed rows precomputed
-(``noise.task_rows``, O(T d) for that lane, as the reference's own iterates are).
+A sequence that carries tasks (a recorded asynchronous run) has its task-keyed rows computed on
+demand, at the step that uses them, by ``task_row_any`` (a Philox4x64-10 stream keyed by (seed,
+task), :mod:`verify.models.noise`): O(d) memory (one row and a 72-byte stream state), flat in T; the
+reference loop and the asynchronous workers call the same compiled function.
 Every ``PROGRESS_EVERY`` steps the kernel publishes its step count and checks a cancel flag, so a
 long lane reports progress and stops promptly on Ctrl-C.
 """
@@ -33,7 +35,7 @@ import numpy as np
 from .._jit import all_finite, dist, jit, norm
 from ..algorithms.rules import decide_any
 from verify.models.problems import f_any, grad_any
-from verify.models.noise import draw_any
+from verify.models.noise import TASK_STATE, draw_any, task_row_any
 
 __all__ = ["plan_slots", "run_lane", "PROGRESS_EVERY", "STATUS_DONE", "STATUS_CANCELLED"]
 
@@ -95,8 +97,9 @@ def plan_slots(delays, T, plan):
 def run_lane(
     rcode, rvec, uses_delays,          # the algorithm: rule code, its input vector, d_t used or forced to 0
     pcode, pvec,                       # the problem (Problem.kernel)
-    ncode, nvec, rng, sigma, zrows,    # the noise model (Noise.kernel), the lane's generator, sigma,
-                                       # task-keyed noise rows (shape (T, d); (0, d): the generator's)
+    ncode, nvec, rng, sigma,           # the noise model (Noise.kernel), the lane's generator, sigma,
+    tasks, nseed,                      # task-keyed noise: each step's task (int64, size 0: the generator's
+                                       # stream), the run's seed (the streams' key)
     x1, delays, T, eps, radius,        # start, delays (int64), horizon, target, divergence radius
     stop_at_hit, measure_f, trace_every,
     x_out, rej_bits, tr_g, tr_f,       # outputs: last iterate, rejection bitset (size 0: not kept), trace
@@ -112,6 +115,7 @@ def run_lane(
     xn = np.empty(d)
     g = np.empty(d)
     z = np.zeros(d)
+    st = np.empty(TASK_STATE, np.uint64)  # the task stream's state (O(1): the rows are drawn on demand)
     plan = np.empty(T if uses_delays else 0, np.int32)
     n_slots = plan_slots(delays, T, plan) if uses_delays else 0
     xs = np.empty((n_slots, d))
@@ -130,7 +134,7 @@ def run_lane(
     steps_run = 0
     status = STATUS_DONE
     keep_rej = rej_bits.size > 0
-    keyed = zrows.shape[0] > 0
+    keyed = tasks.size > 0
     for i in range(T):
         t = i + 1
         if (i & (PROGRESS_EVERY - 1)) == 0:
@@ -167,9 +171,8 @@ def run_lane(
         steps_run = t
         # ---- the step: fresh noise (every step, used or not), the stale iterate, the rule ----
         if sigma != 0.0:
-            if keyed:  # the noise of the task that delivered step t (DelaySequence.tasks)
-                for k in range(d):
-                    z[k] = zrows[i, k]
+            if keyed:  # the noise of the task that delivered step t (DelaySequence.tasks), drawn now
+                task_row_any(ncode, nvec, st, nseed, tasks[i], z)
             else:
                 draw_any(ncode, nvec, rng, z)
         di = delays[i] if uses_delays else 0

@@ -138,8 +138,8 @@ class DelaySequence:
     seconds at which each step's gradient arrived (non-decreasing). ``tasks`` (recorded
     asynchronous runs, :mod:`verify.runtime.async_server`) names the task that delivered each step's gradient
     (an integer >= 0); when present, both simulators key the gradient noise by task instead of by
-    step: z_t = ``noise.task_row(seed, tasks[t-1], dim)`` (so a replay reproduces noise that was
-    drawn where the gradient was computed). The arrays are read-only.
+    step: z_t = ``noise.task_rows(seed, [tasks[t-1]], dim)[0]``, a Philox stream keyed by (seed, task)
+    (so a replay reproduces noise that was drawn where the gradient was computed). The arrays are read-only.
     """
 
     delays: np.ndarray

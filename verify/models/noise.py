@@ -2,10 +2,27 @@
 ``E||row||^2 = 1`` exactly (the simulators multiply by ``sigma``): ``gaussian``, ``bounded``, ``rademacher``,
 ``student_t:df=...``.  All of them consume the generator element by element in C order, so drawing
 ``(n, dim)`` at once gives the same rows (and leaves the generator in the same state) as drawing
-``(1, dim)`` ``n`` times.  Task-keyed noise (recorded asynchronous runs): :func:`task_generator`.
+``(1, dim)`` ``n`` times.
+
+Task-keyed noise (recorded asynchronous runs, and any sequence that carries tasks): the row of task k
+in a run with seed s is a deterministic function of (s, k) alone, computed on demand by one compiled
+function, :func:`task_row_any` -- the kernel calls it at each step (memory O(d) per lane, flat in T),
+the reference loop and the asynchronous workers call it through :meth:`Noise.task_rows`. The stream of
+(s, k) is counter-based: its 64-bit words are w_0, w_1, ... with
+
+    (w_{4j}, w_{4j+1}, w_{4j+2}, w_{4j+3}) = Philox4x64-10(counter = (j, k, 0, 0), key = (s, TASK_NOISE_DOMAIN))
+
+(Salmon, Moraes, Dror, Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC 2011; the same
+function as numpy's ``Philox`` bit generator and the Random123 library, checked against their
+known-answer vectors). A row consumes the words in order; the models' transforms of the words:
+symmetric uniforms U = (2 (w >> 11) + 1 - 2^53) 2^-53 in (-1, 1), normals by Marsaglia's polar
+method, Rademacher signs from single bits, Student-t by Bailey's polar method -- each exact in law,
+so ``E||row||^2 = 1`` exactly as for the generator-driven rows (the task rows are other numbers than
+``sample`` draws: another stream). One Gaussian row of d = 100 costs about 2 us
+(``benchmarks/bench_task_noise.py``).
 
 Factory :func:`make_noise` (``"student_t:df=3"``), listing :data:`NOISES`; the compiled rows
-(:data:`NOISE_KERNELS`, ``draw_any``) are what the kernel and the reference loop call.
+(:data:`NOISE_KERNELS`, ``draw_any``, ``task_row_any``) are what the kernel and the reference loop call.
 """
 from __future__ import annotations
 
@@ -13,6 +30,9 @@ import math
 from typing import Any, Callable
 
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from theory.validation import check_int, check_real
 
@@ -21,22 +41,12 @@ from verify.io.jsonsafe import plain_json
 from verify.io.specs import format_spec, parse_spec
 
 __all__ = ["Noise", "GaussianNoise", "BoundedNoise", "RademacherNoise", "StudentTNoise", "NOISES", "NOISE_KERNELS",
-           "make_noise", "task_generator", "TASK_NOISE_DOMAIN", "draw_any"]
+           "make_noise", "TASK_NOISE_DOMAIN", "TASK_STATE", "draw_any", "task_row_any", "task_stream", "task_words",
+           "philox4x64"]
 
 # ----------------------------------------------------------------------------------------------
 # noise models
 # ----------------------------------------------------------------------------------------------
-
-
-#: the SeedSequence spawn-key domain of task-keyed noise ("task" in ASCII): keeps it independent of
-#: a lane's own stream default_rng(seed) and of per-seed delay draws (verify.models.delays.draw_seed)
-TASK_NOISE_DOMAIN = 0x7461736B
-
-
-def task_generator(seed: int, task: int) -> np.random.Generator:
-    """The generator of task ``task``'s noise in a run with seed ``seed``:
-    ``default_rng(SeedSequence(seed, spawn_key=(TASK_NOISE_DOMAIN, task)))``."""
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(TASK_NOISE_DOMAIN, int(task))))
 
 
 class Noise:
@@ -61,13 +71,23 @@ class Noise:
         return out
 
     def task_rows(self, seed: int, tasks: Any, dim: int) -> np.ndarray:
-        """Task-keyed noise (recorded asynchronous runs, :mod:`verify.runtime.async_server`): row i is the one
-        row ``sample(task_generator(seed, tasks[i]), 1, dim)``, so the noise of a gradient depends on
-        the task that computed it -- not on the step it arrived at, nor on the worker. ``(n, dim)``."""
-        tasks = np.asarray(tasks, dtype=np.int64).reshape(-1)
-        out = np.empty((tasks.size, check_int("dim", dim, 1)))
-        for i, k in enumerate(tasks.tolist()):
-            self.sample(task_generator(seed, k), 1, dim, out=out[i : i + 1])
+        """Task-keyed noise (recorded asynchronous runs, :mod:`verify.runtime.async_server`): row i is
+        task ``tasks[i]``'s row, drawn from the Philox stream keyed by ``(seed, tasks[i])`` (module
+        docstring) by the compiled :func:`task_row_any` -- the very function the kernel calls. The noise
+        of a gradient depends on the task that computed it, not on the step it arrived at, nor on the
+        worker. ``seed`` and every task: integers in [0, 2^63 - 1]. ``(n, dim)``."""
+        seed = check_int("seed", seed, 0, _MAX_KEY)
+        raw = np.asarray(tasks).reshape(-1)
+        if raw.size and raw.dtype.kind not in "iu":
+            raise ValueError(f"tasks must be integers in [0, {_MAX_KEY}]; got dtype {raw.dtype}")
+        bad = (raw < 0) | (raw > _MAX_KEY)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"tasks[{i}] = {raw[i].item()}: a task must be an integer in [0, {_MAX_KEY}]")
+        keys = np.ascontiguousarray(raw, dtype=np.int64)
+        out = np.empty((keys.size, check_int("dim", dim, 1)))
+        code, p = self.kernel(dim)
+        _task_rows(code, p, seed, keys, out)
         return out
 
     def kernel(self, dim: int) -> tuple[int, np.ndarray]:  # pragma: no cover - abstract
@@ -231,16 +251,218 @@ def _student_t_row(p, rng, z):
         z[k] = rng.standard_t(p[0]) * p[1]
 
 
-#: the compiled noise models, indexed by ``Noise.kernel(dim)[0]``: (name, row(p, rng, z))
-NOISE_KERNELS: tuple[tuple[str, Callable], ...] = (
-    ("gaussian", _gaussian_row),
-    ("bounded", _bounded_row),
-    ("rademacher", _rademacher_row),
-    ("student_t", _student_t_row),
+# ----------------------------------------------------------------------------------------------
+# task-keyed noise: a counter-based stream (Philox4x64-10) keyed by (seed, task), drawn on demand
+# ----------------------------------------------------------------------------------------------
+
+#: the second key word of every task stream ("task" in ASCII): keeps the task streams apart from any
+#: other Philox use keyed by the seed alone
+TASK_NOISE_DOMAIN = 0x7461736B
+#: seeds and tasks are integers in [0, 2^63 - 1] (one 64-bit key or counter word each)
+_MAX_KEY = 2**63 - 1
+#: length of a stream's state vector (uint64): key (2), task, next block j, the block's 4 words, position
+TASK_STATE = 9
+
+_S11 = np.uint64(11)
+_ONE = np.uint64(1)
+_PHILOX_M0 = np.uint64(0xD2E7470EE14C6C93)  # Random123's Philox4x64 multipliers
+_PHILOX_M1 = np.uint64(0xCA5A826395121157)
+_PHILOX_W0 = np.uint64(0x9E3779B97F4A7C15)  # its Weyl key increments (golden ratio, sqrt(3) - 1)
+_PHILOX_W1 = np.uint64(0xBB67AE8584CAA73B)
+_TWO_M53 = 2.0**-53
+
+
+@intrinsic
+def _mulhilo64(typingctx, a, b):
+    """(hi, lo): the 64-bit halves of the exact 128-bit product a b of two uint64 (LLVM's i128
+    multiply: one ``mul``/``umulh`` pair on x86-64 and arm64; compiled code only)."""
+    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = ir.IntType(128), ir.IntType(64)
+        prod = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        hi = builder.trunc(builder.lshr(prod, ir.Constant(i128, 64)), i64)
+        return context.make_tuple(builder, signature.return_type, [hi, builder.trunc(prod, i64)])
+
+    return sig, codegen
+
+
+@jit(inline="always")
+def philox4x64(c0, c1, c2, c3, k0, k1):
+    """Philox4x64-10 (Salmon et al. 2011; Random123's ``philox4x64_R(10, ...)``, numpy's ``Philox``):
+    the 4 uint64 words of block ``counter = (c0, c1, c2, c3)`` under ``key = (k0, k1)``. A round:
+    (h0, l0) = M0 c0, (h1, l1) = M1 c2 (128-bit products), c <- (h1 ^ c1 ^ k0, l1, h0 ^ c3 ^ k1, l0);
+    the key is bumped by (W0, W1) between rounds (mod 2^64). All arguments uint64."""
+    for r in range(10):
+        if r > 0:
+            k0 += _PHILOX_W0
+            k1 += _PHILOX_W1
+        h0, l0 = _mulhilo64(_PHILOX_M0, c0)
+        h1, l1 = _mulhilo64(_PHILOX_M1, c2)
+        c0, c1, c2, c3 = h1 ^ c1 ^ k0, l1, h0 ^ c3 ^ k1, l0
+    return c0, c1, c2, c3
+
+
+@jit(inline="always")
+def task_stream(st, seed, task):
+    """Start the stream of ``(seed, task)`` in the state vector ``st`` (uint64, length TASK_STATE):
+    key = (seed, TASK_NOISE_DOMAIN), block counter (j, task, 0, 0) from j = 0, no buffered word."""
+    st[0] = np.uint64(seed)
+    st[1] = np.uint64(TASK_NOISE_DOMAIN)
+    st[2] = np.uint64(task)
+    st[3] = np.uint64(0)
+    st[8] = np.uint64(4)
+
+
+@jit(inline="always")
+def _next_word(st):
+    """The stream's next 64-bit word w_n: word n % 4 of block j = n // 4."""
+    pos = st[8]
+    if pos >= 4:
+        r0, r1, r2, r3 = philox4x64(st[3], st[2], np.uint64(0), np.uint64(0), st[0], st[1])
+        st[4] = r0
+        st[5] = r1
+        st[6] = r2
+        st[7] = r3
+        st[3] += _ONE
+        pos = np.uint64(0)
+    st[8] = pos + _ONE
+    return st[4 + pos]
+
+
+@jit(inline="always")
+def _symmetric_uniform(st):
+    """U uniform on the 2^53 odd multiples of 2^-53 in (-1, 1), from one word w:
+    (2 (w >> 11) + 1 - 2^53) 2^-53 -- symmetric about 0 (so exactly mean zero) and never 0."""
+    m = np.int64(_next_word(st) >> _S11)
+    return float(2 * m + 1 - 9007199254740992) * _TWO_M53
+
+
+@jit(inline="always")
+def _normal_pair(st):
+    """Two independent N(0, 1) by Marsaglia's polar method: symmetric uniforms (u, v) until
+    s = u^2 + v^2 < 1 (accepted with probability pi/4; s > 0 always), then m = sqrt(-2 ln s / s) and
+    (u m, v m) -- exact: (u, v) is uniform on the disc, s ~ U(0, 1) independent of the angle."""
+    while True:
+        u = _symmetric_uniform(st)
+        v = _symmetric_uniform(st)
+        s = u * u + v * v
+        if s < 1.0:
+            break
+    m = math.sqrt(-2.0 * math.log(s) / s)
+    return u * m, v * m
+
+
+@jit(inline="always")
+def _standard_normal_task_row(st, z):
+    """z_k ~ N(0, 1) i.i.d.: polar pairs (z_0, z_1), (z_2, z_3), ...; an odd last pair drops its second."""
+    d = z.size
+    k = 0
+    while k < d:
+        a, b = _normal_pair(st)
+        z[k] = a
+        if k + 1 < d:
+            z[k + 1] = b
+        k += 2
+
+
+@jit(inline="always")
+def _gaussian_task_row(p, st, z):
+    """N(0, I/dim): standard normals times p[0] = 1/sqrt(dim)."""
+    _standard_normal_task_row(st, z)
+    for k in range(z.size):
+        z[k] *= p[0]
+
+
+@jit(inline="always")
+def _bounded_task_row(p, st, z):
+    """A standard normal row divided by its norm: uniform on the sphere (a zero row, probability 0, maps to e_1)."""
+    _standard_normal_task_row(st, z)
+    s = 0.0
+    for k in range(z.size):
+        s += z[k] * z[k]
+    nrm = math.sqrt(s)
+    if nrm == 0.0:  # pragma: no cover - probability ~ 0
+        z[:] = 0.0
+        z[0] = 1.0
+        return
+    for k in range(z.size):
+        z[k] /= nrm
+
+
+@jit(inline="always")
+def _rademacher_task_row(p, st, z):
+    """+-p[0] = 1/sqrt(dim): the sign of z_k is bit k % 64 of word k // 64 (1: +, 0: -; P = 1/2 exactly)."""
+    w = np.uint64(0)
+    for k in range(z.size):
+        if k % 64 == 0:
+            w = _next_word(st)
+        z[k] = p[0] if (w >> np.uint64(k % 64)) & _ONE else -p[0]
+
+
+@jit(inline="always")
+def _student_t_task_row(p, st, z):
+    """Student-t(df = p[0]) entries times p[1] = sqrt((df - 2)/df)/sqrt(dim), by Bailey's polar method
+    (Math. Comp. 62 (1994) 779-781): draw (U, V) symmetric uniforms until W = U^2 + V^2 <= 1 (accepted
+    with probability pi/4), then T = U sqrt(df (W^(-2/df) - 1) / W) ~ t_df exactly. (U, V) is uniform
+    on the disc, so W ~ U(0, 1) and U/sqrt(W) = cos(theta) are independent.)"""
+    df = p[0]
+    for k in range(z.size):
+        while True:
+            u = _symmetric_uniform(st)
+            v = _symmetric_uniform(st)
+            w = u * u + v * v
+            if w <= 1.0:
+                break
+        z[k] = u * math.sqrt(df * (math.pow(w, -2.0 / df) - 1.0) / w) * p[1]
+
+
+#: the compiled noise models, indexed by ``Noise.kernel(dim)[0]``: (name, row(p, rng, z) from a
+#: generator, task_row(p, st, z) from a task stream)
+NOISE_KERNELS: tuple[tuple[str, Callable, Callable], ...] = (
+    ("gaussian", _gaussian_row, _gaussian_task_row),
+    ("bounded", _bounded_row, _bounded_task_row),
+    ("rademacher", _rademacher_row, _rademacher_task_row),
+    ("student_t", _student_t_row, _student_t_task_row),
 )
 GAUSSIAN, BOUNDED, RADEMACHER, STUDENT_T = range(len(NOISE_KERNELS))
 #: draw_any(code, p, rng, z): the dispatch over NOISE_KERNELS
 draw_any = switch("draw_any", [k[1] for k in NOISE_KERNELS], "p, rng, z", "None")
+_task_row_code = switch("_task_row_code", [k[2] for k in NOISE_KERNELS], "p, st, z", "None")
+
+
+@jit(inline="always")
+def task_row_any(code, p, st, seed, task, z):
+    """Task ``task``'s noise row z (shape (dim,)) in a run with seed ``seed``: the stream of
+    (seed, task) started in ``st`` (uint64, length TASK_STATE, scratch) and read by model ``code``'s
+    transform. The one implementation: the kernel inlines it, :meth:`Noise.task_rows` calls it."""
+    task_stream(st, seed, task)
+    _task_row_code(code, p, st, z)
+
+
+@jit
+def _task_rows(code, p, seed, tasks, out):
+    st = np.empty(TASK_STATE, np.uint64)
+    for r in range(out.shape[0]):
+        task_row_any(code, p, st, seed, tasks[r], out[r])
+
+
+@jit
+def _task_words(seed, task, n, out):
+    st = np.empty(TASK_STATE, np.uint64)
+    task_stream(st, seed, task)
+    for i in range(n):
+        out[i] = _next_word(st)
+
+
+def task_words(seed: int, task: int, n: int) -> np.ndarray:
+    """The first ``n`` 64-bit words w_0..w_{n-1} of the stream of ``(seed, task)`` (uint64), as the
+    rows read them (for tests and for anyone re-deriving a row by hand)."""
+    seed = check_int("seed", seed, 0, _MAX_KEY)
+    task = check_int("task", task, 0, _MAX_KEY)
+    out = np.empty(check_int("n", n, 0), np.uint64)
+    _task_words(seed, task, out.size, out)
+    return out
 
 
 @jit

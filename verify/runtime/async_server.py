@@ -11,10 +11,12 @@ The server *is* :func:`verify.algorithms.reference_run`, driven by the arrivals:
 returns, at step t, the delay of the gradient that actually arrived, and the reference loop then applies
 the algorithm's rule object (accept test and step) exactly as the simulator does. Noise: each task
 is a stochastic gradient, computed on the worker: g = grad f(snapshot) + sigma z with z the noise row of
-*that task*, ``noise.task_rows(seed, [task], dim)`` (:func:`verify.models.noise.task_generator`: keyed by the
-run's seed and the task number, not by the worker or the arrival order). The server checks that every
+*that task*, ``noise.task_rows(seed, [task], dim)`` (a Philox4x64-10 stream keyed by the run's seed and
+the task number, not by the worker or the arrival order; the compiled
+:func:`verify.models.noise.task_row_any` that the simulators call too). The server checks that every
 gradient a worker returned equals this, bit for bit (a worker that computed elsewhere or drew other noise
-would be caught). The recorded trace carries each step's delay, arrival time and task
+would be caught; the rows' transforms call libm's log and pow, so workers on machines with another libm
+could differ in the last bit). The recorded trace carries each step's delay, arrival time and task
 (``DelaySequence.tasks``), and the simulator keys the noise by task when a sequence has tasks, so
 replaying the trace (``reference_run(problem, trace, alg, seed=seed)``, or the compiled engine, or
 ``picky simulate --delays replay:path=trace.json``) reproduces the run's iterates exactly; this is tested.
