@@ -15,19 +15,25 @@ Error policy (one path, here):
 - a closed output pipe (``picky list | head -1``): quiet, exit 0;
 - anything else is an internal error: a short message and where to report it, exit 3; the
   traceback only with ``--debug`` or ``PICKY_DEBUG=1``.
+
+Start-up: this module and every command module import only the standard library (and light parts
+of the package) at import time; a command's heavy imports (numba, SymPy, SciPy, Hypothesis, Dask,
+matplotlib) happen inside its ``run`` function, after its input and destination are checked. So
+``--version``, ``--help`` and argument errors are answered at once. The names the parser shows
+(algorithms, claims, figures, ...) come from :mod:`verify.catalog`. Ctrl-C is handled from the
+first line of :func:`main` on: during imports, checks, compilation, the run and the writing.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-import traceback
-from typing import Sequence
+import threading
+from typing import Any, Sequence
 
-import theory
-
-from ..engine import Interrupted
 from . import async_run, bounds, figures, hunt, listing, simulate, sweep, verify
+from ..optional import MissingDependency
 
 __all__ = ["main", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
 
@@ -40,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="picky",
         description="Checkable science for Picky SGD (Cohen et al., NeurIPS 2021): bounds, simulations, checks.",
     )
-    p.add_argument("--version", action="version", version=f"picky-sgd {theory.__version__}")
+    from theory import __version__
+
+    p.add_argument("--version", action="version", version=f"picky-sgd {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error (or set PICKY_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
     for mod in (verify, hunt, bounds, simulate, sweep, async_run, figures, listing):
@@ -60,20 +68,62 @@ def _quiet_broken_pipe() -> int:
 
 def _interrupted(command: str, exc: BaseException) -> str:
     kept = getattr(exc, "kept", None) or "nothing written"
-    if isinstance(exc, Interrupted):
-        return f"picky {command}: interrupted after {exc.done} of {exc.total} lane-steps; {kept}"
+    done, total = getattr(exc, "done", None), getattr(exc, "total", None)  # verify.engine.Interrupted
+    if isinstance(done, int) and isinstance(total, int):
+        return f"picky {command}: interrupted after {done} of {total} lane-steps; {kept}"
     return f"picky {command}: interrupted; {kept}"
 
 
+class _SigintOnce:
+    """The SIGINT handler while :func:`main` runs: the first Ctrl-C raises KeyboardInterrupt (wherever
+    the main thread is: an import, a check, the run, the writing); later ones are ignored, so that
+    the cleanup the first one started (removing a temporary directory) is not cut short."""
+
+    def __init__(self) -> None:
+        self.fired = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.fired:
+            return
+        self.fired = True
+        raise KeyboardInterrupt
+
+
+def _command_of(argv: Sequence[str]) -> str:
+    """The command word of ``argv`` (for messages before the arguments are parsed)."""
+    return next((a for a in argv if not a.startswith("-")), "").strip() or "(no command)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    # Ctrl-C from here on is one line and exit 130 (installed before anything heavy is imported)
+    handler, old = _SigintOnce(), None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            old = signal.signal(signal.SIGINT, handler)
+        except (ValueError, OSError):  # pragma: no cover - no signals here
+            old = None
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before a command was known, or in the error path itself
+        print("picky: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("PICKY_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]  # accepted before or after the command
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except KeyboardInterrupt:
+        print(f"picky {_command_of(argv)}: interrupted; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     args.argv = ["picky", *argv]
     try:
         code = int(args.func(args) or 0)
@@ -82,26 +132,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except KeyboardInterrupt as exc:
+        if debug:
+            _print_traceback()
         print(_interrupted(args.command, exc), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MissingDependency as exc:  # an optional extra is not installed: say which, exit 2
+        if debug:
+            _print_traceback()
+        print(f"picky {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:  # bad input: one clear line, exit code 2 (as argparse does)
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         print(f"picky {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # a file the user named: not found, not readable, disk full, ...
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
         print(f"picky {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # an internal error: short, and where to report it
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         print(f"picky {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print(f"  please report it at {REPORT_TO} with the command line"
               + ("" if debug else " and the output of the same command with --debug"), file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 if __name__ == "__main__":  # pragma: no cover

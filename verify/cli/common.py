@@ -118,12 +118,16 @@ def add_executor_options(p: argparse.ArgumentParser, what: str, default: str = "
 
 
 def executor_from(args: argparse.Namespace, default: str = "inline", default_workers: int = 2) -> Any:
-    """The :class:`verify.executors.Executor` that :func:`add_executor_options`' flags name."""
+    """The :class:`verify.executors.Executor` that :func:`add_executor_options`' flags name; a Dask one
+    only if Dask is installed (else :class:`verify.optional.MissingDependency`, naming the extra)."""
     from ..executors import Executor
+    from ..optional import check
 
     if args.local_cluster:
+        check("distributed", "--local-cluster")
         return Executor("local-cluster", args.local_cluster)
     if args.scheduler:
+        check("distributed", "--scheduler")
         return Executor("scheduler", scheduler=args.scheduler)
     if args.processes:
         return Executor("processes", args.processes)

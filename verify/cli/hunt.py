@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from typing import Any
 
-from .. import algorithms, hunter
+from ..catalog import catalog
 from .common import fmt, nonneg_float, positive_int
 
 
@@ -22,12 +22,12 @@ def add_parser(sub: Any) -> None:
         description=("The claim: for every delay sequence, METRIC <= BOUND. steps: every sequence d_1..d_T with\n"
                      "T >= BOUND(d_1..d_T) lets the algorithm reach eps by step T (with sigma > 0: with probability\n"
                      ">= 1/2, by an exact binomial test); rejections: gradients rejected before the first hit <= BOUND.\n"
-                     "Expressions over: " + ", ".join(hunter.SYMBOLS) + "."),
+                     "Expressions over: " + ", ".join(catalog()["hunt_symbols"]) + "."),
         epilog=("examples:\n"
                 "  picky hunt --algorithm picky --bound 'Max(512*beta*F/eps**2, 8960*beta*F*tau_avg/eps**2)'  # Theorem D'\n"
                 "  picky hunt --algorithm delayed-sgd --eta '1/(9*beta*(1+tau_avg))' --bound '64*beta*F*(1+tau_avg)/eps**2'"),
     )
-    h.add_argument("--algorithm", required=True, choices=list(algorithms.ALGORITHMS))
+    h.add_argument("--algorithm", required=True, choices=list(catalog()["algorithms"]))
     h.add_argument("--bound", required=True, metavar="EXPR", help="the claimed bound (see above)")
     h.add_argument("--eta", default=None, metavar="EXPR", help="step size expression (default: the theory's)")
     h.add_argument("--metric", choices=("steps", "rejections"), default="steps")
@@ -40,6 +40,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import hunter
+
     conj = hunter.Conjecture(algorithm=args.algorithm, bound=args.bound, eta=args.eta, metric=args.metric,
                              sigma=args.sigma, seeds=args.seeds)
     out = hunter.hunt(conj, budget=args.budget, seed=args.seed)

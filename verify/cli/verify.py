@@ -16,10 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import claims
-from ..claims import report
-from ..output import MANIFEST, OutputDir
-from ..progress import Progress
+from ..catalog import catalog
 from .common import EXECUTOR_HELP, add_executor_options, executor_from
 
 #: the manifest kind of a report directory (replaced by the next run without --force)
@@ -33,10 +30,10 @@ def add_parser(sub: Any) -> None:
                     "not tau_max, eps-scaling, stability, the lower-bound construction, tightness) and write "
                     "report.md, results.json and results.csv. Exit 1 if any claim fails.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="claims:\n" + "\n".join(f"  {c.id:26s} {c.title}" for c in claims.CLAIMS.values()) + "\n\n"
+        epilog="claims:\n" + "\n".join(f"  {cid:26s} {title}" for cid, title in catalog()["claims"].items()) + "\n\n"
                + EXECUTOR_HELP + "  (claims 3, 4 and 9 read the others' runs: they always run in this process, last)",
     )
-    v.add_argument("--profile", choices=[p for p in claims.PROFILES if p != "test"] + ["test"], default="quick",
+    v.add_argument("--profile", choices=[p for p in catalog()["claim_profiles"] if p != "test"] + ["test"], default="quick",
                    help="quick: a few minutes on 2 cores (default); full: every budget raised (longer)")
     v.add_argument("--only", nargs="+", metavar="ID", default=None, help="run only these claims (ids above)")
     v.add_argument("--out", default="report", metavar="DIR",
@@ -49,18 +46,29 @@ def add_parser(sub: Any) -> None:
     v.set_defaults(func=run)
 
 
+def _claim_ids(only: list[str]) -> list[str]:
+    """The claims ``--only`` names, checked against the catalog (before any heavy import)."""
+    known = list(catalog()["claims"])
+    for i in only:
+        if i not in known:
+            raise ValueError(f"claim id must be one of {known}; got {i!r}")
+    return list(only)
+
+
 def run(args: argparse.Namespace) -> int:
-    ids = None
-    if args.only:
-        ids = [claims.get(i).id for i in args.only]
+    from ..output import MANIFEST, OutputDir
+    from ..progress import Progress
+
+    ids = _claim_ids(args.only) if args.only else None
+    ex = executor_from(args)  # checks Dask is there, if asked for
     out = OutputDir(args.out, force=args.force, flag="--out", kind=KIND)
-    n = len(ids) if ids else len(claims.CLAIMS)
+    n = len(ids) if ids else len(catalog()["claims"])
     bar = Progress(n, f"picky verify ({args.profile})", enabled=args.progress)
     done = [0]
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     t0 = time.perf_counter()
 
-    def on_done(ev: claims.Evidence) -> None:
+    def on_done(ev: Any) -> None:
         done[0] += 1
         bar.update(done[0], force=True)
         if bar.enabled:
@@ -70,7 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
     with out:
         try:
-            evidence = claims.run(ids, args.profile, out_dir=out.tmp, on_done=on_done, executor=executor_from(args))
+            from .. import claims
+            from ..claims import report
+
+            evidence = claims.run(ids, args.profile, out_dir=out.tmp, on_done=on_done, executor=ex)
             bar.close()
             verdict = report.overall(evidence)
             meta = {"command": " ".join(args.argv), "profile": args.profile, "started": started,
