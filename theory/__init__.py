@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 #: public name -> the submodule that defines it (loaded on first access)
 _LAZY: dict[str, str] = {
     **{n: "calculators" for n in (
-        "CONVENTIONS", "accuracy", "check_constants", "compare", "horizon", "condition_holds", "crossover_ratio",
+        "CONVENTIONS", "about", "accuracy", "check_constants", "compare", "horizon", "condition_holds", "crossover_ratio",
         "crossover_tau_max", "evaluate", "first_horizon", "inverse_expression", "iterations", "max_stable_delay",
         "restarts", "stability_threshold", "step_size", "threshold")},
     **{n: "results" for n in ("RESULTS", "get", "ids")},
@@ -70,6 +70,7 @@ __all__ = [
     "Convention",
     "Kind",
     "UnknownConstant",
+    "about",
     "iterations",
     "accuracy",
     "step_size",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # SymPy and the statements are imported on a cache miss only
     from .statement import Statement
 
 __all__ = [
+    "about",
     "iterations",
     "horizon",
     "check_constants",
@@ -475,17 +476,56 @@ def max_stable_delay(eta: float, beta: float) -> int | None:
     return tau
 
 
+@lru_cache(maxsize=None)
+def _facts() -> tuple[dict[str, Any], ...]:
+    """What :func:`compare` and :func:`check_constants` read of every statement (ids, titles, labels,
+    parameters, which expressions exist, the unknown constant), in registry order: read from the
+    statements, cached on disk with the lambdified forms."""
+
+    def make() -> tuple[list[dict[str, Any]], list]:
+        from .results import RESULTS
+
+        facts = []
+        for st in RESULTS.values():
+            c = st.constant
+            facts.append({
+                "id": st.id, "title": st.title, "guarantee": st.guarantee, "status": st.status.value, "kind": st.kind.value,
+                "source_convention": st.source_convention.value, "parameters": list(st.parameters),
+                "has_step_size": st.step_size is not None, "has_threshold": st.threshold is not None,
+                "has_restarts": st.restarts is not None,
+                "success_probability": None if st.success_probability is None else float(st.success_probability),
+                "constant": None if c is None else {"symbol": str(c.symbol), "default": float(c.default),
+                                                    "status": c.status.value, "meaning": c.meaning},
+            })
+        return facts, []
+
+    return tuple(lambdified("facts", make)[0])
+
+
+def about(result_id: str) -> dict[str, Any]:
+    """A statement's facts as plain data (id, title, guarantee, status, kind, source_convention,
+    parameters, success_probability, constant, and which of step size, threshold, restarts it
+    has), without building the statements when the on-disk cache is warm; ValueError for an
+    unknown id. The statement itself: :func:`theory.get`."""
+    for f in _facts():
+        if f["id"] == result_id:
+            return dict(f)
+    from .results import get
+
+    get(result_id)  # raises ValueError naming the ids
+    raise AssertionError(result_id)  # pragma: no cover
+
+
 def check_constants(constants: dict[str, Any]) -> dict[str, float]:
     """Validate user-set constants {result id: C}: the id must name a result with an unknown
     constant, and C must be a finite real > 0; ValueError naming the result otherwise."""
-    from .results import RESULTS
-
-    with_c = [r for r, st in RESULTS.items() if st.constant is not None]
+    facts = {f["id"]: f for f in _facts()}
+    with_c = [r for r, f in facts.items() if f["constant"] is not None]
     out = {}
     for rid, value in constants.items():
-        if rid not in RESULTS:
+        if rid not in facts:
             raise ValueError(f"unknown result {rid!r}; results with an unknown constant C: {', '.join(with_c)}")
-        if RESULTS[rid].constant is None:
+        if facts[rid]["constant"] is None:
             raise ValueError(f"result {rid!r} has no unknown constant (its constants are explicit); "
                              f"results with one: {', '.join(with_c)}")
         try:
@@ -522,9 +562,6 @@ def compare(
     has a constant success probability), step_size, threshold, success_probability, constant
     (name, value, status), delay_parameters (what was substituted), notes.
     """
-    from .results import RESULTS
-    from .statement import Kind
-
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}; got {convention!r}")
     base: dict[str, Any] = {"beta": beta, "F": F, "eps": eps, "sigma": sigma}
@@ -544,28 +581,29 @@ def compare(
     check_constants(constants)
 
     rows = []
-    for st in RESULTS.values():
-        if st.kind is Kind.COUNT:
+    for st in _facts():
+        if st["kind"] == "count":
             continue
+        sid = st["id"]
         params = dict(base)
         subst: dict[str, Any] = {}
         note = ""
-        if "tau_C" in st.parameters:
+        if "tau_C" in st["parameters"]:
             if workers is not None:
                 params["tau_C"] = float(workers)
                 subst["tau_C"] = f"workers = {workers}"
-            elif tau_avg is not None and st.id == "delay-adaptive":
+            elif tau_avg is not None and sid == "delay-adaptive":
                 params["tau_C"] = tau_avg
                 subst["tau_C"] = "tau_avg (KSJ Cor. 9, constant concurrency)"
-        missing = [p for p in st.parameters if p not in params]
-        C = constants.get(st.id)
+        missing = [p for p in st["parameters"] if p not in params]
+        C = constants.get(sid)
         row: dict[str, Any] = {
-            "id": st.id,
-            "title": st.title,
-            "status": st.status.value,
-            "kind": st.kind.value,
+            "id": sid,
+            "title": st["title"],
+            "status": st["status"],
+            "kind": st["kind"],
             "convention": convention,
-            "source_convention": st.source_convention.value,
+            "source_convention": st["source_convention"],
             "applicable": not missing,
             "missing": missing,
             "iterations": None,
@@ -574,34 +612,35 @@ def compare(
             "iterations_with_restarts": None,
             "step_size": None,
             "threshold": None,
-            "success_probability": float(st.success_probability) if st.success_probability is not None else None,
+            "success_probability": st["success_probability"],
             "constant": None,
             "delay_parameters": subst,
             "notes": note,
         }
-        if st.constant is not None:
+        const = st["constant"]
+        if const is not None:
             row["constant"] = {
                 "name": "C",
-                "symbol": str(st.constant.symbol),
-                "value": float(st.constant.default if C is None else C),
-                "status": st.constant.status.value if C is None else "user",
-                "meaning": st.constant.meaning if C is None else "set by the user",
+                "symbol": const["symbol"],
+                "value": float(const["default"] if C is None else C),
+                "status": const["status"] if C is None else "user",
+                "meaning": const["meaning"] if C is None else "set by the user",
             }
         if not missing:
-            p = {k2: params[k2] for k2 in st.parameters}
-            row["iterations"] = iterations(st.id, convention=convention, C=C, **p)
+            p = {k2: params[k2] for k2 in st["parameters"]}
+            row["iterations"] = iterations(sid, convention=convention, C=C, **p)
             row["steps"] = horizon(row["iterations"])
-            if st.step_size is not None:
-                row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
-            if st.threshold is not None:
-                row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
-            if k is not None and st.restarts is not None:
+            if st["has_step_size"]:
+                row["step_size"] = step_size(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "step_size").names})
+            if st["has_threshold"]:
+                row["threshold"] = threshold(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "threshold").names})
+            if k is not None and st["has_restarts"]:
                 row["restarts"] = k
                 row["iterations_with_restarts"] = k * row["iterations"]
         else:
-            if st.step_size is not None and all(n in params for n in _compiled(st.id, "step_size").names):
-                row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
-            if st.threshold is not None and all(n in params for n in _compiled(st.id, "threshold").names):
-                row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
+            if st["has_step_size"] and all(n in params for n in _compiled(sid, "step_size").names):
+                row["step_size"] = step_size(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "step_size").names})
+            if st["has_threshold"] and all(n in params for n in _compiled(sid, "threshold").names):
+                row["threshold"] = threshold(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "threshold").names})
         rows.append(row)
     return rows
