@@ -25,15 +25,19 @@ first line of :func:`main` on: during imports, checks, compilation, the run and 
 """
 from __future__ import annotations
 
-import argparse
 import os
-import signal
-import sys
-import threading
-from typing import Any, Sequence
 
-from . import async_run, bounds, figures, hunt, listing, simulate, sweep, verify
-from ..optional import MissingDependency
+if os.environ.get("PICKY_TEST_STARTED"):  # for the interrupt tests: their instants count from here
+    with open(os.environ["PICKY_TEST_STARTED"], "w"):
+        pass
+
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+
+from ..optional import MissingDependency  # noqa: E402 - the standard library only, as everything imported here
+
+# argparse and typing (for the annotations, never evaluated here) are imported once Ctrl-C is handled
 
 __all__ = ["main", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
 
@@ -42,6 +46,8 @@ EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     p = argparse.ArgumentParser(
         prog="picky",
         description="Checkable science for Picky SGD (Cohen et al., NeurIPS 2021): bounds, simulations, checks.",
@@ -51,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"picky-sgd {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error (or set PICKY_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
+    from . import async_run, bounds, figures, hunt, listing, simulate, sweep, verify
+
     for mod in (verify, hunt, bounds, simulate, sweep, async_run, figures, listing):
         mod.add_parser(sub)
     return p
@@ -74,6 +82,22 @@ def _interrupted(command: str, exc: BaseException) -> str:
     return f"picky {command}: interrupted; {kept}"
 
 
+def entry() -> None:
+    """The program (``picky``, ``python -m verify.cli``): :func:`main`, then exit. After a Ctrl-C
+    (everything cleaned up, the one line printed) the process ends without interpreter
+    finalization: a signal handler that a library installed at the C level (LLVM's, through numba)
+    could otherwise re-deliver SIGINT with its default action and turn exit 130 into "killed by SIGINT"."""
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 class _SigintOnce:
     """The SIGINT handler while :func:`main` runs: the first Ctrl-C raises KeyboardInterrupt (wherever
     the main thread is: an import, a check, the run, the writing); later ones are ignored, so that
@@ -81,12 +105,34 @@ class _SigintOnce:
 
     def __init__(self) -> None:
         self.fired = False
+        self.previous_hook = sys.unraisablehook
 
     def __call__(self, signum: int, frame: Any) -> None:
         if self.fired:
             return
         self.fired = True
         raise KeyboardInterrupt
+
+    def unraisable(self, info: Any) -> None:
+        """``sys.unraisablehook``: our KeyboardInterrupt raised inside a callback that cannot pass it on
+        (a ctypes callback of llvmlite's, while numba compiles) is not printed but delivered again, at
+        the next point where Python code can raise it."""
+        if self.fired and isinstance(info.exc_type, type) and issubclass(info.exc_type, KeyboardInterrupt):
+            import _thread
+
+            self.fired = False
+            _thread.interrupt_main()  # calls this handler again at the next safe point of the main thread
+            return
+        self.previous_hook(info)
+
+
+_HANDLER: _SigintOnce | None = None
+
+
+def _was_interrupted() -> bool:
+    """Whether Ctrl-C arrived during this command (an exception that ends it may be the interrupt
+    in disguise: a C extension interrupted while it initialises raises ImportError)."""
+    return _HANDLER is not None and _HANDLER.fired
 
 
 def _command_of(argv: Sequence[str]) -> str:
@@ -96,20 +142,34 @@ def _command_of(argv: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Ctrl-C from here on is one line and exit 130 (installed before anything heavy is imported)
+    global _HANDLER
     handler, old = _SigintOnce(), None
+    _HANDLER = handler
     if threading.current_thread() is threading.main_thread():
         try:
             old = signal.signal(signal.SIGINT, handler)
+            sys.unraisablehook = handler.unraisable
         except (ValueError, OSError):  # pragma: no cover - no signals here
             old = None
     try:
-        return _main(argv)
+        try:
+            return _main(argv)
+        finally:
+            _abort_open_outputs()
     except KeyboardInterrupt:  # before a command was known, or in the error path itself
         print("picky: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
+            sys.unraisablehook = handler.previous_hook
+
+
+def _abort_open_outputs() -> None:
+    """No temporary result directory outlives a command, wherever an interrupt or error hit."""
+    output = sys.modules.get("verify.output")
+    if output is not None:
+        output.abort_open()
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -124,6 +184,11 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"picky {_command_of(argv)}: interrupted; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        if _was_interrupted():  # Ctrl-C surfaced as another exception (an interrupted import)
+            print(f"picky {_command_of(argv)}: interrupted; nothing written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return _error(_command_of(argv), exc, debug)
     args.argv = ["picky", *argv]
     try:
         code = int(args.func(args) or 0)
@@ -136,29 +201,29 @@ def _main(argv: Sequence[str] | None) -> int:
             _print_traceback()
         print(_interrupted(args.command, exc), file=sys.stderr)
         return EXIT_INTERRUPTED
-    except MissingDependency as exc:  # an optional extra is not installed: say which, exit 2
-        if debug:
-            _print_traceback()
-        print(f"picky {args.command}: error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if _was_interrupted():  # Ctrl-C surfaced as another exception (an interrupted import, ...)
+            print(_interrupted(args.command, exc), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return _error(args.command, exc, debug)
+
+
+def _error(command: str, exc: Exception, debug: bool) -> int:
+    """The error policy for an exception that ended a command (see the module docstring)."""
+    if debug:
+        _print_traceback()
+    if isinstance(exc, (MissingDependency, ValueError)):  # a missing extra, or bad input: one line, exit 2
+        print(f"picky {command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as exc:  # bad input: one clear line, exit code 2 (as argparse does)
-        if debug:
-            _print_traceback()
-        print(f"picky {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:  # a file the user named: not found, not readable, disk full, ...
-        if debug:
-            _print_traceback()
+    if isinstance(exc, OSError):  # a file the user named: not found, not readable, disk full, ...
         where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        print(f"picky {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        print(f"picky {command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
-    except Exception as exc:  # an internal error: short, and where to report it
-        if debug:
-            _print_traceback()
-        print(f"picky {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print(f"  please report it at {REPORT_TO} with the command line"
-              + ("" if debug else " and the output of the same command with --debug"), file=sys.stderr)
-        return EXIT_INTERNAL
+    # an internal error: short, and where to report it
+    print(f"picky {command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print(f"  please report it at {REPORT_TO} with the command line"
+          + ("" if debug else " and the output of the same command with --debug"), file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _print_traceback() -> None:
