@@ -21,8 +21,7 @@ EXTRAS: dict[str, str] = {
     "dask": "dask",
     "distributed": "dask",
     "sklearn": "figures",
-    "PEPit": "worst-case",
-    "cvxpy": "worst-case",
+    # e.g. for the worst-case search, once it exists: "PEPit": "worst-case", "cvxpy": "worst-case"
 }
 
 
