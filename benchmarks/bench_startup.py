@@ -51,7 +51,8 @@ BEFORE = {
 
 
 def _env(tree: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "PICKY_BENCH_TREE": str(tree)}
 
 
 def _extract(rev: str) -> Path:
@@ -63,7 +64,8 @@ def _extract(rev: str) -> Path:
 
 def _time(cmd: list[str], env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT)
+    # run in the tree itself: ``-m`` puts the working directory first on sys.path
+    p = subprocess.run(cmd, capture_output=True, env=env, cwd=env["PICKY_BENCH_TREE"])
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed (exit {p.returncode}): {p.stderr.decode()[-400:]}")
