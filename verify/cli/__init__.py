@@ -39,7 +39,7 @@ from ..optional import MissingDependency  # noqa: E402 - the standard library on
 
 # argparse and typing (for the annotations, never evaluated here) are imported once Ctrl-C is handled
 
-__all__ = ["main", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
+__all__ = ["main", "entry", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
 
 REPORT_TO = "the picky-sgd issue tracker (the project's repository)"
 EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
