@@ -91,6 +91,8 @@ def test_a_short_simulate_imports_only_what_it_runs():
       "--save", "/proc/picky-nope/x"], "--save"),
     (["verify", "--only", "lower-bound", "--out", "/proc/picky-nope/x"], "--out"),
     (["async-run", "--algorithm", "picky", "--steps", "10", "--eps", "0.5", "--save", "/proc/picky-nope/x"], "--save"),
+    (["figures", "--only", "theory-iterations", "--out", "/proc/picky-nope/x"], "--out"),
+    (["sweep", str(ROOT / "pyproject.toml"), "--out", "/proc/picky-nope/x"], "--out"),
 ])
 def test_an_unwritable_destination_fails_at_once_before_any_heavy_import(argv, flag):
     code, other, mods, secs = _imports(argv)

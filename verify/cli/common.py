@@ -117,6 +117,15 @@ def add_executor_options(p: argparse.ArgumentParser, what: str, default: str = "
     x.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help=f"run {what} on an existing Dask cluster")
 
 
+def check_destination(path: str, flag: str) -> None:
+    """Fail fast: ValueError naming ``flag`` if ``path`` cannot be written (checked as
+    :class:`verify.output.OutputDir` checks it, by making and removing its temporary sibling), before a
+    command's heavy imports. The command's own OutputDir decides later about an existing result."""
+    from ..output import OutputDir
+
+    OutputDir(path, force=True, flag=flag).abort()
+
+
 def executor_from(args: argparse.Namespace, default: str = "inline", default_workers: int = 2) -> Any:
     """The :class:`verify.executors.Executor` that :func:`add_executor_options`' flags name; a Dask one
     only if Dask is installed (else :class:`verify.optional.MissingDependency`, naming the extra)."""

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from .common import EXECUTOR_HELP, add_executor_options, executor_from, positive_int
+from .common import EXECUTOR_HELP, add_executor_options, check_destination, executor_from, positive_int
 
 
 def add_parser(sub: Any) -> None:
@@ -40,6 +40,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ex = executor_from(args, default="processes", default_workers=args.workers)  # checks Dask is there, if asked for
+    check_destination(args.out, "--out")  # before the simulation code is imported
     from .. import sweeps
 
     sweep = sweeps.load(args.file)
