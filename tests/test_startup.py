@@ -237,7 +237,8 @@ def test_a_missing_dask_is_one_line_naming_the_extra(argv, feature, tmp_path):
 
 
 def test_require_and_check_name_the_extra(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sklearn", None)
+    for name in ("sklearn", "sklearn.datasets"):  # as if not installed (even if an earlier test imported it)
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependency, match=r"^figure 'digits' needs the figures extra: pip install -e '\.\[figures\]'"):
         require("sklearn.datasets", "figure 'digits'")
     with pytest.raises(MissingDependency, match="needs the figures extra"):
