@@ -34,7 +34,8 @@ _ROOT = Path(__file__).resolve().parents[1]
 #: keeps the cache (a change elsewhere under theory/ or verify/ recompiles, ~20 s)
 _NOT_COMPILED = ("verify/cli/", "verify/claims/", "verify/figures/", "verify/sweeps/", "verify/output.py", "verify/runstore.py",
                  "verify/provenance.py", "verify/jsonsafe.py", "verify/hunter.py", "verify/strategies.py",
-                 "verify/simulation.py", "verify/progress.py", "verify/asyncrun.py", "verify/traces.py")
+                 "verify/simulation.py", "verify/progress.py", "verify/asyncrun.py", "verify/traces.py",
+                 "verify/catalog.py", "verify/optional.py")
 
 
 def source_hash() -> str:
