@@ -85,8 +85,10 @@ def _interrupted(command: str, exc: BaseException) -> str:
 def entry() -> None:
     """The program (``picky``, ``python -m verify.cli``): :func:`main`, then exit. After a Ctrl-C
     (everything cleaned up, the one line printed) the process ends without interpreter
-    finalization: a signal handler that a library installed at the C level (LLVM's, through numba)
-    could otherwise re-deliver SIGINT with its default action and turn exit 130 into "killed by SIGINT"."""
+    finalization: with numba/LLVM loaded, about 1 run in 10 otherwise ended "killed by SIGINT"
+    (exit -2) after printing its line, although Python had no unhandled KeyboardInterrupt
+    (observed in tests/test_interrupts.py; the likely cause, a C-level SIGINT handler installed by a
+    library, is not pinned down)."""
     code = main()
     if code == EXIT_INTERRUPTED:
         for stream in (sys.stdout, sys.stderr):
