@@ -22,7 +22,9 @@ class Progress:
 
             tqdm.monitor_interval = 0  # no monitor thread: updates come from the caller's loop
             self._bar = tqdm(total=self.total, desc=label, file=self.stream, mininterval=0.25, leave=True,
-                             dynamic_ncols=True, unit_scale=self.total >= 10_000, smoothing=0.1)
+                             dynamic_ncols=True, unit_scale=self.total >= 10_000, smoothing=0.1,
+                             bar_format="{desc} [{bar:30}] {percentage:5.1f}%  {n_fmt}/{total_fmt}  "
+                                        "{elapsed} elapsed, ~{remaining} left")
 
     def update(self, done: int, force: bool = False) -> None:
         """``done`` of ``total`` finished (an absolute count); redrawn at most every 0.25 s unless ``force``."""

@@ -195,6 +195,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()
+        if _was_interrupted():  # Ctrl-C arrived but a library swallowed it (an ImportError it catches)
+            print(f"picky {args.command}: interrupted; the command finished first (its output is complete)",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
         return code
     except BrokenPipeError:
         return _quiet_broken_pipe()
