@@ -48,7 +48,7 @@ def _argv(command: str, root: Path) -> tuple[list[str], Path]:
     if command == "verify":
         return ["verify", "--only", "lower-bound", "--profile", "test", "--out", str(dest), "--no-progress"], dest
     if command == "figures":
-        return ["figures", "--only", "theory-iterations", "--profile", "test", "--out", str(dest), "--no-progress"], dest
+        return ["figures", "--only", "headline", "--profile", "test", "--out", str(dest), "--no-progress"], dest
     if command == "sweep":
         f = root / "tiny.toml"
         f.write_text(SWEEP_TOML)

@@ -10,6 +10,9 @@ import sys
 from typing import Any
 
 
+_LOCKED = False
+
+
 class Progress:
     def __init__(self, total: int, label: str = "", enabled: bool | None = None, stream: Any = None):
         self.total = max(int(total), 1)
@@ -18,9 +21,15 @@ class Progress:
         self.enabled = self.stream.isatty() if enabled is None else bool(enabled)
         self._bar: Any = None
         if self.enabled:
+            import threading
+
             from tqdm import tqdm
 
             tqdm.monitor_interval = 0  # no monitor thread: updates come from the caller's loop
+            global _LOCKED
+            if not _LOCKED:  # a thread lock, not tqdm's default multiprocessing one (a semaphore, a tracker process)
+                tqdm.set_lock(threading.RLock())
+                _LOCKED = True
             self._bar = tqdm(total=self.total, desc=label, file=self.stream, mininterval=0.25, leave=True,
                              dynamic_ncols=True, unit_scale=self.total >= 10_000, smoothing=0.1,
                              bar_format="{desc} [{bar:30}] {percentage:5.1f}%  {n_fmt}/{total_fmt}  "

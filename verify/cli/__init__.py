@@ -89,6 +89,8 @@ def entry() -> None:
     (exit -2) after printing its line, although Python had no unhandled KeyboardInterrupt
     (observed in tests/test_interrupts.py; the likely cause, a C-level SIGINT handler installed by a
     library, is not pinned down)."""
+    global _PROGRAM
+    _PROGRAM = True
     code = main()
     if code == EXIT_INTERRUPTED:
         for stream in (sys.stdout, sys.stderr):
@@ -129,6 +131,7 @@ class _SigintOnce:
 
 
 _HANDLER: _SigintOnce | None = None
+_PROGRAM = False  # True when main() runs as the program (entry), not called from Python
 
 
 def _was_interrupted() -> bool:
@@ -163,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         if old is not None:
-            signal.signal(signal.SIGINT, old)
+            # the program (entry) ignores a Ctrl-C that arrives while the interpreter shuts down after a
+            # finished command (its output is complete; Python would otherwise die of SIG_DFL, exit -2)
+            signal.signal(signal.SIGINT, signal.SIG_IGN if _PROGRAM else old)
             sys.unraisablehook = handler.previous_hook
 
 
