@@ -12,10 +12,8 @@ import contextlib
 import io
 import json
 import math
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path

@@ -20,7 +20,7 @@ from theory import _lambdacache
 from verify import catalog as catalog_mod
 from verify.optional import EXTRAS, MissingDependency, check, require
 
-from cli_helpers import PICKY, subprocess_env
+from cli_helpers import subprocess_env
 
 HEAVY = ("sympy", "numba", "scipy", "hypothesis", "dask", "distributed", "matplotlib", "sklearn")
 ROOT = Path(__file__).resolve().parents[1]

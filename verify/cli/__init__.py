@@ -37,7 +37,10 @@ import threading  # noqa: E402
 
 from ..optional import MissingDependency  # noqa: E402 - the standard library only, as everything imported here
 
-# argparse and typing (for the annotations, never evaluated here) are imported once Ctrl-C is handled
+TYPE_CHECKING = False  # typing itself is not imported here: argparse and typing load once Ctrl-C is handled
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, Sequence
 
 __all__ = ["main", "entry", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_INTERNAL"]
 
