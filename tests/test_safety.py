@@ -12,10 +12,8 @@ import contextlib
 import io
 import json
 import math
-import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +32,8 @@ from verify.models import problems as P
 from verify.algorithms import reference_run
 from verify.cli import main
 from verify.io.output import MANIFEST, OutputDir, read_manifest
+
+from cli_helpers import PICKY, subprocess_env, wait_for
 
 SMALL = ["--algorithm", "picky,delayed-sgd", "--delays", "pareto:alpha=1.5,scale=3", "--eps", "0.5", "--steps", "300",
          "--seeds", "2"]
@@ -62,13 +62,6 @@ def strict_json(text: str):
     return json.loads(text, parse_constant=bad)
 
 
-def subprocess_env(**extra):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
-    env.pop("PICKY_DEBUG", None)
-    return env
-
-
-PICKY = [sys.executable, "-m", "verify.cli"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -220,26 +213,10 @@ LONG = ["simulate", "--algorithm", "picky,delayed-sgd", "--delays", "pareto:alph
 PROMPT = 60.0  # seconds from SIGINT to exit, even on a loaded machine
 
 
-def _wait_for(proc, needle: str, timeout: float = 120.0) -> str:
-    """Read proc's stderr until ``needle`` appears (the progress bar writes without newlines)."""
-    seen = ""
-    t0 = time.monotonic()
-    os.set_blocking(proc.stderr.fileno(), False)
-    while needle not in seen:
-        if proc.poll() is not None or time.monotonic() - t0 > timeout:
-            raise AssertionError(f"never saw {needle!r}; stderr so far: {seen!r}")
-        chunk = proc.stderr.read(4096)
-        if chunk:
-            seen += chunk.decode(errors="replace")
-        else:
-            time.sleep(0.05)
-    return seen
-
-
 def _interrupt(argv, needle, env=None, timeout=2 * PROMPT):
     proc = subprocess.Popen([*PICKY, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=subprocess_env(**(env or {})))
-    before = _wait_for(proc, needle)
+    before = wait_for(proc, needle)  # a marker, not a time (a cold kernel compiles for minutes under load)
     t_sig = time.monotonic()
     proc.send_signal(signal.SIGINT)
     try:

@@ -5,41 +5,53 @@
 1996800.0
 
 Nothing in ``theory`` imports ``verify``: data flows theory -> verify.
+
+Start-up: ``import theory`` imports nothing heavy. Each public name is loaded from its submodule on
+first use (module ``__getattr__``), and the calculators take their lambdified forms from an on-disk
+cache generated from the SymPy (:mod:`theory._lambdacache`, keyed by a hash of this package's
+source), so ``theory.iterations(...)`` in a fresh process neither imports SymPy nor builds the
+statements once the cache is warm. The SymPy here stays the one source of truth.
 """
 from __future__ import annotations
 
-from . import symbols
-from .calculators import (
-    CONVENTIONS,
-    RangeWarning,
-    accuracy,
-    check_constants,
-    compare,
-    horizon,
-    condition_holds,
-    crossover_ratio,
-    crossover_tau_max,
-    evaluate,
-    first_horizon,
-    inverse_expression,
-    iterations,
-    max_stable_delay,
-    restarts,
-    stability_threshold,
-    step_size,
-    threshold,
-)
-from . import rules
-from .results import RESULTS, get, ids
-from .rules import RULES, UpdateRule, get_rule
-from .statement import Convention, Kind, Statement, Status, UnknownConstant
-from .validation import DelaySequenceError, DelaysLike, check, validate_delays
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+#: public name -> the submodule that defines it (loaded on first access)
+_LAZY: dict[str, str] = {
+    **{n: "calculators" for n in (
+        "CONVENTIONS", "about", "accuracy", "check_constants", "compare", "horizon", "condition_holds", "crossover_ratio",
+        "crossover_tau_max", "evaluate", "first_horizon", "inverse_expression", "iterations", "max_stable_delay",
+        "restarts", "stability_threshold", "step_size", "threshold", "RangeWarning")},
+    **{n: "results" for n in ("RESULTS", "get", "ids")},
+    **{n: "rules" for n in ("RULES", "UpdateRule", "get_rule")},
+    **{n: "statement" for n in ("Convention", "Kind", "Statement", "Status", "UnknownConstant")},
+    **{n: "validation" for n in ("DelaySequenceError", "DelaysLike", "check", "validate_delays")},
+}
+_SUBMODULES = ("symbols", "rules", "results", "statement", "validation", "calculators", "proofs")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
 
 
 def latex(result_id: str, what: str = "bound") -> str:
     """LaTeX of a statement's bound (or step_size, threshold, an aux entry)."""
+    from .results import get
+
     return get(result_id).latex(what)
 
 
@@ -58,6 +70,7 @@ __all__ = [
     "Convention",
     "Kind",
     "UnknownConstant",
+    "about",
     "iterations",
     "accuracy",
     "step_size",

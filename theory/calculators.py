@@ -2,7 +2,9 @@
 
 Nothing here retypes a formula: every function lambdifies an expression of a
 :class:`~theory.statement.Statement` (once, cached) into a plain-float function (Python ``math``)
-and a numpy function (vectorised, broadcasting). Inputs are validated by
+and a numpy function (vectorised, broadcasting). The lambdified forms are also cached on disk
+(:mod:`theory._lambdacache`, keyed by a hash of ``theory/``'s source), so that a calculator in a
+fresh process neither imports SymPy nor builds the statements once that cache is warm. Inputs are validated by
 :mod:`theory.validation`: bad input raises ``ValueError`` naming the parameter, its value and the
 allowed range.
 
@@ -17,17 +19,20 @@ import sys
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import sympy as sp
 
-from . import symbols as Sy
-from .results import RESULTS, get
-from .statement import Kind, Statement
+from ._lambdacache import lambdified
 from .validation import DOMAINS, DelaysLike, check, validate_delays
 
+if TYPE_CHECKING:  # SymPy and the statements are imported on a cache miss only
+    import sympy as sp
+
+    from .statement import Statement
+
 __all__ = [
+    "about",
     "iterations",
     "horizon",
     "check_constants",
@@ -60,21 +65,40 @@ class _Compiled:
     names: tuple[str, ...]  # positional argument names ("C" for the unknown constant)
     scalar: Callable[..., float]
     vector: Callable[..., np.ndarray]
-    expr: sp.Expr
+    kind: str = ""  # the statement's Kind value
+    C_default: float | None = None  # the stated default of its unknown constant, if it has one
 
 
 def _arg_name(st: Statement, s: sp.Symbol) -> str:
+    from . import symbols as Sy
+
     if st.constant is not None and s == st.constant.symbol:
         return "C"
     return Sy.NAMES[s]
 
 
-def _compile(st: Statement, expr: sp.Expr) -> _Compiled:
+def _lambdify(st: Statement, expr: sp.Expr) -> tuple[dict[str, Any], list[tuple[Callable, str]]]:
+    """``expr`` lambdified (math and numpy), with what the calculators need of ``st``."""
+    import sympy as sp
+
     syms = sorted(expr.free_symbols, key=lambda s: _arg_name(st, s))
-    names = tuple(_arg_name(st, s) for s in syms)
-    scalar = sp.lambdify(syms, expr, modules="math")
-    vector = sp.lambdify(syms, expr, modules="numpy")
-    return _Compiled(names, scalar, vector, expr)
+    data = {"names": [_arg_name(st, s) for s in syms], "kind": st.kind.value,
+            "C_default": None if st.constant is None else float(st.constant.default)}
+    return data, [(sp.lambdify(syms, expr, modules="math"), "math"), (sp.lambdify(syms, expr, modules="numpy"), "numpy")]
+
+
+def _from_data(data: dict[str, Any], scalar: Callable, vector: Callable) -> _Compiled:
+    return _Compiled(tuple(data["names"]), scalar, vector, data["kind"], data["C_default"])
+
+
+def _compile(st: Statement, expr: sp.Expr) -> _Compiled:
+    data, (scalar, vector) = _lambdify(st, expr)
+    return _from_data(data, scalar[0], vector[0])
+
+
+def _cached(key: str, make: Callable[[], tuple[Any, list[tuple[Callable, str]]]]) -> _Compiled:
+    data, (scalar, vector) = lambdified(key, make)
+    return _from_data(data, scalar, vector)
 
 
 def inverse_expression(st: Statement) -> sp.Expr:
@@ -86,12 +110,18 @@ def inverse_expression(st: Statement) -> sp.Expr:
     stays finite at a = 0 (sigma = 0); eps = u^(-1/2). Under Max the inverse is the Max of the
     inverses (T >= max_i g_i(eps) iff eps >= max_i g_i^{-1}(T)).
     """
+    from .statement import Kind
+
     if st.kind is Kind.COUNT:
         raise ValueError(f"{st.id!r} is a counting bound, not an iteration bound: it has no accuracy inverse")
     return _invert(st.bound)
 
 
 def _invert(expr: sp.Expr) -> sp.Expr:
+    import sympy as sp
+
+    from . import symbols as Sy
+
     if isinstance(expr, sp.Max):
         return sp.Max(*[_invert(a) for a in expr.args])
     u = sp.Symbol("u", positive=True)
@@ -106,14 +136,19 @@ def _invert(expr: sp.Expr) -> sp.Expr:
 
 @lru_cache(maxsize=None)
 def _compiled(result_id: str, what: str) -> _Compiled:
-    st = get(result_id)
-    if what == "inverse":
-        return _compile(st, inverse_expression(st))
-    expr = st._expr(what)
-    if expr is None:
-        note = getattr(st, f"{what}_note", "")
-        raise ValueError(f"result {result_id!r} has no {what}" + (f": {note}" if note else ""))
-    return _compile(st, expr)
+    def make() -> tuple[dict[str, Any], list[tuple[Callable, str]]]:
+        from .results import get
+
+        st = get(result_id)
+        if what == "inverse":
+            return _lambdify(st, inverse_expression(st))
+        expr = st._expr(what)
+        if expr is None:
+            note = getattr(st, f"{what}_note", "")
+            raise ValueError(f"result {result_id!r} has no {what}" + (f": {note}" if note else ""))
+        return _lambdify(st, expr)
+
+    return _cached(f"compiled:{result_id}:{what}", make)
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,8 +178,7 @@ def _call(comp: _Compiled, result_id: str, params: dict[str, Any], C: Any, what:
     vector = False
     for name in comp.names:
         if name == "C":
-            st = RESULTS[result_id]
-            v = st.constant.default if C is None else C  # type: ignore[union-attr]
+            v = comp.C_default if C is None else C
         else:
             try:
                 v = params[name]
@@ -213,6 +247,10 @@ def _suspect(x: float) -> bool:
 def _exact_value(result_id: str, what: str, names: tuple[str, ...], args: list[float]) -> sp.Expr:
     """The statement's expression ``what`` evaluated exactly (SymPy, the float inputs as exact
     rationals) to 20 digits: the value a float64 calculator over- or underflows on."""
+    import sympy as sp
+
+    from .results import get
+
     st = get(result_id)
     expr = inverse_expression(st) if what == "inverse" else st._expr(what)
     by_name = {_arg_name(st, sym): sym for sym in expr.free_symbols}
@@ -268,11 +306,11 @@ def evaluate(result_id: str, what: str = "bound", /, *, convention: str = "norm"
 def iterations(result_id: str, /, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
     """Steps T that the statement's bound asks for (a number of gradient steps; real-valued, take
     ``ceil`` for an integer horizon). For a LOWER statement, the steps that are necessary."""
-    st = get(result_id)
-    if st.kind is Kind.COUNT:
+    comp = _compiled(result_id, "bound")
+    if comp.kind == "count":
         raise ValueError(f"{result_id!r} is a counting bound; use evaluate({result_id!r}, ...) instead")
     _convert_eps(params, convention)
-    return _call(_compiled(result_id, "bound"), result_id, params, C, "bound")
+    return _call(comp, result_id, params, C, "bound")
 
 
 def accuracy(result_id: str, /, T: Any, *, convention: str = "norm", C: Any = None, **params: Any) -> Any:
@@ -324,6 +362,8 @@ def restarts(delta: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 def _margin_exprs(st: Statement) -> tuple[sp.Expr, ...]:
     """Each side condition as an expression that is >= 0 exactly when it holds."""
+    import sympy as sp
+
     out = []
     for rel in st.side_conditions:
         if isinstance(rel, (sp.GreaterThan, sp.StrictGreaterThan)):
@@ -337,13 +377,25 @@ def _margin_exprs(st: Statement) -> tuple[sp.Expr, ...]:
 
 @lru_cache(maxsize=None)
 def _margins(result_id: str) -> tuple[_Compiled, ...]:
-    st = get(result_id)
-    if not st.side_conditions or Sy.T not in set().union(*(r.free_symbols for r in st.side_conditions)):
-        raise ValueError(
-            f"result {result_id!r} has no condition on the pair (T, d_1..d_T); "
-            "use 'picky-explicit' or 'picky-explicit-sharp'"
-        )
-    return tuple(_compile(st, m) for m in _margin_exprs(st))
+    def make() -> tuple[list[dict[str, Any]], list[tuple[Callable, str]]]:
+        from . import symbols as Sy
+        from .results import get
+
+        st = get(result_id)
+        if not st.side_conditions or Sy.T not in set().union(*(r.free_symbols for r in st.side_conditions)):
+            raise ValueError(
+                f"result {result_id!r} has no condition on the pair (T, d_1..d_T); "
+                "use 'picky-explicit' or 'picky-explicit-sharp'"
+            )
+        datas, fns = [], []
+        for m in _margin_exprs(st):
+            data, pair = _lambdify(st, m)
+            datas.append(data)
+            fns.extend(pair)
+        return datas, fns
+
+    datas, fns = lambdified(f"margins:{result_id}", make)
+    return tuple(_from_data(d, fns[2 * i], fns[2 * i + 1]) for i, d in enumerate(datas))
 
 
 def condition_holds(result_id: str, /, *, T: Any, sum_delays: Any, convention: str = "norm", **params: Any) -> Any:
@@ -389,7 +441,23 @@ def first_horizon(
 # comparisons
 # --------------------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def _crossover(picky: str, baseline: str) -> _Compiled:
+def _crossover(picky: str, baseline: str) -> tuple[_Compiled, float, float]:
+    """The crossover tau_max as a function of the two constants C_a, C_b (and the parameters),
+    with the two statements' default constants (1 when a statement has none)."""
+
+    def make() -> tuple[dict[str, Any], list[tuple[Callable, str]]]:
+        return _crossover_make(picky, baseline)
+
+    data, (scalar, vector) = lambdified(f"crossover:{picky}:{baseline}", make)
+    return _Compiled(tuple(data["names"]), scalar, vector), data["C_a"], data["C_b"]
+
+
+def _crossover_make(picky: str, baseline: str) -> tuple[dict[str, Any], list[tuple[Callable, str]]]:
+    import sympy as sp
+
+    from . import symbols as Sy
+    from .results import get
+
     sp_, sb = get(picky), get(baseline)
     cp = sp.Symbol("C_a", positive=True)
     cb = sp.Symbol("C_b", positive=True)
@@ -403,8 +471,11 @@ def _crossover(picky: str, baseline: str) -> _Compiled:
     expr = sp.Max(0, sp.simplify(sols[0]))
     names_map = {cp: "C_a", cb: "C_b"}
     syms = sorted(expr.free_symbols, key=lambda s: names_map.get(s, Sy.NAMES.get(s, str(s))))
-    names = tuple(names_map.get(s, Sy.NAMES.get(s)) for s in syms)
-    return _Compiled(names, sp.lambdify(syms, expr, "math"), sp.lambdify(syms, expr, "numpy"), expr)
+    names = [names_map.get(s, Sy.NAMES.get(s)) for s in syms]
+    data = {"names": names,
+            "C_a": float(sp_.constant.default) if sp_.constant else None,
+            "C_b": float(sb.constant.default) if sb.constant else None}
+    return data, [(sp.lambdify(syms, expr, "math"), "math"), (sp.lambdify(syms, expr, "numpy"), "numpy")]
 
 
 def crossover_tau_max(
@@ -420,11 +491,10 @@ def crossover_tau_max(
     tau_max): solved symbolically from the two bounds. Divide by tau_avg for the tau_max/tau_avg
     ratio. With equal constants and the rate forms, the crossover is tau_max = tau_avg (ratio 1)."""
     _convert_eps(params, convention)
-    comp = _crossover(picky, baseline)
-    sp_, sb = get(picky), get(baseline)
+    comp, ca, cb = _crossover(picky, baseline)
     vals = dict(params)
-    vals["C_a"] = (sp_.constant.default if C_picky is None else C_picky) if sp_.constant else 1.0
-    vals["C_b"] = (sb.constant.default if C_baseline is None else C_baseline) if sb.constant else 1.0
+    vals["C_a"] = (ca if C_picky is None else C_picky) if ca is not None else 1.0
+    vals["C_b"] = (cb if C_baseline is None else C_baseline) if cb is not None else 1.0
     args = []
     for n in comp.names:
         if n not in vals:
@@ -450,8 +520,13 @@ def crossover_ratio(**kwargs: Any) -> Any:
 
 @lru_cache(maxsize=None)
 def _stability() -> _Compiled:
-    st = get("delayed-sgd")
-    return _compile(st, st.aux["stability_threshold"])
+    def make() -> tuple[dict[str, Any], list[tuple[Callable, str]]]:
+        from .results import get
+
+        st = get("delayed-sgd")
+        return _lambdify(st, st.aux["stability_threshold"])
+
+    return _cached("stability", make)
 
 
 def stability_threshold(tau: Any) -> Any:
@@ -485,15 +560,56 @@ def max_stable_delay(eta: float, beta: float) -> int | None:
     return tau
 
 
+@lru_cache(maxsize=None)
+def _facts() -> tuple[dict[str, Any], ...]:
+    """What :func:`compare` and :func:`check_constants` read of every statement (ids, titles, labels,
+    parameters, which expressions exist, the unknown constant), in registry order: read from the
+    statements, cached on disk with the lambdified forms."""
+
+    def make() -> tuple[list[dict[str, Any]], list]:
+        from .results import RESULTS
+
+        facts = []
+        for st in RESULTS.values():
+            c = st.constant
+            facts.append({
+                "id": st.id, "title": st.title, "guarantee": st.guarantee, "status": st.status.value, "kind": st.kind.value,
+                "source_convention": st.source_convention.value, "parameters": list(st.parameters),
+                "has_step_size": st.step_size is not None, "has_threshold": st.threshold is not None,
+                "has_restarts": st.restarts is not None,
+                "success_probability": None if st.success_probability is None else float(st.success_probability),
+                "constant": None if c is None else {"symbol": str(c.symbol), "default": float(c.default),
+                                                    "status": c.status.value, "meaning": c.meaning},
+            })
+        return facts, []
+
+    return tuple(lambdified("facts", make)[0])
+
+
+def about(result_id: str) -> dict[str, Any]:
+    """A statement's facts as plain data (id, title, guarantee, status, kind, source_convention,
+    parameters, success_probability, constant, and which of step size, threshold, restarts it
+    has), without building the statements when the on-disk cache is warm; ValueError for an
+    unknown id. The statement itself: :func:`theory.get`."""
+    for f in _facts():
+        if f["id"] == result_id:
+            return dict(f)
+    from .results import get
+
+    get(result_id)  # raises ValueError naming the ids
+    raise AssertionError(result_id)  # pragma: no cover
+
+
 def check_constants(constants: dict[str, Any]) -> dict[str, float]:
     """Validate user-set constants {result id: C}: the id must name a result with an unknown
     constant, and C must be a finite real > 0; ValueError naming the result otherwise."""
-    with_c = [r for r, st in RESULTS.items() if st.constant is not None]
+    facts = {f["id"]: f for f in _facts()}
+    with_c = [r for r, f in facts.items() if f["constant"] is not None]
     out = {}
     for rid, value in constants.items():
-        if rid not in RESULTS:
+        if rid not in facts:
             raise ValueError(f"unknown result {rid!r}; results with an unknown constant C: {', '.join(with_c)}")
-        if RESULTS[rid].constant is None:
+        if facts[rid]["constant"] is None:
             raise ValueError(f"result {rid!r} has no unknown constant (its constants are explicit); "
                              f"results with one: {', '.join(with_c)}")
         try:
@@ -551,28 +667,29 @@ def compare(
     check_constants(constants)
 
     rows = []
-    for st in RESULTS.values():
-        if st.kind is Kind.COUNT:
+    for st in _facts():
+        if st["kind"] == "count":
             continue
+        sid = st["id"]
         params = dict(base)
         subst: dict[str, Any] = {}
         note = ""
-        if "tau_C" in st.parameters:
+        if "tau_C" in st["parameters"]:
             if workers is not None:
                 params["tau_C"] = float(workers)
                 subst["tau_C"] = f"workers = {workers}"
-            elif tau_avg is not None and st.id == "delay-adaptive":
+            elif tau_avg is not None and sid == "delay-adaptive":
                 params["tau_C"] = tau_avg
                 subst["tau_C"] = "tau_avg (KSJ Cor. 9, constant concurrency)"
-        missing = [p for p in st.parameters if p not in params]
-        C = constants.get(st.id)
+        missing = [p for p in st["parameters"] if p not in params]
+        C = constants.get(sid)
         row: dict[str, Any] = {
-            "id": st.id,
-            "title": st.title,
-            "status": st.status.value,
-            "kind": st.kind.value,
+            "id": sid,
+            "title": st["title"],
+            "status": st["status"],
+            "kind": st["kind"],
             "convention": convention,
-            "source_convention": st.source_convention.value,
+            "source_convention": st["source_convention"],
             "applicable": not missing,
             "missing": missing,
             "iterations": None,
@@ -581,18 +698,19 @@ def compare(
             "iterations_with_restarts": None,
             "step_size": None,
             "threshold": None,
-            "success_probability": float(st.success_probability) if st.success_probability is not None else None,
+            "success_probability": st["success_probability"],
             "constant": None,
             "delay_parameters": subst,
             "notes": note,
         }
-        if st.constant is not None:
+        const = st["constant"]
+        if const is not None:
             row["constant"] = {
                 "name": "C",
-                "symbol": str(st.constant.symbol),
-                "value": float(st.constant.default if C is None else C),
-                "status": st.constant.status.value if C is None else "user",
-                "meaning": st.constant.meaning if C is None else "set by the user",
+                "symbol": const["symbol"],
+                "value": float(const["default"] if C is None else C),
+                "status": const["status"] if C is None else "user",
+                "meaning": const["meaning"] if C is None else "set by the user",
             }
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RangeWarning)
@@ -610,22 +728,24 @@ def compare(
     return rows
 
 
-def _fill_row(row: dict[str, Any], st: Statement, params: dict[str, Any], missing: list[str], convention: str,
+def _fill_row(row: dict[str, Any], st: dict[str, Any], params: dict[str, Any], missing: list[str], convention: str,
               C: Any, k: int | None) -> None:
-    """compare()'s numbers for one statement: iterations, steps, step size, threshold, restarts."""
+    """compare()'s numbers for one statement (its facts, :func:`about`): iterations, steps, step size,
+    threshold, restarts."""
+    sid = st["id"]
     if not missing:
-        p = {k2: params[k2] for k2 in st.parameters}
-        row["iterations"] = iterations(st.id, convention=convention, C=C, **p)
+        p = {k2: params[k2] for k2 in st["parameters"]}
+        row["iterations"] = iterations(sid, convention=convention, C=C, **p)
         row["steps"] = horizon(row["iterations"])
-        if st.step_size is not None:
-            row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
-        if st.threshold is not None:
-            row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
-        if k is not None and st.restarts is not None:
+        if st["has_step_size"]:
+            row["step_size"] = step_size(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "step_size").names})
+        if st["has_threshold"]:
+            row["threshold"] = threshold(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "threshold").names})
+        if k is not None and st["has_restarts"]:
             row["restarts"] = k
             row["iterations_with_restarts"] = k * row["iterations"]
     else:
-        if st.step_size is not None and all(n in params for n in _compiled(st.id, "step_size").names):
-            row["step_size"] = step_size(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "step_size").names})
-        if st.threshold is not None and all(n in params for n in _compiled(st.id, "threshold").names):
-            row["threshold"] = threshold(st.id, convention=convention, **{n: params[n] for n in _compiled(st.id, "threshold").names})
+        if st["has_step_size"] and all(n in params for n in _compiled(sid, "step_size").names):
+            row["step_size"] = step_size(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "step_size").names})
+        if st["has_threshold"] and all(n in params for n in _compiled(sid, "threshold").names):
+            row["threshold"] = threshold(sid, convention=convention, **{n: params[n] for n in _compiled(sid, "threshold").names})

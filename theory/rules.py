@@ -21,16 +21,13 @@ Provenance: each rule and each default carries its label (see ``paper_notes.md``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable
 
-import numpy as np
 import sympy as sp
 
 from .results import ETA_D, RHO_D, get
 from .statement import Status
 from .symbols import NAMES, F, beta, eps, sigma, tau_avg, tau_max
-from .validation import check
 
 __all__ = ["UpdateRule", "Parameter", "RULES", "get_rule", "decide_function", "default_value", "needs", "dist", "d", "eta", "rho", "R", "tau_C"]
 
@@ -211,15 +208,14 @@ def get_rule(rule_id: str) -> UpdateRule:
 
 
 # --------------------------------------------------------------------------------------------
-# numeric forms (lambdified once; verify compiles decide_function with numba)
+# numeric forms (lambdified; cached on disk and served by theory.rulefns; verify compiles decide_function with numba)
 # --------------------------------------------------------------------------------------------
 _P = sp.IndexedBase("p")
 
 
-@lru_cache(maxsize=None)
-def decide_function(rule_id: str) -> Callable[[Any, float, int], tuple[bool, float]]:
-    """``decide(p, dist, d) -> (accept, eta_t)``: the rule's accept test and step size as one plain
-    Python function (``sympy.lambdify``, math module), with ``p[i]`` the value of ``inputs[i]``."""
+def _decide_lambdified(rule_id: str) -> Callable[[Any, float, int], tuple[bool, float]]:
+    """The rule's accept test and step size lambdified into ``decide(p, dist, d)`` (math module), with
+    ``p[i]`` the value of ``inputs[i]``; used (and cached on disk) by :func:`theory.rulefns.decide_function`."""
     rule = get_rule(rule_id)
     sub = {s: _P[i] for i, s in enumerate(rule.inputs)}
     acc = sp.sympify(rule.accept).subs(sub)
@@ -227,32 +223,13 @@ def decide_function(rule_id: str) -> Callable[[Any, float, int], tuple[bool, flo
     return sp.lambdify((_P, dist, d), (acc, step), modules="math", docstring_limit=0)
 
 
-@lru_cache(maxsize=None)
-def _default_function(rule_id: str, name: str) -> tuple[tuple[str, ...], Callable[..., float]]:
+def _default_lambdified(rule_id: str, name: str) -> tuple[tuple[str, ...], Callable[..., float]]:
+    """The default of parameter ``name`` lambdified (math module), with its argument names."""
     par = get_rule(rule_id).parameter(name)
     syms = sorted(par.default.free_symbols, key=lambda s: s.name)
     names = tuple(NAMES.get(s, s.name) for s in syms)
     return names, sp.lambdify(syms, par.default, modules="math")
 
 
-def default_value(rule_id: str, name: str, /, **values: float) -> float:
-    """The default of parameter ``name`` of rule ``rule_id`` at ``values`` (beta, F, eps, sigma,
-    tau_avg, tau_max and earlier parameters, as needed; each validated)."""
-    names, fn = _default_function(rule_id, name)
-    missing = [n for n in names if n not in values]
-    if missing:
-        raise ValueError(f"the default {name} of rule {rule_id!r} needs {', '.join(missing)}")
-    args = []
-    for n in names:
-        v = values[n]
-        args.append(float(v) if n in ("R",) else check(n, v))
-    try:
-        return float(fn(*args))
-    except (ZeroDivisionError, OverflowError):  # extreme inputs: IEEE arithmetic (0 or inf), as the calculators
-        with np.errstate(all="ignore"):
-            return float(fn(*[np.float64(a) for a in args]))
-
-
-def needs(rule_id: str, name: str) -> tuple[str, ...]:
-    """The names the default of ``name`` depends on (e.g. ``("tau_max", ...)``)."""
-    return _default_function(rule_id, name)[0]
+# the numeric forms, loadable without SymPy (cached on disk): one implementation, in theory.rulefns
+from .rulefns import decide_function, default_value, needs  # noqa: E402

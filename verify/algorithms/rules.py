@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 import theory
-from theory import rules as TR
+from theory import rulefns
 from theory.validation import check, validate_delays
 
 from .._jit import switch
@@ -39,9 +39,10 @@ __all__ = [
 ]
 
 #: theory's rules, in the order of their compiled codes
-RULE_IDS: tuple[str, ...] = tuple(theory.RULES)
+RULE_IDS: tuple[str, ...] = rulefns.rule_ids()
 _CODES = {rid: i for i, rid in enumerate(RULE_IDS)}
-_PY_DECIDE = {rid: TR.decide_function(rid) for rid in RULE_IDS}
+#: from theory.rules' SymPy, lambdified (cached on disk by theory: no SymPy import when warm)
+_PY_DECIDE = {rid: rulefns.decide_function(rid) for rid in RULE_IDS}
 #: decide_any(code, p, dist, d) -> (accept, eta_t): the compiled rules, dispatched by code
 decide_any = switch("decide_any", [numba.njit(nogil=True, inline="always")(_PY_DECIDE[r]) for r in RULE_IDS], "p, dist, d",
                     "(False, 0.0)")
@@ -71,7 +72,7 @@ class Algorithm:
         for n, p in self.params.items():
             object.__setattr__(self, n, p.coerce(f"algorithm {self.name!r}", n, getattr(self, n)))
         object.__setattr__(self, "source", dict(self.source))
-        vec = np.array([float(getattr(self, s.name)) for s in self.update_rule.inputs], dtype=np.float64)
+        vec = np.array([float(getattr(self, name)) for name in rulefns.inputs(self.rule_id)], dtype=np.float64)
         vec.setflags(write=False)
         object.__setattr__(self, "_vector", vec)
 
@@ -82,7 +83,7 @@ class Algorithm:
         return self.name
 
     @property
-    def update_rule(self) -> TR.UpdateRule:
+    def update_rule(self) -> theory.UpdateRule:
         """This algorithm's rule (:class:`theory.rules.UpdateRule`): accept, step and defaults as SymPy."""
         return theory.get_rule(self.rule_id)
 
@@ -99,7 +100,7 @@ class Algorithm:
     @property
     def uses_delays(self) -> bool:
         """False for SGD: it sees d_t = 0 whatever the delay sequence says."""
-        return self.update_rule.uses_delays
+        return rulefns.uses_delays(self.rule_id)
 
     def decide(self, dist: float, d: int) -> tuple[bool, float]:
         """(accept, eta_t) at a step with delay ``d`` and ||x_t - x_{t-d}|| = ``dist``."""
@@ -143,20 +144,20 @@ class Algorithm:
         source = {k: "user" for k in vals}
         rule_id = cls._rule_id_for(vals)
         stats: dict[str, float] = {}
-        for par in theory.get_rule(rule_id).parameters:
-            if par.name in vals:
+        for par_name, par_source in rulefns.parameters(rule_id):
+            if par_name in vals:
                 continue
-            need = TR.needs(rule_id, par.name)
+            need = rulefns.needs(rule_id, par_name)
             seq_stats = [n for n in need if n in ("tau_avg", "tau_max")]
             if seq_stats and not stats:
-                stats = _delay_stats(cls.name, par.name, delays)
-            value = TR.default_value(rule_id, par.name, **ctx, **stats, **vals)
-            vals[par.name] = cls.params[par.name].coerce(f"algorithm {cls.name!r} (default)", par.name,
-                                                         int(round(value)) if cls.params[par.name].kind is int else value)
+                stats = _delay_stats(cls.name, par_name, delays)
+            value = rulefns.default_value(rule_id, par_name, **ctx, **stats, **vals)
+            vals[par_name] = cls.params[par_name].coerce(f"algorithm {cls.name!r} (default)", par_name,
+                                                         int(round(value)) if cls.params[par_name].kind is int else value)
             rel, of = ("<=", "known in advance") if isinstance(delays, Mapping) else ("=", "of the sequence")
             where = "; ".join(f"{n} {rel} {stats[n]:g} {of}" for n in seq_stats)
-            where += "".join(f"; {n} = {vals[n]:g}" for n in need if n in cls.params and n != par.name)
-            source[par.name] = f"theory rules {rule_id}: {par.source}" + (f" ({where.lstrip('; ')})" if where else "")
+            where += "".join(f"; {n} = {vals[n]:g}" for n in need if n in cls.params and n != par_name)
+            source[par_name] = f"theory rules {rule_id}: {par_source}" + (f" ({where.lstrip('; ')})" if where else "")
         for k in cls.params:
             if k not in source and k in vals:  # a discrete choice left at its default (delay-adaptive's rule)
                 source[k] = f"default {vals[k]!r}"

@@ -14,11 +14,7 @@ import argparse
 import json
 from typing import Any
 
-from verify import algorithms
-from verify.runtime import async_server as asyncrun
-from verify.io import runstore
-from verify.io.output import OutputDir
-from verify.io.provenance import environment
+from ..catalog import catalog
 from .common import dim_int, dump, fmt, nonneg_float, positive_float, positive_int, seed_int, steps_int
 
 SCHEMA = "picky-async-run/1"
@@ -27,12 +23,12 @@ SCHEMA = "picky-async-run/1"
 def add_parser(sub: Any) -> None:
     a = sub.add_parser("async-run", help="a real asynchronous parameter server on Dask workers (replayable trace)",
                        description=__doc__.split("\n\n", 1)[0])
-    a.add_argument("--algorithm", required=True, choices=[n for n in algorithms.ALGORITHMS if n != "stale-drop"])
+    a.add_argument("--algorithm", required=True, choices=[n for n in catalog()["algorithms"] if n != "stale-drop"])
     a.add_argument("--problem", default="logsum", metavar="P[:k=v]")
     a.add_argument("--dim", type=dim_int, default=10, metavar="D")
     a.add_argument("--workers", type=positive_int, default=4, metavar="N", help="Dask worker processes (default 4)")
     a.add_argument("--speeds", default="pareto:alpha=1.5", metavar="MODEL[:k=v]",
-                   help=f"per-worker slowdowns and load jitter: {', '.join(asyncrun.SPEEDS)} (default pareto:alpha=1.5)")
+                   help=f"per-worker slowdowns and load jitter: {', '.join(catalog()['speeds'])} (default pareto:alpha=1.5)")
     a.add_argument("--steps", type=steps_int, required=True, metavar="T")
     a.add_argument("--eps", type=positive_float, required=True, metavar="E")
     a.add_argument("--sigma", type=nonneg_float, default=0.0, metavar="S")
@@ -52,9 +48,17 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..optional import check
+    from verify.io.output import OutputDir
+
+    check("distributed", "picky async-run")  # before any work (the Dask workers are the point)
     out = OutputDir(args.save, force=args.force, flag="--save") if args.save else None
     overrides = {k: v for k, v in (("eta", args.eta), ("rho", args.rho)) if v is not None}
     try:
+        from verify.runtime import async_server as asyncrun
+        from verify.io import runstore
+        from verify.io.provenance import environment
+
         rec = asyncrun.run(args.algorithm, args.problem, args.dim, args.workers, args.speeds, args.steps, eps=args.eps,
                            sigma=args.sigma, seed=args.seed, base_seconds=args.base_seconds, overrides=overrides,
                            tau_max=args.tau_max, noise=args.noise)

@@ -117,13 +117,26 @@ def add_executor_options(p: argparse.ArgumentParser, what: str, default: str = "
     x.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help=f"run {what} on an existing Dask cluster")
 
 
+def check_destination(path: str, flag: str) -> None:
+    """Fail fast: ValueError naming ``flag`` if ``path`` cannot be written (checked as
+    :class:`verify.io.output.OutputDir` checks it, by making and removing its temporary sibling), before a
+    command's heavy imports. The command's own OutputDir decides later about an existing result."""
+    from verify.io.output import OutputDir
+
+    OutputDir(path, force=True, flag=flag).abort()
+
+
 def executor_from(args: argparse.Namespace, default: str = "inline", default_workers: int = 2) -> Any:
-    """The :class:`verify.runtime.executors.Executor` that :func:`add_executor_options`' flags name."""
+    """The :class:`verify.runtime.executors.Executor` that :func:`add_executor_options`' flags name; a Dask one
+    only if Dask is installed (else :class:`verify.optional.MissingDependency`, naming the extra)."""
     from verify.runtime.executors import Executor
+    from ..optional import check
 
     if args.local_cluster:
+        check("distributed", "--local-cluster")
         return Executor("local-cluster", args.local_cluster)
     if args.scheduler:
+        check("distributed", "--scheduler")
         return Executor("scheduler", scheduler=args.scheduler)
     if args.processes:
         return Executor("processes", args.processes)

@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXECUTOR_HELP, add_executor_options, executor_from
+from .common import EXECUTOR_HELP, add_executor_options, check_destination, executor_from
 
 
 def add_parser(sub: Any) -> None:
@@ -47,11 +47,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_destination(args.out, "--out")  # before matplotlib and the claims
+    ex = executor_from(args)  # checks Dask is there, if asked for
     from ..figures import generate
 
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     res = generate(args.out, only=args.only, reuse_data=args.reuse_data, profile=args.profile, progress=progress,
-                   command=getattr(args, "argv", None), executor=executor_from(args), data=args.data)
+                   command=getattr(args, "argv", None), executor=ex, data=args.data)
     for name, info in res["figures"].items():
         how = "replotted" if info["reused"] else "computed"
         print(f"{name:22s} {how} in {info['seconds']:6.1f}s  {', '.join(info['files'])}")

@@ -13,12 +13,11 @@ import sys
 import tempfile
 from typing import Any
 
-from verify import algorithms
-from verify.search import hunter
+from verify.catalog import catalog
 from .common import dim_int, fmt, nonneg_float, positive_float, positive_int
 
-_DEFAULTS = "\n".join(f"  {name:7s} {inst.spec}, dim {inst.dim}, eps {inst.eps:g}"
-                      for name, inst in hunter.INSTANCES.items())
+_DEFAULTS = "\n".join(f"  {name:7s} {inst['spec']}, dim {inst['dim']}, eps {inst['eps']:g}"
+                      for name, inst in catalog()["hunt_instances"].items())
 
 
 def add_parser(sub: Any) -> None:
@@ -32,9 +31,9 @@ def add_parser(sub: Any) -> None:
             "  rejections: the gradients rejected before the first eps-stationary iterate x_h <= BOUND, with\n"
             "    every statistic of the bound taken over the same prefix, steps 1..h-1 (the whole run if it\n"
             "    never hits).\n"
-            "Expressions over: " + ", ".join(hunter.SYMBOLS) + " (statistics of the prefix; B = 24*beta*F/eps**2,\n"
+            "Expressions over: " + ", ".join(catalog()["hunt_symbols"]) + " (statistics of the prefix; B = 24*beta*F/eps**2,\n"
             "the counting lemma's breakpoint count for Picky SGD at sigma = 0), and in a rejections bound also\n"
-            "the run's counts over the prefix: " + ", ".join(hunter.RUN_SYMBOLS) + ".\n"
+            "the run's counts over the prefix: " + ", ".join(catalog()["hunt_run_symbols"]) + ".\n"
             "Instances (problem specs as `picky list` names them; beta and F exact). Default: every sequence on\n"
             "each of\n" + _DEFAULTS + "\n"
             "(--dim/--eps without --problem replace theirs); --problem SPEC --eps E [--dim D] searches one.\n"
@@ -47,7 +46,7 @@ def add_parser(sub: Any) -> None:
                 "  picky hunt --algorithm picky --metric rejections --bound 'sqrt(2*B*sum_d)' --problem logsum --eps 0.5\n"
                 "  picky hunt --algorithm picky --param 'rho=10*eps/(2*beta)' --bound '2048*beta*F*(1+tau_avg)/eps**2'"),
     )
-    h.add_argument("--algorithm", required=True, choices=list(algorithms.ALGORITHMS))
+    h.add_argument("--algorithm", required=True, choices=list(catalog()["algorithms"]))
     h.add_argument("--bound", required=True, metavar="EXPR", help="the claimed bound (see above)")
     h.add_argument("--eta", default=None, metavar="EXPR", help="step size expression (default: the theory's)")
     h.add_argument("--param", action="append", default=[], metavar="NAME=EXPR",
@@ -57,7 +56,7 @@ def add_parser(sub: Any) -> None:
     h.add_argument("--problem", default=None, metavar="SPEC",
                    help="search this problem only (a spec of `picky list`, e.g. logsum or quadratic:mu=0.01); needs --eps")
     h.add_argument("--dim", type=dim_int, default=None, metavar="D",
-                   help=f"dimension (default: {hunter.DEFAULT_DIM} with --problem, else each default instance's)")
+                   help=f"dimension (default: {catalog()['hunt_default_dim']} with --problem, else each default instance's)")
     h.add_argument("--eps", type=positive_float, default=None, metavar="E",
                    help="target ||grad f(x_t)|| <= E (required with --problem; default: each default instance's)")
     h.add_argument("--sigma", type=nonneg_float, default=0.0, metavar="S", help="noise level (default 0)")
@@ -87,6 +86,8 @@ def _progress(line: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from verify.search import hunter
+
     conj = hunter.Conjecture(algorithm=args.algorithm, bound=args.bound, eta=args.eta, metric=args.metric,
                              sigma=args.sigma, seeds=args.seeds, problem=args.problem, dim=args.dim, eps=args.eps,
                              params=_params(args.param))

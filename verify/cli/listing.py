@@ -8,10 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from verify import algorithms
-from verify.models import problems
-from verify.models.noise import NOISES
-from verify.models import delays as delay_models
+from ..catalog import catalog
 from .common import dump, kv, print_table
 from .simulate import FLAGS
 
@@ -27,13 +24,14 @@ def add_parser(sub: Any) -> None:
 
 
 def _listing() -> dict[str, Any]:
+    """From the registries, through :mod:`verify.catalog` (cached on disk: no numba, SciPy or SymPy import)."""
+    cat = catalog()
     return {
         "schema": SCHEMA,
-        "algorithms": {a: {"overrides": [FLAGS[k] for k in algorithms.OVERRIDES[a]]}
-                       for a in algorithms.ALGORITHMS},
-        "problems": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.PROBLEMS.items()},
-        "delay_models": {n: {"description": m.description, "defaults": m.defaults} for n, m in delay_models.MODELS.items()},
-        "noises": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in NOISES.items()},
+        "algorithms": {a: {"overrides": [FLAGS[k] for k in cat["overrides"][a]]} for a in cat["algorithms"]},
+        "problems": cat["problems"],
+        "delay_models": cat["delay_models"],
+        "noises": cat["noises"],
     }
 
 

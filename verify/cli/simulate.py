@@ -64,22 +64,23 @@ import contextlib
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 import theory
 
-from verify.models import adversaries
-from verify import algorithms
-from verify.runtime import simulation
 from verify.models import delays as delay_models
 from verify.io import runstore
+from ..catalog import catalog
 from verify.io.output import OutputDir, atomic_write_text
 from verify.io.provenance import environment
 from verify.io.records import RunResult
 from .common import (dim_int, dump, flagged, fmt, kv, lanes_int, nonneg_float, positive_float, positive_int, print_table,
                      seed_int, steps_int)
+
+if TYPE_CHECKING:
+    pass
 
 SCHEMA = "picky-simulate/3"
 #: what --replay reads (directories written before picky-simulate/3 have no manifest)
@@ -124,15 +125,15 @@ def add_parser(sub: Any) -> None:
     )
     grp = s.add_argument_group("run")
     grp.add_argument("--algorithm", action="append", default=None, metavar="A[,A...]",
-                     help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(algorithms.ALGORITHMS)}")
+                     help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(catalog()['algorithms'])}")
     grp.add_argument("--problem", default="logsum", metavar="P[:k=v,...]", help="problem spec (default logsum)")
     grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]",
                      help="(required unless --adversary) delay model spec, e.g. pareto:alpha=1.5,scale=3")
     grp.add_argument("--adversary", default=None, metavar="NAME[:k=v,...]",
                      help="instead of --delays: an adaptive adversary that picks d_t after seeing the iterates, "
-                          f"one per lane ({', '.join(adversaries.ADVERSARIES)}; e.g. picky-rejector:tau=3,window=200); "
+                          f"one per lane ({', '.join(catalog()['adversaries'])}; e.g. picky-rejector:tau=3,window=200); "
                           "runs the reference loop; flagged: outside the theorems' oblivious assumption"),
-    grp.add_argument("--delay-draw", choices=simulation.DELAY_DRAWS, default="shared",
+    grp.add_argument("--delay-draw", choices=catalog()["delay_draws"], default="shared",
                      help="shared: one sequence for every lane (default); per-seed: each seed draws its own sequence "
                           "(seed derived from --delay-seed and the lane's seed, independent of its noise)")
     grp.add_argument("--eps", type=positive_float, default=None, metavar="E", help="(required) target accuracy: success iff ||grad f(x_t)|| <= eps")
@@ -148,11 +149,11 @@ def add_parser(sub: Any) -> None:
     par.add_argument("--rho", type=positive_float, default=None, metavar="X", help="picky: accept iff ||x_t - x_{t-d_t}|| <= rho")
     par.add_argument("--R", type=positive_int, default=None, metavar="N", help="stale-drop: accept iff d_t < R")
     par.add_argument("--tau-C", type=nonneg_float, default=None, metavar="X", help="delay-adaptive: delays <= tau_C keep eta")
-    par.add_argument("--rule", choices=algorithms.RULES, default=None, help="delay-adaptive: step rule for d_t > tau_C")
+    par.add_argument("--rule", choices=catalog()["rules"], default=None, help="delay-adaptive: step rule for d_t > tau_C")
     out = s.add_argument_group("execution and output")
     out.add_argument("--stop-at-hit", action="store_true", help="stop each lane at its first hit")
     out.add_argument("--trace-every", type=positive_int, default=None, metavar="N", help="record ||grad f|| and f every N steps")
-    out.add_argument("--engine", choices=simulation.ENGINES, default=None,
+    out.add_argument("--engine", choices=catalog()["engines"], default=None,
                      help="numba: the compiled kernel, lanes in threads (default); reference: the literal loop, lane by lane "
                           "(the default with --adversary)")
     out.add_argument("--json", action="store_true", help=f"machine-readable output (schema {SCHEMA})")
@@ -175,11 +176,12 @@ def add_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------
 def _algorithm_names(values: list[str]) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
-    allowed = ", ".join(algorithms.ALGORITHMS)
+    known = catalog()["algorithms"]
+    allowed = ", ".join(known)
     if not names:
         raise ValueError(f"--algorithm: no algorithm given; allowed: {allowed}")
     for n in names:
-        if n not in algorithms.ALGORITHMS:
+        if n not in known:
             raise ValueError(f"--algorithm: unknown algorithm {n!r}; allowed: {allowed}")
     return list(dict.fromkeys(names))  # each once, in the order given
 
@@ -191,8 +193,8 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
         missing.insert(1, "--delays (or --adversary)")
     if missing:
         raise ValueError(
-            f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(algorithms.ALGORITHMS)}; "
-            f"delay models: {', '.join(delay_models.MODELS)}"
+            f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(catalog()['algorithms'])}; "
+            f"delay models: {', '.join(catalog()['delay_models'])}"
         )
     p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT}
     if p["engine"] is None:
@@ -417,6 +419,8 @@ def _differences(saved: RunResult, new: RunResult) -> list[str]:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from verify.runtime import simulation
+
     extra = [FLAGS[d] for d, v in args.run_defaults.items() if getattr(args, d) != v]
     if extra:
         raise ValueError(f"--replay takes no run options (only --json, --progress); got {', '.join(extra)}")
@@ -449,11 +453,13 @@ def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(args)
     params = parameters(args)
-    # the destinations are checked (and their temporary siblings made) before any work
+    # the destinations are checked (and their temporary siblings made) before any work or heavy import
     with contextlib.ExitStack() as stack:
         save = stack.enter_context(OutputDir(args.save, force=args.force, flag="--save")) if args.save else None
-        lanes = simulation.build(params)
         try:
+            from verify.runtime import simulation
+
+            lanes = simulation.build(params)
             results = simulation.execute(lanes, args.progress)
             if save is not None:
                 save_run(save, results, lanes.params, args.argv)

@@ -9,8 +9,7 @@ import sys
 import time
 from typing import Any
 
-from verify.runtime import sweeps
-from .common import EXECUTOR_HELP, add_executor_options, executor_from, positive_int
+from .common import EXECUTOR_HELP, add_executor_options, check_destination, executor_from, positive_int
 
 
 def add_parser(sub: Any) -> None:
@@ -40,12 +39,15 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    ex = executor_from(args, default="processes", default_workers=args.workers)  # checks Dask is there, if asked for
+    check_destination(args.out, "--out")  # before the simulation code is imported
+    from verify.runtime import sweeps
+
     sweep = sweeps.load(args.file)
-    ex = executor_from(args, default="processes", default_workers=args.workers)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     t0 = time.perf_counter()
 
-    def on_cell(cell: sweeps.Cell, how: str, done: int, total: int) -> None:
+    def on_cell(cell: Any, how: str, done: int, total: int) -> None:
         if show:
             print(f"[{done}/{total}] {how:8s} {cell.key}  {cell.label()}", file=sys.stderr, flush=True)
 

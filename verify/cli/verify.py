@@ -22,13 +22,14 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import claims
-from ..claims import report
-from verify.io.output import MANIFEST, OutputDir
-from verify.io.progress import Progress
+from verify.catalog import catalog
 from .common import EXECUTOR_HELP, EXIT_INCONCLUSIVE, add_executor_options, executor_from
+
+if TYPE_CHECKING:
+    from verify import claims
+
 #: a claim failed
 EXIT_FAIL = 1
 
@@ -49,11 +50,11 @@ def add_parser(sub: Any) -> None:
                     "report.md, results.json and results.csv. One progress line per claim on stderr (started, "
                     "finished with its verdict and seconds). " + EXIT_HELP + ".",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="claims:\n" + "\n".join(f"  {c.id:26s} {c.title}" for c in claims.CLAIMS.values()) + "\n\n"
+        epilog="claims:\n" + "\n".join(f"  {cid:26s} {title}" for cid, title in catalog()["claims"].items()) + "\n\n"
                + EXECUTOR_HELP + "  (claims 3, 4 and 9 read the others' runs: they always run in this process, last)\n\n"
                + EXIT_HELP,
     )
-    v.add_argument("--profile", choices=[p for p in claims.PROFILES if p != "test"] + ["test"], default="quick",
+    v.add_argument("--profile", choices=[p for p in catalog()["claim_profiles"] if p != "test"] + ["test"], default="quick",
                    help="quick: a few minutes on 2 cores (default); full: every budget raised (longer)")
     v.add_argument("--only", nargs="+", metavar="ID", default=None, help="run only these claims (ids above)")
     v.add_argument("--out", default="report", metavar="DIR",
@@ -67,12 +68,23 @@ def add_parser(sub: Any) -> None:
     v.set_defaults(func=run)
 
 
+def _claim_ids(only: list[str]) -> list[str]:
+    """The claims ``--only`` names, checked against the catalog (before any heavy import)."""
+    known = list(catalog()["claims"])
+    for i in only:
+        if i not in known:
+            raise ValueError(f"claim id must be one of {known}; got {i!r}")
+    return list(only)
+
+
 def run(args: argparse.Namespace) -> int:
-    ids = None
-    if args.only:
-        ids = [claims.get(i).id for i in args.only]
+    from verify.io.output import MANIFEST, OutputDir
+    from verify.io.progress import Progress
+
+    ids = _claim_ids(args.only) if args.only else None
+    ex = executor_from(args)  # checks Dask is there, if asked for
     out = OutputDir(args.out, force=args.force, flag="--out", kind=KIND)
-    n = len(ids) if ids else len(claims.CLAIMS)
+    n = len(ids) if ids else len(catalog()["claims"])
     bar = Progress(n, f"picky verify ({args.profile})", enabled=args.progress)
     done = [0]
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -88,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         c = claims.get(cid)
         log(f"[{done[0]}/{n} done] claim {c.number} {cid} started ({time.perf_counter() - t0:.0f} s)")
 
-    def on_done(ev: claims.Evidence) -> None:
+    def on_done(ev: Any) -> None:
         done[0] += 1
         c = claims.get(ev.claim)
         log(f"[{done[0]}/{n} done] claim {c.number} {ev.claim} finished: {ev.verdict} in {ev.seconds:.1f} s"
@@ -98,8 +110,12 @@ def run(args: argparse.Namespace) -> int:
 
     with out:
         try:
+            # the input and the destination are checked: now the heavy imports
+            from verify import claims
+            from verify.claims import report
+
             evidence = claims.run(ids, args.profile, out_dir=out.tmp, on_done=on_done, on_start=on_start,
-                                  executor=executor_from(args), progress=log)
+                                  executor=ex, progress=log)
             bar.close()
             verdict = report.overall(evidence)
             meta = {"command": " ".join(args.argv), "profile": args.profile, "started": started,
@@ -121,6 +137,8 @@ def run(args: argparse.Namespace) -> int:
 
 def exit_code(evidence: list[claims.Evidence]) -> int:
     """0 all pass; 1 some claim failed; 4 none failed but some is inconclusive or condition-not-met."""
+    from verify import claims
+
     vs = {e.verdict for e in evidence}
     if claims.FAIL in vs:
         return EXIT_FAIL

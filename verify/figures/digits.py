@@ -35,6 +35,7 @@ import numpy as np
 
 from verify import algorithms
 from verify.models import delays
+from verify.optional import require
 from . import style
 from .context import Context
 from .table import Table, where
@@ -79,10 +80,7 @@ class Data:
 
 def load(seed: int = SPLIT_SEED) -> Data:
     """load_digits, pixels / 16, a fixed random split: 1000 train, 297 validation, 500 test."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:  # pragma: no cover - the figures extra
-        raise ValueError("figure 'digits' needs scikit-learn (pip install 'picky-sgd[figures]')") from None
+    load_digits = require("sklearn.datasets", "figure 'digits'").load_digits
     X, y = load_digits(return_X_y=True)
     X = X.astype(float) / 16.0
     perm = np.random.default_rng(seed).permutation(len(y))

@@ -66,6 +66,18 @@ def _sigint_held() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
+#: the OutputDirs of this process that are neither committed nor aborted (see :func:`abort_open`)
+_OPEN: set["OutputDir"] = set()
+
+
+def abort_open() -> None:
+    """Remove the temporary directory of every OutputDir not yet committed or aborted. The command
+    line calls it whenever a command ends (:func:`verify.cli.main`), so that a Ctrl-C landing between
+    an OutputDir's creation and the code that would clean it up still leaves no temporary sibling."""
+    for out in list(_OPEN):
+        out.abort()
+
+
 def test_pause(point: str) -> None:
     """For the interrupt tests: with ``PICKY_TEST_PAUSE=point`` in the environment, say so on stderr
     and sleep (``PICKY_TEST_PAUSE_SECONDS``, default 30), so that a test can send SIGINT exactly here.
@@ -106,12 +118,14 @@ class OutputDir:
             raise ValueError(f"{flag}: directory {shown!r} exists and is not empty (use --force to replace it; "
                              "the old result is kept until the new one is complete)")
         parent = self.path.absolute().parent
+        self.committed = False
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.partial-", dir=parent))
+            with _sigint_held():  # the temporary directory exists iff it is registered for cleanup
+                self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.partial-", dir=parent))
+                _OPEN.add(self)
         except OSError as exc:
             raise ValueError(f"{flag}: cannot write to {shown!r}: {_why(exc)}") from None
-        self.committed = False
 
     # --- writing ---------------------------------------------------------------------------
     def file(self, rel: str) -> Path:
@@ -168,6 +182,7 @@ class OutputDir:
                         os.rename(old / "previous", self.path)
                     raise
                 self.committed = True
+                _OPEN.discard(self)
         except OSError as exc:
             self.abort()
             raise ValueError(f"{self.flag}: cannot write to {os.fspath(self.path)!r}: {_why(exc)}") from None
@@ -180,6 +195,7 @@ class OutputDir:
         """Remove the temporary directory (nothing of the new result remains)."""
         if not self.committed:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        _OPEN.discard(self)
 
     def __enter__(self) -> "OutputDir":
         return self

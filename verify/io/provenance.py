@@ -39,13 +39,20 @@ def git_commit() -> dict[str, Any] | None:
     return {"commit": sha, "dirty": bool(status.strip())}
 
 
+def _version(dist: str) -> str | None:
+    """An installed distribution's version, without importing it (SciPy and numba take a second)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:  # pragma: no cover - every dependency is installed
+        return None
+
+
 @functools.lru_cache(maxsize=1)
 def _static() -> dict[str, Any]:
-    import numba
-    import scipy
-
     return {"package": "picky-sgd", "version": theory.__version__, "python": platform.python_version(),
-            "numpy": np.__version__, "scipy": scipy.__version__, "numba": numba.__version__,
+            "numpy": np.__version__, "scipy": _version("scipy"), "numba": _version("numba"),
             "platform": platform.platform(), "machine": platform.machine()}
 
 

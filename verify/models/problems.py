@@ -38,7 +38,6 @@ import math
 from typing import Any, Callable
 
 import numpy as np
-from scipy.special import ndtr
 
 from theory.validation import check_bool, check_int, check_real
 from theory.validation import is_number
@@ -586,6 +585,8 @@ class Chain(Problem):
         if T > 1:
             s = np.sign(z[..., :-1])
             Y = s * z[..., 1:]
+            from scipy.special import ndtr  # here only: SciPy is not imported by a plain run (start-up)
+
             diag[..., :-1] -= s * d2P[..., :-1] * (_PHI_MAX * ndtr(Y))
             off = -s * dP[..., :-1] * p[..., 1:]
             i = np.arange(T - 1)

@@ -43,6 +43,7 @@ from verify.models.delays import DelaySequence
 from verify.params import Param
 from verify.io.records import RunResult
 from verify.io.specs import parse_spec
+from verify.optional import require
 
 __all__ = ["SPEEDS", "run", "replay", "AsyncRecord", "worker_gradient"]
 
@@ -133,7 +134,7 @@ class _Server:
 
     def __init__(self, client: Any, problem_spec: str, dim: int, factors: np.ndarray, jitter: float, base: float,
                  rng: np.random.Generator, noise_spec: str, sigma: float, seed: int):
-        from distributed import as_completed
+        as_completed = require("distributed", "picky async-run").as_completed
 
         self.client, self.spec, self.dim = client, problem_spec, dim
         self.noise_spec, self.sigma, self.seed = noise_spec, float(sigma), int(seed)
@@ -203,7 +204,7 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     LocalCluster of ``workers`` processes on 127.0.0.1 is started and stopped). Defaults that need
     tau_avg use workers - 1 (the steady-state average delay of N busy workers); defaults that need
     tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``."""
-    from distributed import Client
+    Client = require("distributed", "picky async-run").Client
 
     from verify.runtime.executors import local_cluster
 

@@ -31,6 +31,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+from verify.optional import require
+
 __all__ = ["EXECUTORS", "Executor", "map_tasks", "open_client", "local_cluster"]
 
 EXECUTORS = ("inline", "processes", "local-cluster", "scheduler")
@@ -74,10 +76,15 @@ def local_cluster(n_workers: int) -> Any:
     cancelled task's CancelledError when a run stops early) silenced; errors still show."""
     import logging
 
-    from distributed import LocalCluster
+    LocalCluster = require("distributed", "--local-cluster").LocalCluster
 
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                         dashboard_address=":0", silence_logs=logging.ERROR)
+
+
+def dask_feature(ex: Executor) -> str:
+    """What asked for Dask, in the user's words (for :mod:`verify.optional`'s message)."""
+    return {"local-cluster": "--local-cluster", "scheduler": "--scheduler"}.get(ex.kind, "a Dask executor")
 
 
 @contextlib.contextmanager
@@ -87,7 +94,7 @@ def open_client(ex: Executor) -> Iterator[Any]:
     if ex.client is not None:
         yield ex.client
         return
-    from distributed import Client
+    Client = require("distributed", dask_feature(ex)).Client
 
     if ex.kind == "local-cluster":
         with local_cluster(ex.workers) as cluster, Client(cluster) as client:
@@ -130,7 +137,7 @@ def map_tasks(fn: Callable[..., Any], tasks: Sequence[tuple[str, tuple]], ex: Ex
                     f.cancel()
                 raise
         return
-    from distributed import as_completed
+    as_completed = require("distributed", dask_feature(ex)).as_completed
 
     prefix = prefix or f"picky-{uuid.uuid4().hex[:12]}"
     with open_client(ex) as client:
