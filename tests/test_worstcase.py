@@ -224,3 +224,17 @@ def test_certificates_at_T40():
     d = delays.make("constant:tau=3", 40)
     wc = worst_case(alg_of("delayed-sgd", eta=1 / 9), d, F=1.0)
     assert check_instance(wc).ok and check_dual(wc).ok
+
+
+def test_program_unrolls_by_hand():
+    """x_{t+1} = x_t - eta g(x_{t-d_t}) with x_1 = 0, in the basis of the gradients at the points
+    (g0 at x_1, g1 at x_2, ...); d = [0, 1, 1, 2], all accepted, eta = 0.5 (hand-unrolled):
+    x_2 = -.5 g0; x_3 = x_2 - .5 g(x_1) = -g0; x_4 = x_3 - .5 g(x_2) = -g0 - .5 g1;
+    x_5 = x_4 - .5 g(x_2) = -g0 - g1."""
+    prog = build_program(alg_of("delayed-sgd", eta=0.5), [0, 1, 1, 2], F=1.0)
+    want = np.array([[0, 0, 0, 0, 0], [-.5, 0, 0, 0, 0], [-1, 0, 0, 0, 0], [-1, -.5, 0, 0, 0], [-1, -1, 0, 0, 0]])
+    np.testing.assert_array_equal(prog.X[1:], want)
+    # Picky rejecting step 3: x_4 = x_3 (same point), x_5 = x_4 - eta g(x_2)
+    prog = build_program(alg_of("picky", eta=0.5, rho=1.0), [0, 1, 1, 2], F=1.0, pattern="aara")
+    np.testing.assert_array_equal(prog.point_of[1:], [0, 1, 2, 2, 3])
+    np.testing.assert_array_equal(prog.X[5], [-1, -.5, 0, 0])
