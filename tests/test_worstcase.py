@@ -238,3 +238,51 @@ def test_program_unrolls_by_hand():
     prog = build_program(alg_of("picky", eta=0.5, rho=1.0), [0, 1, 1, 2], F=1.0, pattern="aara")
     np.testing.assert_array_equal(prog.point_of[1:], [0, 1, 2, 2, 3])
     np.testing.assert_array_equal(prog.X[5], [-1, -.5, 0, 0])
+
+
+# --- the command line -----------------------------------------------------------------------------------
+def test_cli_known_value_and_json(capsys):
+    import json
+
+    from verify.cli import main
+
+    assert main(["worst-case", "--algorithm", "sgd", "--steps", "5", "--beta", "1", "--F", "1", "--eta", "1",
+                 "--initial", "final", "--count-last", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["worst_case"]["value"] == pytest.approx(4 / 15, rel=1e-6)
+    assert out["certificates"]["instance"]["ok"] and out["certificates"]["dual"]["ok"]
+
+
+def test_cli_picky_table_and_save(tmp_path, capsys):
+    from verify.cli import main
+
+    code = main(["worst-case", "--algorithm", "picky", "--delays", "constant:tau=1", "--steps", "4", "--beta", "1",
+                 "--F", "1", "--eps", "1.5", "--pattern", "all", "--save", str(tmp_path / "wc")])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "worst case of min_t ||grad f(x_t)||^2 =" in text and "Theorem D'" in text
+    assert "worst-case steps to eps = 1.5: 1" in text  # ||grad f(x_1)||^2 <= 2 beta F = 2 < 2.25
+    assert {p.name for p in (tmp_path / "wc").iterdir()} == {"worst_case.json", "summary.json", "MANIFEST.json"}
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--algorithm", "picky", "--delays", "constant:tau=1", "--steps", "6", "--eps", "0.5", "--pattern", "aararr"], "infeasible"),
+    (["--algorithm", "picky", "--steps", "3", "--eps", "0.5"], "pattern"),
+    (["--algorithm", "sgd", "--steps", "3", "--rho", "2"], "--rho"),
+])
+def test_cli_errors(argv, msg, capsys):
+    from verify.cli import main
+
+    code = main(["worst-case", *argv, "--beta", "1", "--F", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and msg in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_missing_pepit(capsys, monkeypatch):
+    from verify.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "PEPit" else real(name, *a))
+    code = main(["worst-case", "--algorithm", "sgd", "--steps", "3", "--beta", "1", "--F", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "picky-sgd[worstcase]" in err and len(err.strip().splitlines()) == 1

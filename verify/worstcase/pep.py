@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,7 +146,9 @@ def solve_program(prog: Program, solver: str = "clarabel", **solver_kwargs: Any)
 
     t0 = time.perf_counter()
     try:
-        problem.solve(wrapper="cvxpy", solver=SOLVERS[solver], verbose=0, **solver_kwargs)
+        with warnings.catch_warnings():  # cvxpy's "Solution may be inaccurate": the status says it
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(wrapper="cvxpy", solver=SOLVERS[solver], verbose=0, **solver_kwargs)
     except Exception as exc:  # a solver error (cvxpy.SolverError, ...): name it
         status = getattr(getattr(problem, "wrapper", None), "prob", None)
         status = getattr(status, "status", None) or type(exc).__name__

@@ -163,7 +163,7 @@ def build_program(
     is_picky = isinstance(alg, Picky)
     if is_picky:
         if pattern is None:
-            raise ValueError("Picky SGD needs an accept pattern (pattern='a'/'r' per step): its accept test depends on f")
+            raise ValueError("Picky SGD needs an accept pattern (pattern / --pattern: 'a'/'r' per step): its accept test depends on f")
         accept = parse_pattern(pattern, T)
     else:
         if pattern is not None:
