@@ -286,3 +286,17 @@ def test_cli_missing_pepit(capsys, monkeypatch):
     code = main(["worst-case", "--algorithm", "sgd", "--steps", "3", "--beta", "1", "--F", "1"])
     err = capsys.readouterr().err
     assert code == 2 and "picky-sgd[worstcase]" in err and len(err.strip().splitlines()) == 1
+
+
+# --- the direct backend (the same SDP without PEPit's per-constraint compilation) --------------------------
+def test_direct_backend_agrees_with_pepit(solved):
+    wd = solve_program(solved.program, backend="direct")
+    assert wd.value == pytest.approx(solved.value, rel=1e-6)
+    assert check_instance(wd).ok and check_dual(wd).ok
+
+
+@pytest.mark.parametrize("L,F,h,N,W", KNOWN[:2])
+def test_direct_backend_known_value(L, F, h, N, W):
+    wc = worst_case(alg_of("sgd", beta=L, F=F, eta=h / L), np.zeros(N, dtype=int), F=F, initial="final",
+                    count_last=True, backend="direct")
+    assert wc.value == pytest.approx(W, rel=1e-6)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .program import Program
 
-__all__ = ["WorstCase", "solve_program", "SOLVERS", "require_pepit", "WorstCaseError"]
+__all__ = ["WorstCase", "solve_program", "SOLVERS", "BACKENDS", "require_pepit", "WorstCaseError"]
 
 #: solver name (as the API and the CLI spell it) -> cvxpy's name
 SOLVERS = {"clarabel": "CLARABEL", "scs": "SCS"}
@@ -91,15 +91,26 @@ def _infeasible(prog: Program, why: str, solver: str) -> WorstCaseError:
     return WorstCaseError(f"the accept pattern is infeasible: {why}", "infeasible")
 
 
-def solve_program(prog: Program, solver: str = "clarabel", **solver_kwargs: Any) -> WorstCase:
+#: how the SDP is written: PEPit (the reference) or the stacked matrices of :mod:`.direct` (faster)
+BACKENDS = ("pepit", "direct")
+
+
+def solve_program(prog: Program, solver: str = "clarabel", backend: str = "pepit", **solver_kwargs: Any) -> WorstCase:
     """Build the PEP of ``prog`` with PEPit (``SmoothFunction``, L = beta) and solve it with
-    ``solver`` through cvxpy. Raises :class:`WorstCaseError` when there is no finite worst case."""
+    ``solver`` through cvxpy (``backend="direct"``: the same SDP from :mod:`.direct`). Raises
+    :class:`WorstCaseError` when there is no finite worst case."""
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {list(SOLVERS)}; got {solver!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}; got {backend!r}")
     why = prog.structurally_infeasible()
     if why is not None:
         raise _infeasible(prog, why, solver)
     require_pepit()
+    if backend == "direct":
+        from .direct import solve_direct
+
+        return solve_direct(prog, solver, SOLVERS[solver])
     from PEPit import PEP
     from PEPit.functions import SmoothFunction
 
