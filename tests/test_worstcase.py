@@ -300,3 +300,24 @@ def test_direct_backend_known_value(L, F, h, N, W):
     wc = worst_case(alg_of("sgd", beta=L, F=F, eta=h / L), np.zeros(N, dtype=int), F=F, initial="final",
                     count_last=True, backend="direct")
     assert wc.value == pytest.approx(W, rel=1e-6)
+
+
+# --- claim 10 (issue 25 (a)) ----------------------------------------------------------------------------------
+def test_known_formula_hand_values():
+    from verify.worstcase.known import gd_exact_worst_case
+
+    for L, F, h, N, W in KNOWN:
+        assert gd_exact_worst_case(L, F, h, N) == pytest.approx(W, rel=1e-15)
+    with pytest.raises(ValueError, match="sqrt"):
+        gd_exact_worst_case(1.0, 1.0, 1.8, 3)
+
+
+def test_claim_worst_case_known_passes_and_can_fail(monkeypatch):
+    from verify import claims
+    from verify.worstcase import known
+
+    ev = claims.run(["worst-case-known"], "test")[0]
+    assert ev.verdict == "pass" and ev.measured["max_rel_error"] < 1e-6 and len(ev.instances) == 3
+    real = known.gd_exact_worst_case
+    monkeypatch.setattr(known, "gd_exact_worst_case", lambda *a: real(*a) * 1.001)  # a known value 0.1% off
+    assert claims.run(["worst-case-known"], "test")[0].verdict == "fail"
