@@ -321,3 +321,17 @@ def test_claim_worst_case_known_passes_and_can_fail(monkeypatch):
     real = known.gd_exact_worst_case
     monkeypatch.setattr(known, "gd_exact_worst_case", lambda *a: real(*a) * 1.001)  # a known value 0.1% off
     assert claims.run(["worst-case-known"], "test")[0].verdict == "fail"
+
+
+def test_claim_worst_case_tightness_passes_and_can_fail(monkeypatch):
+    import theory
+    from verify import claims
+    from verify.claims import worst_case_tightness as wct
+
+    ev = claims.run(["worst-case-tightness"], "test")[0]
+    assert ev.verdict == "pass" and 0 < ev.ratio <= 1 and len(ev.instances) == 8
+    assert all(e["condition_at_T"] and e["certificates_ok"] for e in ev.instances)
+    # a bound 1000x too small (a wrong constant in theory's accuracy) must be caught
+    real = theory.accuracy
+    monkeypatch.setattr(wct.theory, "accuracy", lambda *a, **k: real(*a, **k) / 1000)
+    assert claims.run(["worst-case-tightness"], "test")[0].verdict == "fail"
