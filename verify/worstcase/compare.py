@@ -67,7 +67,7 @@ def bounds_beside(wc: Any, eps: float | None = None, steps: int | None = None) -
                 row["note"] = "condition holds at T: worst case / eps^2 <= 1 certifies the theorem at T"
             else:
                 row["note"] = f"condition does not hold at T = {T} (it asks T >= {Tb:.6g}" + \
-                    (f" and sum d_t <= eps^2 T^2/(8960 beta F)" if rid.endswith("sharp") else "") + ")"
+                    (" and sum d_t <= eps^2 T^2/(8960 beta F)" if rid.endswith("sharp") else "") + ")"
             rows.append(row)
     if name in ("delayed-sgd", "delay-adaptive", "stale-drop", "sgd"):
         eta = float(prog.eta.max())
