@@ -21,7 +21,10 @@ EXTRAS: dict[str, str] = {
     "dask": "dask",
     "distributed": "dask",
     "sklearn": "figures",
-    # e.g. for the worst-case search, once it exists: "PEPit": "worst-case", "cvxpy": "worst-case"
+    "PEPit": "worstcase",
+    "cvxpy": "worstcase",
+    "clarabel": "worstcase",
+    "scs": "worstcase",
 }
 
 

@@ -14,6 +14,8 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
  8     lower-bound                 the chain's zero-chain guarantee for every algorithm
  9     tightness                   measured/bound of each explicit theorem; a lower bound on C
  10    baselines                   SGD without delays (theory sgd), stale-drop, delay-adaptive: run, checked
+ 11    worst-case-known            the exact worst-case SDP reproduces gradient descent's known value
+ 12    worst-case-tightness        exact worst case / Theorem D, D' at the horizons the SDP reaches
 =====  ==========================  ===============================================================
 
 Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
@@ -41,6 +43,8 @@ from . import (
     theorem_d_deterministic,
     theorem_d_stochastic,
     tightness,
+    worst_case_known,
+    worst_case_tightness,
 )
 from verify.runtime.executors import Executor, map_tasks
 from .common import PROFILES, Budget, Claim, Context
@@ -52,7 +56,8 @@ __all__ = ["CLAIMS", "get", "run", "Claim", "Context", "Evidence", "Budget", "PR
 #: claims in the order they run (the later ones use the earlier ones' runs)
 CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
-                       counting_lemma, invariants, tightness, baselines)), key=lambda c: c.number)}
+                       counting_lemma, invariants, tightness, baselines, worst_case_known,
+                       worst_case_tightness)), key=lambda c: c.number)}
 #: the claims that read the runs (or the evidence) of the others: they run last (with an executor:
 #: here, after the others' runs are merged)
 DEPENDENT = ("counting-lemma", "invariants", "tightness")

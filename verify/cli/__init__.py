@@ -3,7 +3,7 @@ error policy.
 
 Commands: ``picky verify`` (:mod:`.verify`, the main job), ``picky bounds`` (:mod:`.bounds`),
 ``picky simulate`` (:mod:`.simulate`), ``picky hunt`` (:mod:`.hunt`), ``picky figures``
-(:mod:`.figures`), ``picky sweep`` (:mod:`.sweep`), ``picky async-run`` (:mod:`.async_run`), ``picky list`` (:mod:`.listing`). Each module documents its JSON output.
+(:mod:`.figures`), ``picky sweep`` (:mod:`.sweep`), ``picky async-run`` (:mod:`.async_run`), ``picky worst-case`` (:mod:`.worst_case`), ``picky list`` (:mod:`.listing`). Each module documents its JSON output.
 Commands print, they do not compute science (that lives in :mod:`theory`, :mod:`verify.runtime.simulation`, ...).
 
 Error policy (one path, here):
@@ -64,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"picky-sgd {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of an internal error (or set PICKY_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
-    from . import async_run, bounds, figures, hunt, listing, simulate, sweep, verify
+    from . import async_run, bounds, figures, hunt, listing, simulate, sweep, verify, worst_case
 
-    for mod in (verify, hunt, bounds, simulate, sweep, async_run, figures, listing):
+    for mod in (verify, hunt, bounds, simulate, sweep, async_run, figures, listing, worst_case):
         mod.add_parser(sub)
     return p
 
