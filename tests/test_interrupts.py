@@ -89,7 +89,11 @@ def _check(command: str, code: int, err: str, root: Path, dest: Path, where: str
     lines = [ln.split("\r")[-1] for ln in err.strip().splitlines() if ln.split("\r")[-1].strip()]
     assert code == 130, f"{command} at {where}: exit {code}; stderr: {err!r}"
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, f"{command} at {where}: {err!r}"
-    assert len(lines) == 1 and lines[0].startswith(f"picky {command}: interrupted"), f"{command} at {where}: {err!r}"
+    # the interrupt is one line, the last; progress lines that came before it are the run's own
+    # (`picky verify` prints one per claim on stderr: issue 21), never an interrupt or error message
+    assert lines and lines[-1].startswith(f"picky {command}: interrupted"), f"{command} at {where}: {err!r}"
+    assert not any("interrupted" in ln or "error" in ln for ln in lines[:-1]), f"{command} at {where}: {err!r}"
+    assert all(ln.startswith(f"picky {command}: ") for ln in lines), f"{command} at {where}: {err!r}"
     assert temporaries(root) == [], f"{command} at {where}: left {temporaries(root)}"
     if command == "sweep":  # finished cells are kept by design; each one complete
         for cell in sorted((dest / "cells").glob("*")) if dest.exists() else []:

@@ -77,7 +77,7 @@ def check(ctx: Context) -> Evidence:
                 ratio = wc.value / eps2
                 e.update(status=wc.status, worst_case=wc.value, dual_bound=cd.residuals["dual_bound"], ratio=ratio,
                          dual_ratio=cd.residuals["dual_bound"] / eps2, duality_gap=cd.residuals["duality_gap"],
-                         certificates_ok=ci.ok and proof, solve_seconds=wc.solve_time,
+                         certificates_ok=ci.ok and proof,
                          verdict=PASS if (holds and cd.residuals["dual_bound"] <= eps2 and ci.ok and proof) else FAIL)
                 entries.append(e)
                 rows.append(Row("picky", f"worst case over {BETA:g}-smooth", spec, None, f"{rid} worst/bound T={T}", ratio))

@@ -49,7 +49,8 @@ __all__ = ["main", "entry", "build_parser", "REPORT_TO", "EXIT_USAGE", "EXIT_INT
 
 REPORT_TO = "the picky-sgd issue tracker (the project's repository)"
 EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
-from .common import EXIT_INCONCLUSIVE  # noqa: E402  4: picky verify, no claim failed but some could not decide
+#: picky verify: no claim failed, but some claim is inconclusive or condition-not-met
+EXIT_INCONCLUSIVE = 4
 
 
 def build_parser() -> argparse.ArgumentParser:

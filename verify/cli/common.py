@@ -142,6 +142,3 @@ def executor_from(args: argparse.Namespace, default: str = "inline", default_wor
         return Executor("processes", args.processes)
     return Executor(default, default_workers)
 
-
-#: ``picky verify``: no claim failed, but some claim is inconclusive or condition-not-met
-EXIT_INCONCLUSIVE = 4

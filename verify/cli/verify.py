@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verify.catalog import catalog
-from .common import EXECUTOR_HELP, EXIT_INCONCLUSIVE, add_executor_options, executor_from
+from . import EXIT_INCONCLUSIVE
+from .common import EXECUTOR_HELP, add_executor_options, executor_from
 
 if TYPE_CHECKING:
     from verify import claims
