@@ -34,6 +34,7 @@ from .results import RESULTS, get, ids
 from .rules import RULES, UpdateRule, get_rule
 from .statement import Convention, Kind, Statement, Status, UnknownConstant
 from .validation import DelaySequenceError, DelaysLike, check, validate_delays
+from .timing import TIME_RESULTS, batch_time, get_time, harmonic_means, optimal_workers, ringmaster_time, time, time_ratio  # noqa: E402,F401
 
 __version__ = "0.1.0"
 
@@ -81,3 +82,4 @@ __all__ = [
     "DelaySequenceError",
     "DelaysLike",
 ]
+__all__ += ["TIME_RESULTS", "get_time", "time", "optimal_workers", "time_ratio", "batch_time", "ringmaster_time", "harmonic_means"]
