@@ -50,7 +50,6 @@ reference sanity run (tau_avg ~ 5.44, tau_max = 7379).
 """
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import re
@@ -490,29 +489,12 @@ def _workers(
     hence tau_avg ~ n-1 for homogeneous workers (KSJ 2022, Remark 5) and tau_avg <= n-1 always.
     Returns (delays, wall_clock) with wall_clock[t-1] the finishing time of step t.
     """
-    mu = (np.logspace(0.0, math.log10(spread), n) if n > 1 else np.ones(1)).tolist()
-    size = n + T - 1
-    if dist == "exponential":
-        z = rng.exponential(1.0, size)
-    elif dist == "pareto":
-        z = rng.pareto(alpha, size) * (alpha - 1.0)
-    elif dist == "lognormal":
-        z = rng.lognormal(-0.5 * s * s, s, size)
-    else:
-        z = np.ones(size)
-    z = z.tolist()
-    heap = [(mu[i] * z[i], i, 1) for i in range(n)]  # (finish time, worker, step it read)
-    heapq.heapify(heap)
-    delays = [0] * T
-    wall = [0.0] * T
-    replace = heapq.heapreplace
-    for k in range(T):  # k = t - 1
-        finish, i, read = heap[0]
-        delays[k] = k + 1 - read
-        wall[k] = finish
-        if k + 1 < T:
-            replace(heap, (finish + mu[i] * z[n + k], i, k + 2))
-    return np.array(delays, dtype=np.int64), np.array(wall, dtype=float)
+    from verify.engine.events_reference import asynchronous
+    from verify.models.compute import scaled_workers
+
+    cm = scaled_workers(n, dist, spread, alpha, s)  # a view of the computation models: one implementation
+    sched = asynchronous(cm, T, cm.draws(rng, n + T - 1))
+    return sched.delays, sched.time
 
 
 def _replay_generate(T: int, rng: np.random.Generator, path: str) -> Any:
