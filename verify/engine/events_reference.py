@@ -15,6 +15,9 @@ Policies here:
 * :func:`asynchronous`: every arrival is a step; the worker restarts at the newest iterate x_{t+1}.
   (Picky SGD, delayed SGD, delay-adaptive SGD, stale-drop: their schedule does not depend on their
   decisions.)
+* :func:`minibatch`: rounds; the m fastest workers (by base time tau_i, ties by index; m = n: all)
+  all read x_r at the round's start, each computes one gradient, the round (one step, delay 0)
+  ends with the last of them; their tasks are the round's m consecutive starts (worker-index order).
 * :func:`ringmaster`: Ringmaster ASGD with threshold R. Without stops, an arrival of delay
   t - s >= R is ignored (no step; the worker restarts at the current iterate); with stops, a
   computation is cancelled (and restarted at the current iterate) as soon as its delay reaches R,
@@ -29,7 +32,7 @@ import numpy as np
 
 from verify.models.compute import ComputeModel
 
-__all__ = ["Schedule", "asynchronous", "ringmaster"]
+__all__ = ["Schedule", "asynchronous", "ringmaster", "minibatch", "minibatch_workers"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,3 +135,34 @@ def ringmaster(cm: ComputeModel, T: int, z: np.ndarray, R: int, stops: bool) -> 
                     j += 1
                 heapq.heapify(heap)
     return _schedule(time, worker, task, read, dropped, j)
+
+
+def minibatch_workers(cm: ComputeModel, m: int | None) -> np.ndarray:
+    """The m fastest workers by base time (ties by index), in index order; all n when m is None."""
+    if m is None:
+        return np.arange(cm.n, dtype=np.int64)
+    order = sorted(range(cm.n), key=lambda i: (float(cm.base_times()[i]), i))[:m]
+    return np.array(sorted(order), dtype=np.int64)
+
+
+def minibatch(cm: ComputeModel, T: int, z: np.ndarray, m: int | None = None) -> Schedule:
+    """Minibatch SGD's rounds (module docstring). ``worker`` is the worker that finished last
+    (the lowest index among equal finishes), ``task`` the round's first task."""
+    use = minibatch_workers(cm, m)
+    count = [0] * cm.n
+    now, j = 0.0, 0
+    time, worker, task, read = [], [], [], []
+    for r in range(T):
+        end, last = now, -1
+        for i in use:
+            f = now + cm.duration(int(i), j, count[i], now, z)
+            count[i] += 1
+            j += 1
+            if f > end or last < 0:
+                end, last = f, int(i)
+        time.append(end)
+        worker.append(last)
+        task.append(j - len(use))
+        read.append(r + 1)
+        now = end
+    return _schedule(time, worker, task, read, [], j)

@@ -1,0 +1,326 @@
+"""The event simulation, compiled: a computation model, draws and a dispatch policy -> the schedule.
+
+Same semantics as the literal reference :mod:`verify.engine.events_reference` (read it first), bit for
+bit (tests/test_events.py, property-based): the n workers start at time 0 reading x_1; the next event
+is the earliest finish, simultaneous finishes in worker-index order; the j-th computation started
+(in event order) uses draw z_j and is task j.
+
+No Python object per event: one compiled loop over preallocated arrays, with an indexed binary heap of
+the workers keyed by (finish time, worker) (each worker has one computation in flight), and, for
+Ringmaster with stops, the workers in (re)start order in a linked list, so that the computations
+whose delay reached R are a prefix of it (a restart reads the newest iterate).
+
+:func:`simulate` draws z from ``numpy.random.default_rng(seed)`` in start order (more, continuing the
+stream, when a policy with cancellations needs them) and returns a
+:class:`~verify.engine.events_reference.Schedule`; :func:`delay_sequence` turns an asynchronous
+schedule into the :class:`~verify.models.delays.DelaySequence` (with ``wall_clock`` and ``tasks``)
+that the kernel runs.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from theory.validation import check_int
+
+from verify._jit import jit
+from verify.models.compute import ComputeModel
+from verify.models.delays import DelaySequence
+from verify.params import MAX_SEED, MAX_STEPS
+
+from .events_reference import Schedule, minibatch_workers
+
+__all__ = ["POLICIES", "simulate", "run_policy", "delay_sequence"]
+
+#: policy name -> code; every asynchronous algorithm (picky, delayed-sgd, delay-adaptive, stale-drop) uses "async"
+POLICIES = {"async": 0, "ringmaster": 1, "ringmaster-stops": 2, "minibatch": 3}
+
+NEED_DRAWS = -1
+
+
+@jit(inline="always")
+def _ufinish(s, bps, rates, nseg, period):
+    """The first f >= s with int_s^f v = 1 (compute.py's _universal_finish, the same operations)."""
+    work = 1.0
+    if period > 0:
+        base = math.floor(s / period) * period
+    else:
+        base = 0.0
+    u = s - base
+    k = 0
+    while k + 1 < nseg and bps[k + 1] <= u:
+        k += 1
+    while True:
+        if k + 1 < nseg:
+            end = bps[k + 1]
+        elif period > 0:
+            end = period
+        else:
+            end = math.inf
+        r = rates[k]
+        if r > 0:
+            avail = (end - u) * r
+            if avail >= work:
+                return base + u + work / r
+            work -= avail
+        u = end
+        k += 1
+        if k == nseg:
+            base += period
+            u = 0.0
+            k = 0
+
+
+@jit(inline="always")
+def _dur(kind, i, j, k, s, shift, scale, z, bps, rates, nseg, period, trace, off):
+    if kind == 0:
+        return shift[i] + scale[i] * z[j]
+    if kind == 2:
+        a = off[i]
+        return trace[a + k % (off[i + 1] - a)]
+    return _ufinish(s, bps[i], rates[i], nseg[i], period) - s
+
+
+@jit(inline="always")
+def _less(a, b, fin):
+    return fin[a] < fin[b] or (fin[a] == fin[b] and a < b)
+
+
+@jit(inline="always")
+def _up(h, pos, p, fin):
+    w = h[p]
+    while p > 0:
+        q = (p - 1) >> 1
+        if _less(w, h[q], fin):
+            h[p] = h[q]
+            pos[h[p]] = p
+            p = q
+        else:
+            break
+    h[p] = w
+    pos[w] = p
+
+
+@jit(inline="always")
+def _down(h, pos, p, size, fin):
+    w = h[p]
+    while True:
+        c = 2 * p + 1
+        if c >= size:
+            break
+        if c + 1 < size and _less(h[c + 1], h[c], fin):
+            c += 1
+        if _less(h[c], w, fin):
+            h[p] = h[c]
+            pos[h[p]] = p
+            p = c
+        else:
+            break
+    h[p] = w
+    pos[w] = p
+
+
+@jit
+def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period, trace, off,
+              time, worker, task, read, dtask, dworker, dtime):
+    """Fill the schedule arrays; returns (starts, dropped) or (NEED_DRAWS, 0) when z runs out."""
+    n = shift.size
+    nz = z.size
+    if policy == 3:  # minibatch: rounds over the workers ``use`` (in index order)
+        m = use.size
+        now = 0.0
+        cnt = np.zeros(n, np.int64)
+        j = 0
+        for r in range(T):
+            end = now
+            last = -1
+            for q in range(m):
+                i = use[q]
+                if kind == 0 and j >= nz:
+                    return NEED_DRAWS, 0
+                f = now + _dur(kind, i, j, cnt[i], now, shift, scale, z, bps, rates, nseg, period, trace, off)
+                cnt[i] += 1
+                j += 1
+                if f > end or last < 0:
+                    end = f
+                    last = i
+            time[r] = end
+            worker[r] = last
+            task[r] = j - m
+            read[r] = r + 1
+            now = end
+        return j, 0
+    fin = np.empty(n)
+    rd = np.empty(n, np.int64)
+    tk = np.empty(n, np.int64)
+    cnt = np.zeros(n, np.int64)
+    h = np.empty(n, np.int64)
+    pos = np.empty(n, np.int64)
+    nxt = np.full(n, -1, np.int64)
+    prv = np.full(n, -1, np.int64)
+    buf = np.empty(n, np.int64)
+    if kind == 0 and nz < n:
+        return NEED_DRAWS, 0
+    for i in range(n):
+        fin[i] = 0.0 + _dur(kind, i, i, 0, 0.0, shift, scale, z, bps, rates, nseg, period, trace, off)
+        rd[i] = 1
+        tk[i] = i
+        cnt[i] = 1
+        h[i] = i
+        pos[i] = i
+        prv[i] = i - 1
+        nxt[i] = i + 1 if i + 1 < n else -1
+    head = 0
+    tail = n - 1
+    for p in range(n // 2 - 1, -1, -1):
+        _down(h, pos, p, n, fin)
+    j = n
+    k = 1
+    steps = 0
+    nd = 0
+    while steps < T:
+        w = h[0]
+        f = fin[w]
+        s = rd[w]
+        if policy != 0 and k - s >= R:
+            dtask[nd] = tk[w]
+            dworker[nd] = w
+            dtime[nd] = f
+            nd += 1
+        else:
+            time[steps] = f
+            worker[steps] = w
+            task[steps] = tk[w]
+            read[steps] = s
+            steps += 1
+            k += 1
+        if steps < T:
+            if kind == 0 and j >= nz:
+                return NEED_DRAWS, 0
+            fin[w] = f + _dur(kind, w, j, cnt[w], f, shift, scale, z, bps, rates, nseg, period, trace, off)
+            rd[w] = k
+            tk[w] = j
+            cnt[w] += 1
+            j += 1
+            _down(h, pos, 0, n, fin)
+            if policy == 2:  # move w to the tail of the (re)start list
+                if w != tail:
+                    if prv[w] >= 0:
+                        nxt[prv[w]] = nxt[w]
+                    else:
+                        head = nxt[w]
+                    prv[nxt[w]] = prv[w]
+                    prv[w] = tail
+                    nxt[w] = -1
+                    nxt[tail] = w
+                    tail = w
+        if policy == 2 and steps < T:
+            c = 0
+            while head >= 0 and k - rd[head] >= R:  # the stale prefix
+                buf[c] = head
+                c += 1
+                head = nxt[head]
+            if c > 0:
+                if head >= 0:
+                    prv[head] = -1
+                else:
+                    tail = -1
+                for a in range(1, c):  # insertion sort: restarts in worker-index order
+                    v = buf[a]
+                    b = a - 1
+                    while b >= 0 and buf[b] > v:
+                        buf[b + 1] = buf[b]
+                        b -= 1
+                    buf[b + 1] = v
+                for a in range(c):
+                    w2 = buf[a]
+                    dtask[nd] = tk[w2]
+                    dworker[nd] = w2
+                    dtime[nd] = f
+                    nd += 1
+                    if kind == 0 and j >= nz:
+                        return NEED_DRAWS, 0
+                    fin[w2] = f + _dur(kind, w2, j, cnt[w2], f, shift, scale, z, bps, rates, nseg, period, trace, off)
+                    rd[w2] = k
+                    tk[w2] = j
+                    cnt[w2] += 1
+                    j += 1
+                    _up(h, pos, pos[w2], fin)
+                    _down(h, pos, pos[w2], n, fin)
+                    prv[w2] = tail
+                    nxt[w2] = -1
+                    if tail >= 0:
+                        nxt[tail] = w2
+                    else:
+                        head = w2
+                    tail = w2
+    return j, nd
+
+
+def _model_arrays(cm: ComputeModel) -> tuple:
+    one = np.zeros((1, 1))
+    bps = cm.bps if cm.bps is not None else one
+    rates = cm.rates if cm.rates is not None else one
+    nseg = cm.nseg if cm.nseg is not None else np.ones(1, np.int64)
+    trace = cm.trace if cm.trace is not None else np.zeros(1)
+    off = cm.off if cm.off is not None else np.zeros(2, np.int64)
+    return (cm.kind, np.ascontiguousarray(cm.shift, dtype=np.float64), np.ascontiguousarray(cm.scale, dtype=np.float64),
+            np.ascontiguousarray(bps, dtype=np.float64), np.ascontiguousarray(rates, dtype=np.float64),
+            np.ascontiguousarray(nseg, dtype=np.int64), float(cm.period), np.ascontiguousarray(trace, dtype=np.float64),
+            np.ascontiguousarray(off, dtype=np.int64))
+
+
+def run_policy(cm: ComputeModel, T: int, z: np.ndarray, policy: str = "async", R: int = 1, m: int | None = None) -> Schedule | None:
+    """One compiled run on the given draws ``z``; None if the draws run out (the reference raises IndexError)."""
+    code = POLICIES[policy]
+    kind, shift, scale, bps, rates, nseg, period, trace, off = _model_arrays(cm)
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    use = minibatch_workers(cm, m)
+    cap = max(int(z.size), cm.n + T)
+    time = np.empty(T)
+    worker = np.empty(T, np.int64)
+    task = np.empty(T, np.int64)
+    read = np.empty(T, np.int64)
+    dtask = np.empty(cap, np.int64)
+    dworker = np.empty(cap, np.int64)
+    dtime = np.empty(cap)
+    starts, nd = _simulate(code, T, R, use, kind, shift, scale, z, bps, rates, nseg, period, trace, off,
+                           time, worker, task, read, dtask, dworker, dtime)
+    if starts == NEED_DRAWS:
+        return None
+    return Schedule(time, worker, task, read, dtask[:nd].copy(), dworker[:nd].copy(), dtime[:nd].copy(), int(starts))
+
+
+def simulate(cm: ComputeModel, T: int, *, seed: int | None = 0, policy: str = "async", R: int | None = None,
+             m: int | None = None) -> Schedule:
+    """The schedule of ``policy`` (``async``, ``ringmaster``, ``ringmaster-stops``, ``minibatch``) for T
+    server steps under ``cm``, the draws from ``default_rng(seed)`` in start order."""
+    T = check_int("T", T, 1, MAX_STEPS)
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
+    if policy.startswith("ringmaster"):
+        if R is None:
+            raise ValueError(f"policy {policy!r} needs the delay threshold R (an integer >= 1)")
+        R = check_int("R", R, 1)
+    elif R is not None:
+        raise ValueError(f"R (the delay threshold) only applies to the ringmaster policies; got R={R!r} with policy {policy!r}")
+    if m is not None:
+        if policy != "minibatch":
+            raise ValueError(f"m (workers per round) only applies to policy 'minibatch'; got m={m!r}")
+        m = check_int("m", m, 1, cm.n)
+    rng = np.random.default_rng(None if seed is None else check_int("seed", seed, 0, MAX_SEED))
+    size = {"async": cm.n + T - 1, "minibatch": (m or cm.n) * T}.get(policy, cm.n + 2 * T)
+    z = cm.draws(rng, size)
+    while True:
+        out = run_policy(cm, T, z, policy, R or 1, m)
+        if out is not None:
+            return out
+        z = np.concatenate([z, cm.draws(rng, z.size)])  # the stream continues (tested)
+
+
+def delay_sequence(sched: Schedule, model: str, params: dict[str, Any], seed: int | None) -> DelaySequence:
+    """An asynchronous schedule as the DelaySequence the kernel runs: delays t - read, arrival times
+    (``wall_clock``) and tasks (the noise is keyed by task)."""
+    return DelaySequence(sched.delays, model, params, seed, wall_clock=sched.time, tasks=sched.task)
