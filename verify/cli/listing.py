@@ -1,7 +1,7 @@
 """``picky list``: the algorithms, problems, delay models and noise models (with defaults).
 
 ``--json``: schema ``picky-list/1``, keys ``schema, algorithms`` ({name: {overrides}}), ``problems,
-delay_models, noises`` ({name: {description, defaults}}).
+delay_models, compute_models, noises`` ({name: {description, defaults}}).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from verify import algorithms
 from verify.models import problems
 from verify.models.noise import NOISES
+from verify.models import compute as compute_models
 from verify.models import delays as delay_models
 from .common import dump, kv, print_table
 from .simulate import FLAGS
@@ -33,6 +34,8 @@ def _listing() -> dict[str, Any]:
                        for a in algorithms.ALGORITHMS},
         "problems": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.PROBLEMS.items()},
         "delay_models": {n: {"description": m.description, "defaults": m.defaults} for n, m in delay_models.MODELS.items()},
+        "compute_models": {n: {"description": m.description, "defaults": {k: p.default for k, p in m.params.items()}}
+                           for n, m in compute_models.MODELS.items()},
         "noises": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in NOISES.items()},
     }
 
@@ -45,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     print("algorithms (picky simulate --algorithm A[,A...]; parameters from the theory unless overridden):")
     print_table(("  name", "overrides"), [(f"  {a}", " ".join(v["overrides"])) for a, v in data["algorithms"].items()])
     sections = (("problems", "--problem NAME[:k=v,...], with --dim D"), ("delay_models", "--delays MODEL[:k=v,...]"),
-                ("noises", "--noise NAME[:k=v,...]"))
-    titles = {"problems": "problems", "delay_models": "delay models", "noises": "noise models"}
+                ("compute_models", "--compute MODEL[:k=v,...], instead of --delays"), ("noises", "--noise NAME[:k=v,...]"))
+    titles = {"problems": "problems", "delay_models": "delay models", "compute_models": "computation-time models",
+              "noises": "noise models"}
     for key, how in sections:
         print()
         print(f"{titles[key]} ({how}):")

@@ -42,6 +42,8 @@ model              definition                                 defining statistic
                                                               for alpha > 1, huge tau_max
 ``lognormal``      i.i.d. floor(LogNormal(mu, s))
 ``workers``        event simulation of n async workers        tau_avg ~ n-1 (all workers busy)
+``compute``        a computation model (verify.models.compute)  tau_avg <= n-1; with arrival
+                   under asynchronous dispatch                 times and tasks
 ``replay``         a trace read from a file                   whatever the trace holds
 =================  =========================================  =================================
 
@@ -495,6 +497,30 @@ def _workers(
     cm = scaled_workers(n, dist, spread, alpha, s)  # a view of the computation models: one implementation
     sched = asynchronous(cm, T, cm.draws(rng, n + T - 1))
     return sched.delays, sched.time
+
+
+def _resolve_compute(T: int, params: dict[str, Any], given: set[str]) -> dict[str, Any]:
+    if params["spec"] is None:
+        raise ValueError("delay model 'compute' requires parameter 'spec' (a computation model, e.g. "
+                         "compute:spec=\"fixed:times=1;1;2;10\"; picky simulate --compute SPEC)")
+    from verify.models import compute
+
+    compute.make(params["spec"])  # checks the spec now, with its own message
+    return params
+
+
+@_register("compute", "the asynchronous schedule of a computation model (verify.models.compute): every arrival is a "
+           "step, with its arrival time and task", random=True, resolve=_resolve_compute,
+           spec=Param(str, "random", doc="computation model spec (default: random, 4 workers, tau_i = sqrt(i) + Exp(1))"))
+def _compute(T: int, rng: np.random.Generator, spec: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The asynchronous policy's schedule (verify.engine.events, compiled; draws in start order from
+    ``rng``): delays, arrival times (``wall_clock``) and tasks (the start index of each computation)."""
+    from verify.engine import events
+    from verify.models import compute
+
+    cm = compute.make(spec)
+    sched = events.run_policy(cm, T, cm.draws(rng, cm.n + T - 1), "async")
+    return sched.delays, sched.time, sched.task
 
 
 def _replay_generate(T: int, rng: np.random.Generator, path: str) -> Any:
