@@ -5,8 +5,9 @@ bit (tests/test_events.py, property-based): the n workers start at time 0 readin
 is the earliest finish, simultaneous finishes in worker-index order; the j-th computation started
 (in event order) uses draw z_j and is task j.
 
-No Python object per event: one compiled loop over preallocated arrays, with an indexed binary heap of
-the workers keyed by (finish time, worker) (each worker has one computation in flight), and, for
+No Python object per event: one compiled loop over preallocated arrays, with a tournament tree over
+the workers keyed by (finish time, worker) (each worker has one computation in flight; an event
+recomputes one leaf-to-root path, with selects instead of branches), and, for
 Ringmaster with stops, the workers in (re)start order in a linked list, so that the computations
 whose delay reached R are a prefix of it (a restart reads the newest iterate).
 
@@ -84,42 +85,67 @@ def _dur(kind, i, j, k, s, shift, scale, z, bps, rates, nseg, period, trace, off
 
 
 @jit(inline="always")
-def _less(a, b, fin):
-    return fin[a] < fin[b] or (fin[a] == fin[b] and a < b)
+def _pick(a, p):
+    """Node p of the tournament tree ``a`` (node q holds (key, worker) at a[2q], a[2q+1]) becomes the
+    smaller of its children 2p, 2p+1 by (finish time, worker): the heap order of the reference.
+    Written as selects (no branch on the comparison: the finish times are unpredictable)."""
+    b = 4 * p
+    kl = a[b]
+    il = a[b + 1]
+    kr = a[b + 2]
+    ir = a[b + 3]
+    take_r = (kr < kl) | ((kr == kl) & (ir < il))
+    a[2 * p] = kr if take_r else kl
+    a[2 * p + 1] = ir if take_r else il
 
 
 @jit(inline="always")
-def _up(h, pos, p, fin):
-    w = h[p]
-    while p > 0:
-        q = (p - 1) >> 1
-        if _less(w, h[q], fin):
-            h[p] = h[q]
-            pos[h[p]] = p
-            p = q
-        else:
-            break
-    h[p] = w
-    pos[w] = p
+def _set(a, P, w, key):
+    """Worker w's finish time becomes ``key``; the path to the root is recomputed."""
+    p = P + w
+    a[2 * p] = key
+    while p > 1:
+        p >>= 1
+        _pick(a, p)
 
 
-@jit(inline="always")
-def _down(h, pos, p, size, fin):
-    w = h[p]
-    while True:
-        c = 2 * p + 1
-        if c >= size:
-            break
-        if c + 1 < size and _less(h[c + 1], h[c], fin):
-            c += 1
-        if _less(h[c], w, fin):
-            h[p] = h[c]
-            pos[h[p]] = p
-            p = c
-        else:
-            break
-    h[p] = w
-    pos[w] = p
+@jit
+def _async_draws(T, shift, scale, z, time, worker, task, read):
+    """The asynchronous policy for draw-based models (kind 0: duration shift_i + scale_i z_j), the hot
+    case, as one tight loop (the general loop below does the same for every model; both are tested
+    against the reference)."""
+    n = shift.size
+    if z.size < n + T - 1:
+        return NEED_DRAWS
+    P = 1
+    while P < n:
+        P *= 2
+    tree = np.empty(4 * P)
+    rd = np.empty(n, np.int64)
+    tk = np.empty(n, np.int64)
+    for i in range(P):
+        tree[2 * (P + i)] = math.inf
+        tree[2 * (P + i) + 1] = i
+    for i in range(n):
+        tree[2 * (P + i)] = 0.0 + (shift[i] + scale[i] * z[i])
+        rd[i] = 1
+        tk[i] = i
+    for p in range(P - 1, 0, -1):
+        _pick(tree, p)
+    j = n
+    for t in range(T):
+        w = int(tree[3])
+        f = tree[2]
+        time[t] = f
+        worker[t] = w
+        task[t] = tk[w]
+        read[t] = rd[w]
+        if t + 1 < T:
+            rd[w] = t + 2
+            tk[w] = j
+            _set(tree, P, w, f + (shift[w] + scale[w] * z[j]))
+            j += 1
+    return j
 
 
 @jit
@@ -156,33 +182,37 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
     rd = np.empty(n, np.int64)
     tk = np.empty(n, np.int64)
     cnt = np.zeros(n, np.int64)
-    h = np.empty(n, np.int64)
-    pos = np.empty(n, np.int64)
     nxt = np.full(n, -1, np.int64)
     prv = np.full(n, -1, np.int64)
     buf = np.empty(n, np.int64)
     if kind == 0 and nz < n:
         return NEED_DRAWS, 0
+    P = 1
+    while P < n:
+        P *= 2
+    tree = np.empty(4 * P)  # the tournament tree: leaves P..2P-1 are the workers (padding: +inf)
+    for i in range(P):
+        tree[2 * (P + i)] = math.inf
+        tree[2 * (P + i) + 1] = i
     for i in range(n):
         fin[i] = 0.0 + _dur(kind, i, i, 0, 0.0, shift, scale, z, bps, rates, nseg, period, trace, off)
+        tree[2 * (P + i)] = fin[i]
         rd[i] = 1
         tk[i] = i
         cnt[i] = 1
-        h[i] = i
-        pos[i] = i
         prv[i] = i - 1
         nxt[i] = i + 1 if i + 1 < n else -1
     head = 0
     tail = n - 1
-    for p in range(n // 2 - 1, -1, -1):
-        _down(h, pos, p, n, fin)
+    for p in range(P - 1, 0, -1):
+        _pick(tree, p)
     j = n
     k = 1
     steps = 0
     nd = 0
     while steps < T:
-        w = h[0]
-        f = fin[w]
+        w = int(tree[3])
+        f = tree[2]
         s = rd[w]
         if policy != 0 and k - s >= R:
             dtask[nd] = tk[w]
@@ -204,7 +234,7 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
             tk[w] = j
             cnt[w] += 1
             j += 1
-            _down(h, pos, 0, n, fin)
+            _set(tree, P, w, fin[w])
             if policy == 2:  # move w to the tail of the (re)start list
                 if w != tail:
                     if prv[w] >= 0:
@@ -247,8 +277,7 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
                     tk[w2] = j
                     cnt[w2] += 1
                     j += 1
-                    _up(h, pos, pos[w2], fin)
-                    _down(h, pos, pos[w2], n, fin)
+                    _set(tree, P, w2, fin[w2])
                     prv[w2] = tail
                     nxt[w2] = -1
                     if tail >= 0:
@@ -286,8 +315,11 @@ def run_policy(cm: ComputeModel, T: int, z: np.ndarray, policy: str = "async", R
     dtask = np.empty(cap, np.int64)
     dworker = np.empty(cap, np.int64)
     dtime = np.empty(cap)
-    starts, nd = _simulate(code, T, R, use, kind, shift, scale, z, bps, rates, nseg, period, trace, off,
-                           time, worker, task, read, dtask, dworker, dtime)
+    if code == 0 and kind == 0:  # the hot case: its own tight loop
+        starts, nd = _async_draws(T, shift, scale, z, time, worker, task, read), 0
+    else:
+        starts, nd = _simulate(code, T, R, use, kind, shift, scale, z, bps, rates, nseg, period, trace, off,
+                               time, worker, task, read, dtask, dworker, dtime)
     if starts == NEED_DRAWS:
         return None
     return Schedule(time, worker, task, read, dtask[:nd].copy(), dworker[:nd].copy(), dtime[:nd].copy(), int(starts))
