@@ -18,7 +18,7 @@ model          duration of a computation                                        
 ``universal``  the first f with int_s^f v_i = 1 (one gradient = one unit of       as fixed, plus
                work; Tyurin 2025's computation power v_i): v_i = 1/tau_i,         ``period``, ``duty``,
                divided by ``factor`` during the first ``duty`` fraction of every  ``factor``, or
-               ``period`` (periodic slowdowns), or 0 on [``outage_start``,         ``outage_worker``,
+               ``period`` (periodic slowdowns), or 0 on [``outage_start``,        ``outage_worker``,
                ``outage_end``) for worker ``outage_worker`` (an outage)           ``outage_start/end``
 ``trace``      the per-worker compute times of a recorded ``picky async-run``     ``path`` (its
                (``DIR/async.json``): worker i's k-th computation takes its k-th   async.json)
@@ -29,8 +29,8 @@ Laws of ``fixed`` (i = 1..n): ``const`` tau_i = scale, ``sqrt`` tau_i = scale sq
 simulators use 1 + sqrt(i)), ``linear`` tau_i = scale i, ``log`` log-spaced in [scale, scale x spread].
 
 The arrays of a :class:`ComputeModel` (``kind``, ``shift``, ``scale``, the universal profile, the trace
-times) are what the compiled event simulation (:mod:`verify.engine.events`) reads; :meth:`ComputeModel.
-duration` is the literal Python definition. Random draws come from ``numpy.random.default_rng(seed)``
+times) are what the compiled event simulation (:mod:`verify.engine.events`) reads;
+:meth:`ComputeModel.duration` is the literal Python definition. Random draws come from ``numpy.random.default_rng(seed)``
 only, drawn in start order (:meth:`ComputeModel.draws`), so a (spec, seed, policy) gives one schedule.
 
 The delay model ``workers`` (:mod:`verify.models.delays`) is a view of this module: mean times

@@ -42,8 +42,8 @@ model              definition                                 defining statistic
                                                               for alpha > 1, huge tau_max
 ``lognormal``      i.i.d. floor(LogNormal(mu, s))
 ``workers``        event simulation of n async workers        tau_avg ~ n-1 (all workers busy)
-``compute``        a computation model (verify.models.compute)  tau_avg <= n-1; with arrival
-                   under asynchronous dispatch                 times and tasks
+``compute``        a computation-time model's asynchronous    tau_avg <= n-1; with arrival
+                   schedule (verify.models.compute)           times and tasks
 ``replay``         a trace read from a file                   whatever the trace holds
 =================  =========================================  =================================
 
