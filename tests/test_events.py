@@ -134,8 +134,46 @@ def test_simulate_draws_more_when_cancellations_need_them():
     (dict(policy="ringmaster", R=0), "R must be a positive integer"),
     (dict(policy="async", R=3), "R (the delay threshold) only applies"),
     (dict(policy="minibatch", m=5), "m must be an integer in [1, 4]"),
+    (dict(policy="rennala"), "needs the batch B"),
+    (dict(policy="rennala", B=0), "B must be a positive integer"),
+    (dict(policy="async", B=2), "B (gradients per round) only applies"),
 ])
 def test_bad_arguments(kw, words):
     with pytest.raises(ValueError) as exc:
         events.simulate(compute.make("fixed:times=1;1;2;10"), 5, **kw)
     assert words in str(exc.value)
+
+
+def test_rennala_by_hand():
+    """Fleet (1, 1, 2), B = 3 gradients per round. Round 1 (start 0): w0 and w1 at 1 (tasks 0, 1; they
+    restart as tasks 3, 4), then at 2: w0 (task 3) is the third -> the round ends at 2; w1 (task 4) and
+    w2 (task 2), also done at 2 but after the third in index order, are cancelled. Round 2 starts at 2
+    (tasks 5, 6, 7): same pattern, ends at 4."""
+    cm = compute.make("fixed:times=1;1;2")
+    s = events.simulate(cm, 2, policy="rennala", B=3)
+    assert (s.time.tolist(), s.worker.tolist(), s.task.tolist(), s.read.tolist()) == (
+        [1.0, 1.0, 2.0, 3.0, 3.0, 4.0], [0, 1, 0, 0, 1, 0], [0, 1, 3, 5, 6, 8], [1, 1, 1, 2, 2, 2])
+    assert (s.dropped_task.tolist(), s.dropped_worker.tolist(), s.dropped_time.tolist()) == ([4, 2, 9, 7], [1, 2, 1, 2],
+                                                                                             [2.0, 2.0, 4.0, 4.0])
+    assert ref.rennala(cm, 2, cm.draws(None, 40), 3).equal(s)
+
+
+@settings(max_examples=120, deadline=None)
+@given(times=st.lists(st.integers(1, 12), min_size=1, max_size=7), S=st.integers(1, 20), rounds=st.integers(1, 6),
+       jitter=st.booleans())
+def test_rennala_rounds_within_t_S_and_compiled_equals_reference(times, S, rounds, jitter):
+    """The literal loop holds B = S + 1 gradients (while sum B_i <= S); on fixed models every round lasts
+    at most t(S) = 2 min_m H_m (1 + S/m) (theory.batch_time). Compiled == reference on fixed and random."""
+    import theory
+
+    t = [x / 4 for x in times]
+    spec = "fixed:times=" + ";".join(map(str, t)) if not jitter else "random:times=" + ";".join(map(str, t))
+    cm = compute.make(spec)
+    z = cm.draws(np.random.default_rng(S), (cm.n + S + 1) * rounds)
+    want = ref.rennala(cm, rounds, z, S + 1)
+    got = events.run_policy(cm, rounds, z, "rennala", S + 1)
+    assert got is not None and got.equal(want)
+    if not jitter:
+        ends = np.concatenate([[0.0], got.time[S::S + 1]])
+        assert ends.size == rounds + 1
+        assert np.all(np.diff(ends) <= theory.batch_time(S, worker_times=t) * (1 + 1e-12))

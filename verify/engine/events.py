@@ -36,7 +36,7 @@ from .events_reference import Schedule, minibatch_workers
 __all__ = ["POLICIES", "simulate", "run_policy", "delay_sequence"]
 
 #: policy name -> code; every asynchronous algorithm (picky, delayed-sgd, delay-adaptive, stale-drop) uses "async"
-POLICIES = {"async": 0, "ringmaster": 1, "ringmaster-stops": 2, "minibatch": 3}
+POLICIES = {"async": 0, "ringmaster": 1, "ringmaster-stops": 2, "minibatch": 3, "rennala": 4}
 
 NEED_DRAWS = -1
 
@@ -150,6 +150,64 @@ def _async_draws(T, shift, scale, z, time, worker, task, read):
 
 
 @jit
+def _rennala(rounds, B, kind, shift, scale, z, bps, rates, nseg, period, trace, off, time, worker, task, read,
+             dtask, dworker, dtime):
+    """Rennala SGD's rounds (events_reference.rennala): per round every worker starts at ``now``; B kept
+    arrivals (restarting their workers at the same iterate); the rest cancelled in worker-index order."""
+    n = shift.size
+    nz = z.size
+    P = 1
+    while P < n:
+        P *= 2
+    tree = np.empty(4 * P)
+    tk = np.empty(n, np.int64)
+    cnt = np.zeros(n, np.int64)
+    now = 0.0
+    j = 0
+    pos = 0
+    nd = 0
+    for k in range(1, rounds + 1):
+        for i in range(P):
+            tree[2 * (P + i)] = math.inf
+            tree[2 * (P + i) + 1] = i
+        for i in range(n):
+            if kind == 0 and j >= nz:
+                return NEED_DRAWS, 0
+            tree[2 * (P + i)] = now + _dur(kind, i, j, cnt[i], now, shift, scale, z, bps, rates, nseg, period, trace, off)
+            tk[i] = j
+            cnt[i] += 1
+            j += 1
+        for p in range(P - 1, 0, -1):
+            _pick(tree, p)
+        f = now
+        for held in range(1, B + 1):
+            w = int(tree[3])
+            f = tree[2]
+            time[pos] = f
+            worker[pos] = w
+            task[pos] = tk[w]
+            read[pos] = k
+            pos += 1
+            if held == B:
+                _set(tree, P, w, math.inf)
+                break
+            if kind == 0 and j >= nz:
+                return NEED_DRAWS, 0
+            _set(tree, P, w, f + _dur(kind, w, j, cnt[w], f, shift, scale, z, bps, rates, nseg, period, trace, off))
+            tk[w] = j
+            cnt[w] += 1
+            j += 1
+        for i in range(n):  # still in flight: cancelled (worker-index order)
+            if tree[2 * (P + i)] != math.inf:
+                dtask[nd] = tk[i]
+                dworker[nd] = i
+                dtime[nd] = f
+                nd += 1
+        now = f
+    return j, nd
+
+
+@jit
 def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period, trace, off,
               time, worker, task, read, dtask, dworker, dtime):
     """Fill the schedule arrays; returns (starts, dropped) or (NEED_DRAWS, 0) when z runs out."""
@@ -179,6 +237,9 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
             read[r] = r + 1
             now = end
         return j, 0
+    if policy == 4:  # Rennala: rounds of R kept arrivals (R plays the batch size B here)
+        return _rennala(T, R, kind, shift, scale, z, bps, rates, nseg, period, trace, off, time, worker, task, read,
+                        dtask, dworker, dtime)
     fin = np.empty(n)
     rd = np.empty(n, np.int64)
     tk = np.empty(n, np.int64)
@@ -309,10 +370,11 @@ def run_policy(cm: ComputeModel, T: int, z: np.ndarray, policy: str = "async", R
     z = np.ascontiguousarray(z, dtype=np.float64)
     use = minibatch_workers(cm, m)
     cap = max(int(z.size), cm.n + T)
-    time = np.empty(T)
-    worker = np.empty(T, np.int64)
-    task = np.empty(T, np.int64)
-    read = np.empty(T, np.int64)
+    rows = T * R if policy == "rennala" else T  # Rennala: B = R kept arrivals per round
+    time = np.empty(rows)
+    worker = np.empty(rows, np.int64)
+    task = np.empty(rows, np.int64)
+    read = np.empty(rows, np.int64)
     dtask = np.empty(cap, np.int64)
     dworker = np.empty(cap, np.int64)
     dtime = np.empty(cap)
@@ -327,9 +389,11 @@ def run_policy(cm: ComputeModel, T: int, z: np.ndarray, policy: str = "async", R
 
 
 def simulate(cm: ComputeModel, T: int, *, seed: int | None = 0, policy: str = "async", R: int | None = None,
-             m: int | None = None) -> Schedule:
-    """The schedule of ``policy`` (``async``, ``ringmaster``, ``ringmaster-stops``, ``minibatch``) for T
-    server steps under ``cm``, the draws from ``default_rng(seed)`` in start order."""
+             m: int | None = None, B: int | None = None) -> Schedule:
+    """The schedule of ``policy`` (``async``, ``ringmaster``, ``ringmaster-stops``, ``minibatch``,
+    ``rennala``) for T server steps under ``cm``, the draws from ``default_rng(seed)`` in start order.
+    ``R``: Ringmaster's delay threshold; ``m``: minibatch's workers (the m fastest); ``B``: Rennala's
+    gradients per round (its records are per kept arrival, B per step)."""
     T = check_int("T", T, 1, MAX_STEPS)
     if policy not in POLICIES:
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
@@ -343,8 +407,14 @@ def simulate(cm: ComputeModel, T: int, *, seed: int | None = 0, policy: str = "a
         if policy != "minibatch":
             raise ValueError(f"m (workers per round) only applies to policy 'minibatch'; got m={m!r}")
         m = check_int("m", m, 1, cm.n)
+    if policy == "rennala":
+        if B is None:
+            raise ValueError("policy 'rennala' needs the batch B (gradients per round, an integer >= 1)")
+        R = check_int("B", B, 1)
+    elif B is not None:
+        raise ValueError(f"B (gradients per round) only applies to policy 'rennala'; got B={B!r}")
     rng = np.random.default_rng(None if seed is None else check_int("seed", seed, 0, MAX_SEED))
-    size = {"async": cm.n + T - 1, "minibatch": (m or cm.n) * T}.get(policy, cm.n + 2 * T)
+    size = {"async": cm.n + T - 1, "minibatch": (m or cm.n) * T, "rennala": (cm.n + (R or 1)) * T}.get(policy, cm.n + 2 * T)
     z = cm.draws(rng, size)
     while True:
         out = run_policy(cm, T, z, policy, R or 1, m)

@@ -18,6 +18,11 @@ Policies here:
 * :func:`minibatch`: rounds; the m fastest workers (by base time tau_i, ties by index; m = n: all)
   all read x_r at the round's start, each computes one gradient, the round (one step, delay 0)
   ends with the last of them; their tasks are the round's m consecutive starts (worker-index order).
+* :func:`rennala`: Rennala SGD's rounds: every worker computes at x_k (read = k); each arrival is
+  kept and its worker restarts at x_k, until B gradients are held; the round's step applies at the
+  B-th arrival, the computations still in flight are discarded (cancelled) and every worker starts
+  at x_{k+1}. The literal loop "while sum_i B_i <= S" holds B = S + 1 gradients. Records are per
+  kept arrival (B per round, round k's at positions (k-1)B .. kB-1).
 * :func:`ringmaster`: Ringmaster ASGD with threshold R. Without stops, an arrival of delay
   t - s >= R is ignored (no step; the worker restarts at the current iterate); with stops, a
   computation is cancelled (and restarted at the current iterate) as soon as its delay reaches R,
@@ -32,7 +37,7 @@ import numpy as np
 
 from verify.models.compute import ComputeModel
 
-__all__ = ["Schedule", "asynchronous", "ringmaster", "minibatch", "minibatch_workers"]
+__all__ = ["Schedule", "asynchronous", "ringmaster", "minibatch", "minibatch_workers", "rennala"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,3 +171,35 @@ def minibatch(cm: ComputeModel, T: int, z: np.ndarray, m: int | None = None) -> 
         read.append(r + 1)
         now = end
     return _schedule(time, worker, task, read, [], j)
+
+
+def rennala(cm: ComputeModel, rounds: int, z: np.ndarray, B: int) -> Schedule:
+    """Rennala SGD's rounds (module docstring): ``rounds`` rounds of B kept arrivals each."""
+    n = cm.n
+    count = [0] * n
+    now, j = 0.0, 0
+    time, worker, task, read, dropped = [], [], [], [], []
+    for k in range(1, rounds + 1):
+        heap = []
+        for i in range(n):
+            heap.append((now + cm.duration(i, j, count[i], now, z), i, j))
+            count[i] += 1
+            j += 1
+        heapq.heapify(heap)
+        held = 0
+        while True:
+            f, i, tk = heapq.heappop(heap)
+            time.append(f)
+            worker.append(i)
+            task.append(tk)
+            read.append(k)
+            held += 1
+            if held == B:
+                break
+            heapq.heappush(heap, (f + cm.duration(i, j, count[i], f, z), i, j))
+            count[i] += 1
+            j += 1
+        for (_, i2, t2) in sorted(heap, key=lambda e: e[1]):  # cancelled, in worker-index order
+            dropped.append((t2, i2, f))
+        now = f
+    return _schedule(time, worker, task, read, dropped, j)
