@@ -177,3 +177,16 @@ def test_rennala_rounds_within_t_S_and_compiled_equals_reference(times, S, round
         ends = np.concatenate([[0.0], got.time[S::S + 1]])
         assert ends.size == rounds + 1
         assert np.all(np.diff(ends) <= theory.batch_time(S, worker_times=t) * (1 + 1e-12))
+
+
+def test_concurrency_by_hand():
+    """constant:tau=2, T = 5: d = 0,1,2,2,2, read s_u = 1,1,1,2,3; in flight at t: #{u : s_u <= t <= u}
+    = 3,3,3,2,1 (the last two undercount: their later arrivals are beyond T). The asynchronous schedule
+    of 3 workers (hand-worked above) has 3 in flight at every step but the last ones."""
+    assert delays.make("constant:tau=2", 5).concurrency() == (3, 2.4)
+    s = events.simulate(compute.make("fixed:times=1;1;2"), 8)
+    c = events.delay_sequence(s, "fixed", {}, None).concurrency()
+    assert c[0] == 3
+    # read = 1,1,2,3,1,4,5,7: in flight at t = 1..8 (u >= t with read_u <= t): 3,3,3,3,3,2,2,1 (from t = 6 on,
+    # worker 2's computation read x_6 and arrives after step 8)
+    assert c[1] == pytest.approx(20 / 8)

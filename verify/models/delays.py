@@ -215,6 +215,19 @@ class DelaySequence:
 
     __hash__ = None  # type: ignore[assignment]  # holds mutable-typed arrays
 
+    def concurrency(self) -> tuple[int, float]:
+        """(max, mean) over steps t of the number of gradients in flight at step t: those applied at a
+        step u >= t that were computed at an iterate s_u = u - d_u <= t (the one arriving at t included).
+        KSJ 2022's concurrency tau_C^(t) (Definition 1: the active workers at step t; = n for n always-busy
+        workers); near T it undercounts the gradients that arrive after T."""
+        T = len(self)
+        u = np.arange(1, T + 1)
+        diff = np.zeros(T + 2, dtype=np.int64)
+        np.add.at(diff, u - self.delays, 1)
+        diff[u + 1] -= 1
+        c = np.cumsum(diff)[1:T + 1]
+        return int(c.max()), float(c.mean())
+
     def stats(self, upto: int | None = None) -> DelayStats:
         """Statistics of the first ``upto`` steps (all T steps by default)."""
         n = len(self) if upto is None else check_int("upto", upto, 1, len(self))
