@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pytest
 
-from verify.engine import events_reference as ref
 from verify.models import compute, delays
 
 WORKERS_BEFORE = [

@@ -28,7 +28,6 @@ Nothing here imports ``verify``.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
