@@ -53,7 +53,6 @@ reference sanity run (tau_avg ~ 5.44, tau_max = 7379).
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
