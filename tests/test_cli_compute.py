@@ -61,3 +61,12 @@ def test_compute_per_seed_save_and_replay(capsys, tmp_path):
     t0, t1 = (json.loads((out / f"trace-seed-{s}.json").read_text()) for s in (0, 1))
     assert t0["delays"] != t1["delays"] and len(t0["wall_clock"]) == 400 and len(t1["tasks"]) == 400
     assert main(["simulate", "--replay", str(out)]) == 0
+
+
+def test_compute_reports_concurrency(capsys):
+    """3 always-busy workers: 3 gradients in flight at every step but the last few (the hand-worked schedule)."""
+    assert main([*BASE, "--compute", "fixed:times=1;1;2", "--json"]) == 0
+    ds = json.loads(capsys.readouterr().out)["delay_stats"]
+    assert ds["concurrency_max"] == 3 and 2.9 < ds["concurrency_mean"] <= 3
+    assert main([*BASE, "--compute", "fixed:times=1;1;2"]) == 0
+    assert "concurrency (gradients in flight) max 3" in capsys.readouterr().out

@@ -12,8 +12,9 @@ non-finite floats are written as ``null``):
   ``null`` and ``engine`` is ``reference``);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
-  statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``); ``null`` with
-  a draw per seed;
+  statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``),
+  ``concurrency_max, concurrency_mean`` (KSJ's concurrency: gradients in flight per step,
+  :meth:`verify.models.delays.DelaySequence.concurrency`); ``null`` with a draw per seed;
 - ``delay_draws``: ``mode``, ``count`` (distinct sequences), ``tau_avg`` and ``tau_max``
   (``{min, median, max}`` over the seeds' sequences), ``draws`` (per seed: ``seed, delay_seed,
   tau_avg, tau_max, clipped``; empty when shared); with ``--adversary``: ``mode`` = ``adaptive``,
@@ -269,7 +270,8 @@ def _print(rep: dict[str, Any]) -> None:
         seed = "" if ds["seed"] is None else f", seed {ds['seed']}"
         clipped = f", {ds['clipped']} draws clipped to t-1" if ds["clipped"] else ""
         print(f"  delays {ds['model']} ({kv(ds['params'])}{seed}): tau_avg = {fmt(ds['tau_avg'])}, tau_max = {ds['tau_max']}, "
-              f"q50/q90/q99 = {fmt(q['q50'])}/{fmt(q['q90'])}/{fmt(q['q99'])}{clipped}")
+              f"q50/q90/q99 = {fmt(q['q50'])}/{fmt(q['q90'])}/{fmt(q['q99'])}{clipped}"
+              + (f", concurrency (gradients in flight) max {ds['concurrency_max']}" if ds["model"] == "compute" else ""))
     else:
         ta, tm = dd["tau_avg"], dd["tau_max"]
         print(f"  delays {p['delays']}, one draw per seed ({dd['count']} draws, --delay-seed {p['delay_seed']}): "

@@ -221,9 +221,8 @@ class DelaySequence:
         workers); near T it undercounts the gradients that arrive after T."""
         T = len(self)
         u = np.arange(1, T + 1)
-        diff = np.zeros(T + 2, dtype=np.int64)
-        np.add.at(diff, u - self.delays, 1)
-        diff[u + 1] -= 1
+        diff = np.bincount(u - self.delays, minlength=T + 2).astype(np.int64)
+        diff[2:T + 2] -= 1  # the gradient applied at u leaves after step u
         c = np.cumsum(diff)[1:T + 1]
         return int(c.max()), float(c.mean())
 

@@ -162,8 +162,9 @@ def execute(lanes: Lanes, progress: bool | None = None) -> list[RunResult]:
 # the report
 # ------------------------------------------------------------------------------------------
 def sequence_stats(seq: delay_models.DelaySequence) -> dict[str, Any]:
+    cmax, cmean = seq.concurrency()
     return {"model": seq.model, "params": dict(seq.params), "seed": seq.seed, "clipped": seq.clipped,
-            **seq.stats().as_dict()}
+            **seq.stats().as_dict(), "concurrency_max": cmax, "concurrency_mean": cmean}
 
 
 def _spread(values: list[float]) -> dict[str, float]:
