@@ -70,3 +70,12 @@ def test_compute_reports_concurrency(capsys):
     assert ds["concurrency_max"] == 3 and 2.9 < ds["concurrency_mean"] <= 3
     assert main([*BASE, "--compute", "fixed:times=1;1;2"]) == 0
     assert "concurrency (gradients in flight) max 3" in capsys.readouterr().out
+
+
+def test_sgd_gets_no_seconds(capsys):
+    """sgd ignores the delays: the asynchronous schedule's clock is not its own."""
+    assert main(["simulate", "--algorithm", "sgd,picky", "--eps", "0.5", "--steps", "300", "--seeds", "1",
+                 "--compute", "fixed:times=1;2", "--json"]) == 0
+    by = {r["algorithm"]: r for r in json.loads(capsys.readouterr().out)["aggregate"]}
+    assert by["sgd"]["first_hit_median"] is not None and by["sgd"]["seconds_to_eps_median"] is None
+    assert by["picky"]["seconds_to_eps_median"] is not None

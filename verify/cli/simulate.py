@@ -39,7 +39,7 @@ non-finite floats are written as ``null``):
   first_hit <= their sequence's first horizon; ``null`` if no sequence meets the condition within
   T) and ``lanes_with_horizon``; when every lane's sequence has arrival times (``--compute``, a replayed
   ``async-run`` trace) also ``seconds_to_eps_median, seconds_to_eps_min, seconds_to_eps_max`` (the arrival
-  time of the update that produced x_{first_hit}; 0 for x_1);
+  time of the update that produced x_{first_hit}; 0 for x_1; ``null`` for ``sgd``, which ignores the delays);
 - ``time_theory``: with ``--compute fixed:...``, ``{"worker_times", "rows"}``: ``theory.time`` of
   time-homog, time-asgd and time-picky for the fleet (``id, status, seconds, workers_used``); else ``null``;
 - ``diverged_lanes``: one object per lane that diverged: ``lane, algorithm, seed, step, reason``

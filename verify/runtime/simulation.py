@@ -274,7 +274,8 @@ def _aggregate(name: str, runs: list[RunResult], horizons: dict[int, int | None]
         "diverged": sum(r.diverged for r in runs),
     }
     if all(r.delays.wall_clock is not None for r in runs):  # a schedule with a clock: seconds beside steps
-        secs = [seconds_to_hit(r) for r in runs if r.first_hit is not None]
+        # (not for sgd: it ignores the delays, so no computation schedule is its own)
+        secs = [seconds_to_hit(r) for r in runs if r.first_hit is not None] if name != "sgd" else []
         row["seconds_to_eps_median"] = statistics.median(secs) if secs else None
         row["seconds_to_eps_min"] = min(secs, default=None)
         row["seconds_to_eps_max"] = max(secs, default=None)
