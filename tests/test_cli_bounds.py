@@ -112,3 +112,28 @@ def test_values_beyond_float64_are_never_shown_as_inf_or_0(capsys):
     # ordinary values: no note
     doc = run_json(capsys, "--beta", "2", "--F", "3", "--sigma", "1", "--eps", "0.5", "--tau-avg", "1")
     assert all(r["out_of_range"] == {} and "float64" not in r["notes"] for r in doc["results"])
+
+
+def test_worker_times_seconds_table_by_hand(capsys):
+    """Fleet 1,1,2,10 at beta = F = eps = 1, sigma = 2 (tests/test_timing.py's hand values):
+    T_homog = 2.8 at m* = 3, ASGD 40/13 at m = 4, minibatch 20, Picky (derived) 1025 at m = 1."""
+    out = run_json(capsys, "--beta", "1", "--F", "1", "--sigma", "2", "--eps", "1", "--worker-times", "1,1,2,10")
+    by = {r["id"]: r for r in out["time"]}
+    assert out["parameters"]["worker_times"] == [1.0, 1.0, 2.0, 10.0]
+    assert by["time-homog"]["seconds"] == pytest.approx(2.8) and by["time-homog"]["workers_used"] == 3
+    assert by["time-asgd"]["seconds"] == pytest.approx(40 / 13) and by["time-asgd"]["workers_used"] == 4
+    assert by["time-minibatch"]["seconds"] == pytest.approx(20.0)
+    assert by["time-picky"]["seconds"] == pytest.approx(1025.0) and by["time-picky"]["status"] == "derived"
+    assert by["time-picky"]["ratio_to_homog"] == pytest.approx(1025 / 2.8)
+    assert main(["bounds", "--beta", "1", "--F", "1", "--sigma", "2", "--eps", "1", "--worker-times", "1,1,2,10"]) == 0
+    text = capsys.readouterr().out
+    assert "seconds to eps" in text and "m*" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("time-homog"))
+    assert line.split()[3:5] == ["2.8", "3"]
+
+
+@pytest.mark.parametrize("bad", ["1,x", "1,-2", "0", "1,,2", "inf"])
+def test_worker_times_bad_input(capsys, bad):
+    assert main(["bounds", "--beta", "1", "--F", "1", "--sigma", "2", "--eps", "1", "--worker-times", bad]) == 2
+    err = capsys.readouterr().err
+    assert f"--worker-times: must be a comma-separated list of finite times > 0" in err and repr(bad) in err

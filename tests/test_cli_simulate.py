@@ -20,7 +20,7 @@ from verify.cli import main
 from verify.io.output import MANIFEST, sha256
 
 TOP_KEYS = {"schema", "version", "command", "parameters", "problem", "noise", "delay_stats", "delay_draws", "theory", "runs",
-            "aggregate", "diverged_lanes", "traces"}
+            "aggregate", "diverged_lanes", "traces", "time_theory"}
 PARAM_KEYS = {
     "algorithms", "problem", "dim", "noise", "sigma", "delays", "delay_seed", "delay_draw", "eps", "steps", "seeds", "seed0",
     "eta", "rho", "R", "tau_C", "rule", "stop_at_hit", "trace_every", "engine", "adversary",

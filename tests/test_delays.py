@@ -36,10 +36,10 @@ DETERMINISTIC = [m for m in GENERATED if not MODELS[m].random]
 def test_registry_lists_the_models() -> None:
     expected = {
         "none", "constant", "bursty", "straggler", "ksj-straggler", "bimodal", "geometric",
-        "poisson", "pareto", "lognormal", "workers", "replay",
+        "poisson", "pareto", "lognormal", "workers", "compute", "replay",
     }
     assert set(MODELS) == expected
-    assert set(RANDOM) == {"bimodal", "geometric", "poisson", "pareto", "lognormal", "workers"}
+    assert set(RANDOM) == {"bimodal", "geometric", "poisson", "pareto", "lognormal", "workers", "compute"}
     for m in MODELS.values():
         assert m.description and isinstance(m.defaults, dict)
     assert MODELS["pareto"].defaults == {"alpha": 1.5, "scale": 3.0}

@@ -74,6 +74,9 @@ def test_bounds_with_a_warm_cache_imports_no_sympy():
 
 
 def test_a_short_simulate_imports_only_what_it_runs():
+    argv = ["simulate", "--algorithm", "picky", "--problem", "quadratic", "--delays", "constant:tau=3", "--eps", "0.1",
+            "--steps", "100", "--seeds", "1"]
+    _imports(argv)  # warms the caches (theory's lambdified forms, the catalog, the kernel) after an edit of the source
     full: set[str] = set()
     code, other, mods, _ = _imports(["simulate", "--algorithm", "picky", "--problem", "quadratic", "--delays",
                                      "constant:tau=3", "--eps", "0.1", "--steps", "100", "--seeds", "1"], full=full)

@@ -27,7 +27,7 @@ __all__ = ["catalog", "build", "source_hash", "cache_file"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: bump when the layout of the catalog changes
-_FORMAT = 2
+_FORMAT = 3
 
 
 def source_hash() -> str:
@@ -58,7 +58,7 @@ def build() -> dict[str, Any]:
     import theory
 
     from verify import algorithms, claims, figures
-    from verify.models import adversaries as adversary, delays, noise, problems
+    from verify.models import adversaries as adversary, compute, delays, noise, problems
     from verify.runtime import async_server as asyncrun, simulation
     from verify.search import hunter
 
@@ -82,6 +82,8 @@ def build() -> dict[str, Any]:
         "problems": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in problems.PROBLEMS.items()},
         "delay_models": {n: {"description": m.description, "defaults": m.defaults} for n, m in delays.MODELS.items()},
         "noises": {n: {"description": v["description"], "defaults": v["defaults"]} for n, v in noise.NOISES.items()},
+        "compute_models": {n: {"description": m.description, "defaults": {k: p.default for k, p in m.params.items()}}
+                           for n, m in compute.MODELS.items()},
     }
 
 

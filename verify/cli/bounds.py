@@ -52,6 +52,44 @@ def _constant(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"value of {key} must be a number; got {val!r}") from None
 
 
+def _worker_times(text: str) -> list[float]:
+    """--worker-times: comma-separated seconds per gradient, each a finite real > 0."""
+    out = []
+    for part in text.split(","):
+        try:
+            v = float(part)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and v > 0):
+            raise argparse.ArgumentTypeError(
+                f"must be a comma-separated list of finite times > 0 (seconds per gradient, e.g. 1,1,2,10); got {text!r}")
+        out.append(v)
+    return out
+
+
+#: the time statements the seconds table shows, in this order
+TIME_ROWS = ("time-homog", "time-rennala", "time-ringmaster", "time-asgd", "time-minibatch", "time-picky")
+
+
+def time_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One row per time statement for the fleet ``args.worker_times`` (seconds, the optimal m, and
+    Picky SGD's derived time over T_homog)."""
+    p = dict(beta=args.beta, F=args.F, sigma=args.sigma, eps=args.eps)
+    w = args.worker_times
+    homog = theory.time("time-homog", worker_times=w, convention=args.convention, **p)
+    rows = []
+    for rid in TIME_ROWS:
+        st = theory.get_time(rid)
+        secs = theory.time(rid, worker_times=w, convention=args.convention, **p)
+        m = theory.optimal_workers(rid, worker_times=w, convention=args.convention, **p)
+        rows.append({"id": rid, "title": st.title, "status": st.status.value, "kind": st.kind.value, "seconds": secs,
+                     "workers_used": m, "ratio_to_homog": secs / homog,
+                     "constant": None if st.constant is None else {"symbol": str(st.constant.symbol),
+                                                                   "value": st.constant.default,
+                                                                   "status": st.constant.status.value}})
+    return rows
+
+
 def add_parser(sub: Any) -> None:
     b = sub.add_parser(
         "bounds",
@@ -71,6 +109,8 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--workers", type=positive_int, default=None, help="number of workers n (concurrency tau_C = n)")
     b.add_argument("--quantile", type=float, default=None, dest="q", help="quantile level q in (0, 1] (with --tau-q)")
     b.add_argument("--tau-q", type=float, default=None, help="q-quantile of the delays (with --quantile)")
+    b.add_argument("--worker-times", type=_worker_times, default=None, metavar="T1,T2,...",
+                   help="seconds per gradient of each worker (fixed computation model): adds the seconds table")
     b.add_argument("--delta", type=float, default=None, help="failure probability in (0,1): adds ceil(log2(1/delta)) restarts")
     b.add_argument("--convention", choices=theory.CONVENTIONS, default="norm", help="norm: ||grad f|| <= eps; squared: ||grad f||^2 <= eps")
     b.add_argument("--constant", type=_constant, action="append", default=[], metavar="ID=C", help="set a result's unknown constant C (repeatable)")
@@ -113,8 +153,13 @@ def run(args: argparse.Namespace) -> int:
         "convention": args.convention,
         "constants": constants,
     }
+    trows = time_rows(args) if args.worker_times is not None else None
     if args.json:
-        dump({"schema": SCHEMA, "version": theory.__version__, "parameters": params, "results": rows})
+        doc = {"schema": SCHEMA, "version": theory.__version__, "parameters": params, "results": rows}
+        if trows is not None:
+            doc["parameters"]["worker_times"] = args.worker_times
+            doc["time"] = trows
+        dump(doc)
         return 0
 
     conv = "||grad f|| <= eps" if args.convention == "norm" else "||grad f||^2 <= eps"
@@ -148,6 +193,19 @@ def run(args: argparse.Namespace) -> int:
               "the calculators return inf or 0 with a theory.RangeWarning; --json: the float and out_of_range.")
     print("status: paper-rate-only = the source's rate, constant C unknown (placeholder); derived = proved here, not the paper's constants.")
     print("kind: upper = T steps suffice; lower = T steps are necessary for some instance.")
+    if trows is not None:
+        print()
+        print(f"seconds to eps, fixed computation model, worker times {','.join(fmt(t) for t in args.worker_times)} "
+              "(sorted; m = workers used, the fastest m)")
+        ttable = []
+        for r in trows:
+            c = r["constant"]
+            note = f"C={fmt(c['value'])} ({c['status']})" if c else "explicit constants"
+            ttable.append((r["id"], r["status"], r["kind"], fmt(r["seconds"]), str(r["workers_used"]),
+                           fmt(r["ratio_to_homog"], 4), note))
+        print_table(("result", "status", "kind", "seconds", "m*", "/ T_homog", "note"), ttable)
+        print("secondary = SAME-AUTHOR RESTATEMENT of the source (its theorem not read), Theta/O constant C unknown "
+              "(placeholder 1); time-picky is derived here from Theorem D' (tau_avg <= m - 1 with m busy workers).")
     if args.latex:
         print()
         for r in rows:

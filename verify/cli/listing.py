@@ -1,7 +1,7 @@
 """``picky list``: the algorithms, problems, delay models and noise models (with defaults).
 
 ``--json``: schema ``picky-list/1``, keys ``schema, algorithms`` ({name: {overrides}}), ``problems,
-delay_models, noises`` ({name: {description, defaults}}).
+delay_models, compute_models, noises`` ({name: {description, defaults}}).
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def _listing() -> dict[str, Any]:
         "problems": cat["problems"],
         "delay_models": cat["delay_models"],
         "noises": cat["noises"],
+        "compute_models": cat["compute_models"],
     }
 
 
@@ -43,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     print("algorithms (picky simulate --algorithm A[,A...]; parameters from the theory unless overridden):")
     print_table(("  name", "overrides"), [(f"  {a}", " ".join(v["overrides"])) for a, v in data["algorithms"].items()])
     sections = (("problems", "--problem NAME[:k=v,...], with --dim D"), ("delay_models", "--delays MODEL[:k=v,...]"),
-                ("noises", "--noise NAME[:k=v,...]"))
-    titles = {"problems": "problems", "delay_models": "delay models", "noises": "noise models"}
+                ("compute_models", "--compute MODEL[:k=v,...], instead of --delays"), ("noises", "--noise NAME[:k=v,...]"))
+    titles = {"problems": "problems", "delay_models": "delay models", "compute_models": "computation-time models",
+              "noises": "noise models"}
     for key, how in sections:
         print()
         print(f"{titles[key]} ({how}):")

@@ -12,8 +12,9 @@ non-finite floats are written as ``null``):
   ``null`` and ``engine`` is ``reference``);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
-  statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``); ``null`` with
-  a draw per seed;
+  statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``),
+  ``concurrency_max, concurrency_mean`` (KSJ's concurrency: gradients in flight per step,
+  :meth:`verify.models.delays.DelaySequence.concurrency`); ``null`` with a draw per seed;
 - ``delay_draws``: ``mode``, ``count`` (distinct sequences), ``tau_avg`` and ``tau_max``
   (``{min, median, max}`` over the seeds' sequences), ``draws`` (per seed: ``seed, delay_seed,
   tau_avg, tau_max, clipped``; empty when shared); with ``--adversary``: ``mode`` = ``adaptive``,
@@ -36,7 +37,11 @@ non-finite floats are written as ``null``):
   ``first_hit_median, first_hit_min, first_hit_max`` (over successful lanes; ``null`` if none),
   ``accepted_mean, rejected_mean, diverged`` and, for picky, ``hit_by_first_horizon`` (lanes with
   first_hit <= their sequence's first horizon; ``null`` if no sequence meets the condition within
-  T) and ``lanes_with_horizon``;
+  T) and ``lanes_with_horizon``; when every lane's sequence has arrival times (``--compute``, a replayed
+  ``async-run`` trace) also ``seconds_to_eps_median, seconds_to_eps_min, seconds_to_eps_max`` (the arrival
+  time of the update that produced x_{first_hit}; 0 for x_1; ``null`` for ``sgd``, which ignores the delays);
+- ``time_theory``: with ``--compute fixed:...``, ``{"worker_times", "rows"}``: ``theory.time`` of
+  time-homog, time-asgd and time-picky for the fleet (``id, status, seconds, workers_used``); else ``null``;
 - ``diverged_lanes``: one object per lane that diverged: ``lane, algorithm, seed, step, reason``
   (the table lists them too);
 - ``traces``: ``null`` without ``--trace-every``; else per lane ``lane, algorithm, seed, steps,
@@ -60,6 +65,7 @@ that the delay model still generates them, and compares every lane field by fiel
 from __future__ import annotations
 
 import argparse
+import json
 import contextlib
 import math
 import sys
@@ -71,6 +77,7 @@ import numpy as np
 import theory
 
 from verify.models import delays as delay_models
+from verify.io.specs import format_spec
 from verify.io import runstore
 from ..catalog import catalog
 from verify.io.output import OutputDir, atomic_write_text
@@ -92,9 +99,10 @@ FLAGS = {
     "delay_seed": "--delay-seed", "delay_draw": "--delay-draw", "eta": "--eta", "rho": "--rho", "R": "--R",
     "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
     "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force", "trace_csv": "--trace-csv",
+    "compute": "--compute",
 }
-#: output options: not parameters of the run
-_OUTPUT = ("algorithm", "save", "force", "trace_csv")
+#: output options and shorthands: not parameters of the run (--compute SPEC is saved as its --delays)
+_OUTPUT = ("algorithm", "save", "force", "trace_csv", "compute")
 #: required unless --replay (and --delays unless --adversary)
 _REQUIRED = ("algorithm", "eps", "steps", "seeds")
 
@@ -129,6 +137,10 @@ def add_parser(sub: Any) -> None:
     grp.add_argument("--problem", default="logsum", metavar="P[:k=v,...]", help="problem spec (default logsum)")
     grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]",
                      help="(required unless --adversary) delay model spec, e.g. pareto:alpha=1.5,scale=3")
+    grp.add_argument("--compute", default=None, metavar="MODEL[:k=v,...]",
+                     help="instead of --delays: a computation-time model (fixed, random, universal, trace; picky list); "
+                          "the algorithms run on its asynchronous schedule (--delays compute:spec=...) and the report "
+                          "gives seconds to eps beside steps")
     grp.add_argument("--adversary", default=None, metavar="NAME[:k=v,...]",
                      help="instead of --delays: an adaptive adversary that picks d_t after seeing the iterates, "
                           f"one per lane ({', '.join(catalog()['adversaries'])}; e.g. picky-rejector:tau=3,window=200); "
@@ -189,6 +201,14 @@ def _algorithm_names(values: list[str]) -> list[str]:
 def parameters(args: argparse.Namespace) -> dict[str, Any]:
     """The run's parameters (all of them, defaults filled in), as saved in run.json."""
     missing = [FLAGS[d] for d in _REQUIRED if getattr(args, d) is None]
+    if args.compute is not None:
+        if args.delays is not None or args.adversary is not None:
+            raise ValueError(f"--compute and --{'delays' if args.delays is not None else 'adversary'} are exclusive: "
+                             "--compute SPEC gives the delays (its asynchronous schedule)")
+        from verify.models import compute as compute_models
+
+        flagged("--compute", compute_models.make, args.compute)
+        args.delays = format_spec("compute", {"spec": args.compute})
     if args.delays is None and args.adversary is None:
         missing.insert(1, "--delays (or --adversary)")
     if missing:
@@ -224,7 +244,12 @@ def _table_row(row: dict[str, Any], th: dict[str, Any], shared: bool) -> tuple[s
         f"{row['success_fraction']:.2f} ({row['successes']}/{row['lanes']})",
         "-" if med is None else f"{fmt(med)} [{lo}, {hi}]",
         fmt(row["accepted_mean"]), fmt(row["rejected_mean"]), str(row["diverged"]), _theory_cell(row, th, shared),
-    )
+    ) + ((_seconds_cell(row),) if "seconds_to_eps_median" in row else ())
+
+
+def _seconds_cell(row: dict[str, Any]) -> str:
+    med = row["seconds_to_eps_median"]
+    return "-" if med is None else f"{fmt(med, 4)} [{fmt(row['seconds_to_eps_min'], 4)}, {fmt(row['seconds_to_eps_max'], 4)}]"
 
 
 def _print(rep: dict[str, Any]) -> None:
@@ -248,7 +273,8 @@ def _print(rep: dict[str, Any]) -> None:
         seed = "" if ds["seed"] is None else f", seed {ds['seed']}"
         clipped = f", {ds['clipped']} draws clipped to t-1" if ds["clipped"] else ""
         print(f"  delays {ds['model']} ({kv(ds['params'])}{seed}): tau_avg = {fmt(ds['tau_avg'])}, tau_max = {ds['tau_max']}, "
-              f"q50/q90/q99 = {fmt(q['q50'])}/{fmt(q['q90'])}/{fmt(q['q99'])}{clipped}")
+              f"q50/q90/q99 = {fmt(q['q50'])}/{fmt(q['q90'])}/{fmt(q['q99'])}{clipped}"
+              + (f", concurrency (gradients in flight) max {ds['concurrency_max']}" if ds["model"] == "compute" else ""))
     else:
         ta, tm = dd["tau_avg"], dd["tau_max"]
         print(f"  delays {p['delays']}, one draw per seed ({dd['count']} draws, --delay-seed {p['delay_seed']}): "
@@ -257,6 +283,8 @@ def _print(rep: dict[str, Any]) -> None:
     print()
     head = ("algorithm", "eta", "rho", "other", "success", "first_hit median [min, max]", "accepted", "rejected",
             "diverged", "Thm D' first horizon")
+    if rep["aggregate"] and "seconds_to_eps_median" in rep["aggregate"][0]:
+        head += ("seconds to eps median [min, max]",)
     print_table(head, [_table_row(r, th, shared) for r in rep["aggregate"]])
     print()
     div = rep["diverged_lanes"]
@@ -268,6 +296,14 @@ def _print(rep: dict[str, Any]) -> None:
         print()
     print("success: some t <= T with ||grad f(x_t)|| <= eps (first_hit = the first such t); accepted, rejected: "
           "mean over seeds.")
+    if rep["aggregate"] and "seconds_to_eps_median" in rep["aggregate"][0]:
+        print("seconds to eps: the arrival time of the update that produced x_{first_hit} (0 for x_1), on the "
+              "schedule's clock (its wall_clock).")
+    if rep.get("time_theory"):
+        tt = rep["time_theory"]
+        print(f"theory (fixed model, worker times {tt['worker_times']}): " + "; ".join(
+            f"{r['id']} {fmt(r['seconds'], 4)} s (m* = {r['workers_used']}, {r['status']})" for r in tt["rows"])
+            + ". secondary: C = 1 placeholder; time-picky derived from Theorem D'.")
     if th["applies_to_picky"] is not None:
         if shared:
             where = (f"its condition on (T, d_1..d_T) first holds at T = {th['first_horizon']}"
@@ -449,6 +485,18 @@ def _replay(args: argparse.Namespace) -> int:
     return 1
 
 
+def _save_schedules(out: OutputDir, lanes: Any) -> None:
+    """--compute --save: each distinct schedule as ``trace.json`` (shared) or ``trace-seed-<s>.json``
+    (per seed): delays, arrival times (wall_clock) and tasks, the format of ``picky async-run --save``'s
+    trace.json, which ``--delays replay:path=...`` replays."""
+    by_seed = lanes.sequences_by_seed()
+    if lanes.shared:
+        out.write_text("trace.json", json.dumps(next(iter(by_seed.values())).to_json_dict()))
+        return
+    for s, seq in by_seed.items():
+        out.write_text(f"trace-seed-{s}.json", json.dumps(seq.to_json_dict()))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         return _replay(args)
@@ -462,6 +510,8 @@ def run(args: argparse.Namespace) -> int:
             lanes = simulation.build(params)
             results = simulation.execute(lanes, args.progress)
             if save is not None:
+                if args.compute is not None:  # the schedules in picky async-run's trace format (replay:path=...)
+                    _save_schedules(save, lanes)
                 save_run(save, results, lanes.params, args.argv)
         except KeyboardInterrupt as exc:
             exc.kept = (f"the result in {args.save!r} is complete" if save is not None and save.committed else

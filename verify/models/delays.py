@@ -42,6 +42,8 @@ model              definition                                 defining statistic
                                                               for alpha > 1, huge tau_max
 ``lognormal``      i.i.d. floor(LogNormal(mu, s))
 ``workers``        event simulation of n async workers        tau_avg ~ n-1 (all workers busy)
+``compute``        a computation-time model's asynchronous    tau_avg <= n-1; with arrival
+                   schedule (verify.models.compute)           times and tasks
 ``replay``         a trace read from a file                   whatever the trace holds
 =================  =========================================  =================================
 
@@ -50,9 +52,7 @@ reference sanity run (tau_avg ~ 5.44, tau_max = 7379).
 """
 from __future__ import annotations
 
-import heapq
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +213,18 @@ class DelaySequence:
         )
 
     __hash__ = None  # type: ignore[assignment]  # holds mutable-typed arrays
+
+    def concurrency(self) -> tuple[int, float]:
+        """(max, mean) over steps t of the number of gradients in flight at step t: those applied at a
+        step u >= t that were computed at an iterate s_u = u - d_u <= t (the one arriving at t included).
+        KSJ 2022's concurrency tau_C^(t) (Definition 1: the active workers at step t; = n for n always-busy
+        workers); near T it undercounts the gradients that arrive after T."""
+        T = len(self)
+        u = np.arange(1, T + 1)
+        diff = np.bincount(u - self.delays, minlength=T + 2).astype(np.int64)
+        diff[2:T + 2] -= 1  # the gradient applied at u leaves after step u
+        c = np.cumsum(diff)[1:T + 1]
+        return int(c.max()), float(c.mean())
 
     def stats(self, upto: int | None = None) -> DelayStats:
         """Statistics of the first ``upto`` steps (all T steps by default)."""
@@ -490,29 +502,36 @@ def _workers(
     hence tau_avg ~ n-1 for homogeneous workers (KSJ 2022, Remark 5) and tau_avg <= n-1 always.
     Returns (delays, wall_clock) with wall_clock[t-1] the finishing time of step t.
     """
-    mu = (np.logspace(0.0, math.log10(spread), n) if n > 1 else np.ones(1)).tolist()
-    size = n + T - 1
-    if dist == "exponential":
-        z = rng.exponential(1.0, size)
-    elif dist == "pareto":
-        z = rng.pareto(alpha, size) * (alpha - 1.0)
-    elif dist == "lognormal":
-        z = rng.lognormal(-0.5 * s * s, s, size)
-    else:
-        z = np.ones(size)
-    z = z.tolist()
-    heap = [(mu[i] * z[i], i, 1) for i in range(n)]  # (finish time, worker, step it read)
-    heapq.heapify(heap)
-    delays = [0] * T
-    wall = [0.0] * T
-    replace = heapq.heapreplace
-    for k in range(T):  # k = t - 1
-        finish, i, read = heap[0]
-        delays[k] = k + 1 - read
-        wall[k] = finish
-        if k + 1 < T:
-            replace(heap, (finish + mu[i] * z[n + k], i, k + 2))
-    return np.array(delays, dtype=np.int64), np.array(wall, dtype=float)
+    from verify.engine.events_reference import asynchronous
+    from verify.models.compute import scaled_workers
+
+    cm = scaled_workers(n, dist, spread, alpha, s)  # a view of the computation models: one implementation
+    sched = asynchronous(cm, T, cm.draws(rng, n + T - 1))
+    return sched.delays, sched.time
+
+
+def _resolve_compute(T: int, params: dict[str, Any], given: set[str]) -> dict[str, Any]:
+    if params["spec"] is None:
+        raise ValueError("delay model 'compute' requires parameter 'spec' (a computation model, e.g. "
+                         "compute:spec=\"fixed:times=1;1;2;10\"; picky simulate --compute SPEC)")
+    from verify.models import compute
+
+    compute.make(params["spec"])  # checks the spec now, with its own message
+    return params
+
+
+@_register("compute", "the asynchronous schedule of a computation model (verify.models.compute): every arrival is a "
+           "step, with its arrival time and task", random=True, resolve=_resolve_compute,
+           spec=Param(str, "random", doc="computation model spec (default: random, 4 workers, tau_i = sqrt(i) + Exp(1))"))
+def _compute(T: int, rng: np.random.Generator, spec: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The asynchronous policy's schedule (verify.engine.events, compiled; draws in start order from
+    ``rng``): delays, arrival times (``wall_clock``) and tasks (the start index of each computation)."""
+    from verify.engine import events
+    from verify.models import compute
+
+    cm = compute.make(spec)
+    sched = events.run_policy(cm, T, cm.draws(rng, cm.n + T - 1), "async")
+    return sched.delays, sched.time, sched.task
 
 
 def _replay_generate(T: int, rng: np.random.Generator, path: str) -> Any:

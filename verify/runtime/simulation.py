@@ -162,8 +162,9 @@ def execute(lanes: Lanes, progress: bool | None = None) -> list[RunResult]:
 # the report
 # ------------------------------------------------------------------------------------------
 def sequence_stats(seq: delay_models.DelaySequence) -> dict[str, Any]:
+    cmax, cmean = seq.concurrency()
     return {"model": seq.model, "params": dict(seq.params), "seed": seq.seed, "clipped": seq.clipped,
-            **seq.stats().as_dict()}
+            **seq.stats().as_dict(), "concurrency_max": cmax, "concurrency_mean": cmean}
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -221,6 +222,32 @@ def _theory(lanes: Lanes, by_seed: dict[int, delay_models.DelaySequence]) -> tup
     return out, horizons
 
 
+def seconds_to_hit(r: RunResult) -> float | None:
+    """Seconds to the first eps-stationary iterate x_t (t = first_hit): the arrival time of step t - 1,
+    whose update produced x_t (0 for x_1); None without a hit or a clock."""
+    if r.first_hit is None or r.delays.wall_clock is None:
+        return None
+    return 0.0 if r.first_hit <= 1 else float(r.delays.wall_clock[r.first_hit - 2])
+
+
+def _time_theory(p: dict[str, Any], problem: Any) -> dict[str, Any] | None:
+    """theory.timing's seconds for the fleet of a fixed --compute model (None otherwise)."""
+    spec = p.get("delays")
+    if not isinstance(spec, str) or delay_models.parse_spec(spec)[0] != "compute":
+        return None
+    from verify.models import compute
+
+    cm = compute.make(delay_models.parse_spec(spec)[1]["spec"])
+    if cm.name != "fixed":
+        return None
+    times = cm.base_times().tolist()
+    kw = dict(beta=problem.beta, F=problem.F, sigma=p["sigma"], eps=p["eps"])
+    rows = [{"id": rid, "status": theory.get_time(rid).status.value, "seconds": theory.time(rid, worker_times=times, **kw),
+             "workers_used": theory.optimal_workers(rid, worker_times=times, **kw)}
+            for rid in ("time-homog", "time-asgd", "time-picky")]
+    return {"worker_times": ",".join(f"{t:g}" for t in times), "rows": rows}
+
+
 def _aggregate(name: str, runs: list[RunResult], horizons: dict[int, int | None]) -> dict[str, Any]:
     hits = [r.first_hit for r in runs if r.first_hit is not None]
     cfg = runs[0].config
@@ -246,6 +273,12 @@ def _aggregate(name: str, runs: list[RunResult], horizons: dict[int, int | None]
         "rejected_mean": statistics.fmean(r.rejected for r in runs),
         "diverged": sum(r.diverged for r in runs),
     }
+    if all(r.delays.wall_clock is not None for r in runs):  # a schedule with a clock: seconds beside steps
+        # (not for sgd: it ignores the delays, so no computation schedule is its own)
+        secs = [seconds_to_hit(r) for r in runs if r.first_hit is not None] if name != "sgd" else []
+        row["seconds_to_eps_median"] = statistics.median(secs) if secs else None
+        row["seconds_to_eps_min"] = min(secs, default=None)
+        row["seconds_to_eps_max"] = max(secs, default=None)
     if name == "picky":
         covered = [r for r in runs if horizons.get(r.seed) is not None]
         row["hit_by_first_horizon"] = (sum(r.first_hit is not None and r.first_hit <= horizons[r.seed] for r in covered)
@@ -286,6 +319,7 @@ def report(lanes: Lanes, results: list[RunResult], command: list[str], schema: s
         "theory": th,
         "runs": [{"lane": i, **r.summary()} for i, r in enumerate(results)],
         "aggregate": [_aggregate(a, rs, horizons) for a, rs in by_alg.items()],
+        "time_theory": _time_theory(lanes.params, lanes.problem),
         "diverged_lanes": [{"lane": i, "algorithm": r.algorithm, "seed": r.seed, "step": r.diverged_step,
                             "reason": r.divergence_reason} for i, r in enumerate(results) if r.diverged],
         "traces": None if lanes.params.get("trace_every") is None else [

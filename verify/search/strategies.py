@@ -311,6 +311,16 @@ def _workers_params(T: int) -> st.SearchStrategy[dict[str, Any]]:
     return st.sampled_from(["exponential", "pareto", "lognormal", "constant"]).flatmap(for_dist)
 
 
+def _compute_params(T: int) -> st.SearchStrategy[dict[str, Any]]:
+    """The delay model ``compute``: a fixed fleet of 1-8 workers with small integer times (ties), or a
+    random one (tau_i = sqrt(i) + eta)."""
+    fixed = st.lists(st.integers(1, 5), min_size=1, max_size=8).map(
+        lambda t: {"spec": "fixed:times=" + ";".join(map(str, t))})
+    rand = st.tuples(st.integers(1, 8), st.sampled_from(["exponential", "lognormal", "pareto", "logcauchy"])).map(
+        lambda a: {"spec": f"random:n={a[0]},eta={a[1]}"})
+    return st.one_of(fixed, rand)
+
+
 def _fixed(**items: Callable[[int], st.SearchStrategy[Any]]) -> Callable[[int], st.SearchStrategy[dict[str, Any]]]:
     """T -> a dict strategy with each parameter None (its default) or drawn."""
     return lambda T: st.fixed_dictionaries({k: _optional(f(T)) for k, f in items.items()})
@@ -329,6 +339,7 @@ _MODEL_PARAMS: dict[str, Callable[[int], st.SearchStrategy[dict[str, Any]]]] = {
     "pareto": _fixed(alpha=lambda T: st.floats(0.3, 4.0), scale=lambda T: st.floats(0.1, 10.0)),
     "lognormal": _fixed(mu=lambda T: st.floats(-1.0, 5.0), s=lambda T: st.floats(0.0, 2.5)),
     "workers": _workers_params,
+    "compute": _compute_params,
 }
 
 
