@@ -17,6 +17,7 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
  11    worst-case-known            the exact worst-case SDP reproduces gradient descent's known value
  12    worst-case-tightness        exact worst case / Theorem D, D' at the horizons the SDP reaches
  13    worst-case-simulation       sigma = 0 runs never beat the exact worst case (same delays, rule)
+ 14    worst-case-delays           the worst delays (and Picky patterns) for the exact worst case, searched
 =====  ==========================  ===============================================================
 
 Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
@@ -45,6 +46,7 @@ from . import (
     theorem_d_stochastic,
     tightness,
     worst_case_known,
+    worst_case_delays,
     worst_case_simulation,
     worst_case_tightness,
 )
@@ -59,7 +61,7 @@ __all__ = ["CLAIMS", "get", "run", "Claim", "Context", "Evidence", "Budget", "PR
 CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
                        counting_lemma, invariants, tightness, baselines, worst_case_known,
-                       worst_case_tightness, worst_case_simulation)), key=lambda c: c.number)}
+                       worst_case_tightness, worst_case_simulation, worst_case_delays)), key=lambda c: c.number)}
 #: the claims that read the runs (or the evidence) of the others: they run last (with an executor:
 #: here, after the others' runs are merged)
 DEPENDENT = ("counting-lemma", "invariants", "tightness")
