@@ -73,3 +73,107 @@ def test_claim_worst_case_simulation_passes_and_can_fail(monkeypatch):
     monkeypatch.setattr(wcs, "run_lanes", older)
     ev = claims.run(["worst-case-simulation"], "test")[0]
     assert ev.verdict == "fail" and ev.measured["replay_failures"] > 0
+
+
+# --- claim 14: the worst delays ----------------------------------------------------------------
+def test_repair_by_hand():
+    from verify.search.worst_delays import repair
+
+    # clipped to t - 1: [0, 1, 2, 3] (sum 6); then the largest lowered, the last among ties: [0, 1, 2, 2], [0, 1, 2, 1]
+    assert repair([0, 5, 5, 5], 4).tolist() == [0, 1, 2, 1]
+    assert repair([3, 0, 1, 0], 10).tolist() == [0, 0, 1, 0]
+    assert repair([0, 1, 2, 3], 0).tolist() == [0, 0, 0, 0]
+
+
+def test_search_worst_delays_is_reproducible_and_in_budget():
+    from verify.search.worst_delays import search_worst_delays
+
+    alg = algorithms.resolve("delayed-sgd", beta=1.0, F=1.0, eps=0.5, sigma=0.0, eta=1 / 9)
+    a = search_worst_delays(alg, 6, 1.0, F=1.0, examples=6, seed=3)
+    b = search_worst_delays(alg, 6, 1.0, F=1.0, examples=6, seed=3)
+    assert a == b and a["evaluated"] >= 6
+    d = np.array(a["delays"])
+    assert d.sum() <= 6 and all(0 <= d[i] <= i for i in range(6))
+    with pytest.raises(ValueError, match="tau_avg"):
+        search_worst_delays(alg, 6, 4.0, F=1.0, examples=2)
+
+
+def test_rejected_steps_are_lost_steps():
+    # Picky with steps 6, 7 rejected and every other delay 0 visits the points of 9 gradient steps
+    # (x_1..x_12 = 10 distinct points), plus two distance constraints: W <= gradient descent's at T = 10
+    from verify.worstcase import solve_program
+    from verify.worstcase.patterns import pattern_value
+
+    pk = algorithms.resolve("picky", beta=1.0, F=1.0, eps=0.5, sigma=0.0)
+    d = np.zeros(12, dtype=np.int64)
+    d[5:7] = 5
+    w, status = pattern_value(pk, d, "aaaaarraaaaa", F=1.0)
+    gd = algorithms.resolve("sgd", beta=1.0, F=1.0, eps=0.5, sigma=0.0, eta=pk.eta)
+    w_gd = solve_program(build_program(gd, np.zeros(10, dtype=np.int64), F=1.0), "clarabel", "direct").value
+    assert w is not None and w <= w_gd * (1 + 1e-5)
+    d[1] = 1  # step 2 reads x_1; step 3 (d_3 = 0) rejected: distance 0 < rho, no function realises it
+    assert pattern_value(pk, d, "aaraaaaaaaaa", F=1.0) == (None, "structural")
+
+
+def test_claim_worst_case_delays_passes_and_can_fail(monkeypatch):
+    from verify import claims, worstcase
+    from verify.worstcase import patterns
+
+    ev = claims.run(["worst-case-delays"], "test")[0]
+    assert ev.verdict == "pass" and len(ev.instances) == 2 and ev.ratio >= 1 - 1e-6
+    assert all(e["backends_agree"] and e["certificate_instance"] and e["certificate_dual"] for e in ev.instances)
+    # the search's backend 0.1% off the reference formulation must be caught
+    real = worstcase.solve_program
+
+    def off(prog, solver="clarabel", backend="pepit"):
+        wc = real(prog, solver, backend)
+        if backend == "direct":
+            wc.value *= 1.001
+        return wc
+
+    monkeypatch.setattr(worstcase, "solve_program", off)
+    monkeypatch.setattr(patterns, "solve_program", off)
+    assert claims.run(["worst-case-delays"], "test")[0].verdict == "fail"
+
+
+# --- claim 15: the headline at small T ----------------------------------------------------------
+def test_block_family_by_hand():
+    from verify.claims.worst_case_headline import block_family
+
+    assert block_family(12, 10, 5).tolist() == [0, 0, 0, 0, 0, 5, 5, 0, 0, 0, 0, 0]
+    assert block_family(12, 10, 1).tolist() == [0] + [1] * 10 + [0]
+    with pytest.raises(ValueError, match="D"):
+        block_family(12, 10, 3)
+
+
+def test_claim_worst_case_headline_passes_and_can_fail(monkeypatch):
+    from verify import claims
+    from verify.worstcase import program
+
+    ev = claims.run(["worst-case-headline"], "test")[0]
+    assert ev.verdict == "pass" and len(ev.instances) == 3
+    for e in ev.instances:
+        assert e["picky all-accept"] <= e["delayed-sgd"] * (1 + 1e-5)
+    # Picky's step in the program half the rule's (its worst case then exceeds delayed SGD's at eta): caught
+    from verify.algorithms import rules
+
+    real = rules.Algorithm.step
+    monkeypatch.setattr(rules.Picky, "step", lambda self, d: real(self, d) / 2)
+    assert claims.run(["worst-case-headline"], "test")[0].verdict == "fail"
+
+
+def test_claim_13_catches_pattern_constraints_written_backwards(monkeypatch):
+    # Picky's accept test written backwards in the SDP's program (accepted steps >= rho): claim 15's relation
+    # cannot see it (any added constraint shrinks the feasible set), claim 13's real runs do
+    from verify import claims
+    from verify.worstcase import program
+
+    real = program.Program.distance_constraints
+
+    def flipped(self):
+        return [(t, "ge" if k == "le" else "le") for t, k in real(self)]
+
+    monkeypatch.setattr(program.Program, "distance_constraints", flipped)
+    assert claims.run(["worst-case-headline"], "test")[0].verdict == "pass"
+    ev = claims.run(["worst-case-simulation"], "test")[0]
+    assert ev.verdict == "fail" and ev.measured["replay_failures"] > 0

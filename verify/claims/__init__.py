@@ -18,6 +18,7 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
  12    worst-case-tightness        exact worst case / Theorem D, D' at the horizons the SDP reaches
  13    worst-case-simulation       sigma = 0 runs never beat the exact worst case (same delays, rule)
  14    worst-case-delays           the worst delays (and Picky patterns) for the exact worst case, searched
+ 15    worst-case-headline         exact worst case against tau_max at fixed tau_avg, Picky vs delayed SGD
 =====  ==========================  ===============================================================
 
 Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
@@ -47,6 +48,7 @@ from . import (
     tightness,
     worst_case_known,
     worst_case_delays,
+    worst_case_headline,
     worst_case_simulation,
     worst_case_tightness,
 )
@@ -61,7 +63,8 @@ __all__ = ["CLAIMS", "get", "run", "Claim", "Context", "Evidence", "Budget", "PR
 CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
                        counting_lemma, invariants, tightness, baselines, worst_case_known,
-                       worst_case_tightness, worst_case_simulation, worst_case_delays)), key=lambda c: c.number)}
+                       worst_case_tightness, worst_case_simulation, worst_case_delays,
+                       worst_case_headline)), key=lambda c: c.number)}
 #: the claims that read the runs (or the evidence) of the others: they run last (with an executor:
 #: here, after the others' runs are merged)
 DEPENDENT = ("counting-lemma", "invariants", "tightness")
