@@ -130,6 +130,16 @@ MUTANTS = [
     Mutant("M37", "task noise", "verify/models/noise.py", "    m = math.sqrt(-2.0 * math.log(s) / s)\n",
            "    m = math.sqrt(-math.log(s) / s)\n",
            "the task stream's polar normals lose their factor 2 (task-keyed Gaussian noise of variance 1/2)"),
+    Mutant("M38", "worst-case program", "verify/worstcase/program.py", "    d = np.array(d[:T], dtype=np.int64)\n",
+           "    d = np.array(np.minimum(d[:T] + (d[:T] > 0), np.arange(T)), dtype=np.int64)\n",
+           "the SDP's program reads the iterate one step older than d_t says on delayed steps (consistently: its "
+           "certificates still pass)"),
+    Mutant("M39", "worst-case program", "verify/worstcase/program.py", 'return [(t, "le" if self.accept[t - 1] else "ge")',
+           'return [(t, "ge" if self.accept[t - 1] else "le")',
+           "Picky's accept pattern written backwards in the SDP (accepted steps at distance >= rho, rejected <= rho)"),
+    Mutant("M40", "rejections record", "verify/engine/kernel.py", "                rej_bits[i >> 3] |= np.uint8(1 << (i & 7))\n",
+           "                rej_bits[(i - 1) >> 3] |= np.uint8(1 << ((i - 1) & 7))\n",
+           "the kernel records each rejected step as the step before (counts and distances unchanged)"),
 ]
 
 

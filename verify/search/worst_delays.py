@@ -8,7 +8,8 @@ by one -- every draw is a valid sequence, none is discarded. Picky's pattern: ea
 d_t > 0 is rejected when its drawn integer in 0..3 is 0 (a quarter of them; d_t = 0 is always
 accepted). An infeasible pattern (:mod:`verify.worstcase.patterns`: structural, or the solver's
 'infeasible' status) is no instance: it scores 0 for ``hypothesis.target`` and is counted, never
-reported as a worst case. The constant-delay sequence of the budget (with the all-accept pattern)
+reported as a worst case; a solve that fails otherwise is counted as ``failed:<status>`` and
+scores 0 too. The constant-delay sequence of the budget (with the all-accept pattern)
 is pinned with ``@example``. The search is seeded and runs inside
 :func:`verify.search.strategies.reproducible_search`: it depends on (seed, budget) only.
 """
@@ -64,8 +65,15 @@ def search_worst_delays(alg: Algorithm, T: int, tau_avg: float, *, F: float, exa
         else:
             from verify.worstcase import build_program, solve_program
 
-            wc = solve_program(build_program(alg, d, F=F), solver, backend)
-            value, status = wc.value, wc.status
+            from verify.worstcase import WorstCaseError
+
+            try:
+                wc = solve_program(build_program(alg, d, F=F), solver, backend)
+                value, status = wc.value, wc.status
+            except WorstCaseError as exc:  # a failed solve: counted, scores 0 (no pattern to be infeasible)
+                if exc.status.startswith("unbounded"):
+                    raise
+                value, status = None, f"failed:{exc.status}"
         best["evaluated"] += 1
         if value is None:
             best["infeasible"][status] = best["infeasible"].get(status, 0) + 1

@@ -10,7 +10,10 @@ no instance. It is recognised either before any solve (:meth:`.program.Program.s
 a rejection at distance 0) or by the solver's status ('infeasible' / 'infeasible_inaccurate', raised
 as :class:`verify.worstcase.WorstCaseError`); either way it is counted and skipped, never a value.
 (An 'infeasible_inaccurate' status is the solver's verdict, not a certificate: such a pattern is
-skipped, so the maximum is over the patterns the solver found feasible.)
+skipped, so the maximum is over the patterns the solver found feasible.) A solve that fails
+otherwise (Clarabel gives up on some ill-conditioned patterns, status None) is counted as
+``failed:<status>`` and skipped too: a maximum with failures is over the solved patterns only, and the
+claims say so (:func:`failed_count`).
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from ..algorithms.rules import Algorithm
 from .pep import WorstCaseError, solve_program
 from .program import build_program
 
-__all__ = ["free_steps", "pattern_value", "max_over_patterns"]
+__all__ = ["free_steps", "pattern_value", "max_over_patterns", "failed_count"]
 
 
 def free_steps(d: Sequence[int] | np.ndarray) -> list[int]:
@@ -34,7 +37,8 @@ def free_steps(d: Sequence[int] | np.ndarray) -> list[int]:
 def pattern_value(alg: Algorithm, d: Sequence[int] | np.ndarray, pattern: str, *, F: float,
                   solver: str = "clarabel", backend: str = "direct") -> tuple[float | None, str]:
     """(W(d, pattern), status), or (None, why) for an infeasible pattern: 'structural' (rejected at
-    distance 0, no solve) or the solver's status. Other solver failures raise."""
+    distance 0, no solve) or the solver's status; (None, 'failed:<status>') for a solve that failed
+    otherwise; an unbounded problem raises (it cannot happen under the initial condition 'every')."""
     prog = build_program(alg, d, pattern=pattern, F=F)
     if prog.structurally_infeasible():
         return None, "structural"
@@ -43,7 +47,9 @@ def pattern_value(alg: Algorithm, d: Sequence[int] | np.ndarray, pattern: str, *
     except WorstCaseError as exc:
         if exc.status.startswith("infeasible"):
             return None, exc.status
-        raise
+        if exc.status.startswith("unbounded"):
+            raise
+        return None, f"failed:{exc.status}"
     return wc.value, wc.status
 
 
@@ -68,3 +74,8 @@ def max_over_patterns(alg: Algorithm, d: Sequence[int] | np.ndarray, *, F: float
         elif value > best["value"]:
             best.update(value=value, pattern=pattern)
     return best
+
+
+def failed_count(skipped: dict[str, int]) -> int:
+    """How many of the skipped patterns were failed solves (not infeasible ones)."""
+    return sum(n for k, n in skipped.items() if k.startswith("failed:"))
