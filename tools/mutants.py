@@ -134,12 +134,8 @@ MUTANTS = [
            "    d = np.array(np.minimum(d[:T] + (d[:T] > 0), np.arange(T)), dtype=np.int64)\n",
            "the SDP's program reads the iterate one step older than d_t says on delayed steps (consistently: its "
            "certificates still pass)"),
-    Mutant("M39", "worst-case program", "verify/worstcase/program.py", 'return [(t, "le" if self.accept[t - 1] else "ge")',
-           'return [(t, "ge" if self.accept[t - 1] else "le")',
-           "Picky's accept pattern written backwards in the SDP (accepted steps at distance >= rho, rejected <= rho)"),
-    Mutant("M40", "rejections record", "verify/engine/kernel.py", "                rej_bits[i >> 3] |= np.uint8(1 << (i & 7))\n",
-           "                rej_bits[(i - 1) >> 3] |= np.uint8(1 << ((i - 1) & 7))\n",
-           "the kernel records each rejected step as the step before (counts and distances unchanged)"),
+    Mutant("M39", "streaming minimum", "verify/engine/kernel.py", "        if G < gmin:\n", "        if G < gmin and t > 1:\n",
+           "the kernel's min_t ||grad f(x_t)|| skips x_1 (first hits and every other statistic unchanged)"),
 ]
 
 

@@ -11,7 +11,7 @@ a rejection at distance 0) or by the solver's status ('infeasible' / 'infeasible
 as :class:`verify.worstcase.WorstCaseError`); either way it is counted and skipped, never a value.
 (An 'infeasible_inaccurate' status is the solver's verdict, not a certificate: such a pattern is
 skipped, so the maximum is over the patterns the solver found feasible.) A solve that fails
-otherwise (Clarabel gives up on some ill-conditioned patterns, status None) is counted as
+otherwise is tried again with the PEPit backend; if that fails too (Clarabel gives up on some ill-conditioned patterns, status None) is counted as
 ``failed:<status>`` and skipped too: a maximum with failures is over the solved patterns only, and the
 claims say so (:func:`failed_count`).
 """
@@ -49,6 +49,8 @@ def pattern_value(alg: Algorithm, d: Sequence[int] | np.ndarray, pattern: str, *
             return None, exc.status
         if exc.status.startswith("unbounded"):
             raise
+        if backend != "pepit":  # the reference formulation (its own canonicalisation) before giving up
+            return pattern_value(alg, d, pattern, F=F, solver=solver, backend="pepit")
         return None, f"failed:{exc.status}"
     return wc.value, wc.status
 
