@@ -136,7 +136,7 @@ def check(ctx: Context) -> Evidence:
                 accurate = gap <= REL_TOL * max(wc.value, 1e-3)
                 verdict = FAIL if not (replay_ok and below) else (PASS if accurate else INCONCLUSIVE)
                 e.update(status=wc.status, worst_case=wc.value, dual_bound=wc.dual_value, duality_gap=gap, ratio=ratio,
-                         replay_ok=replay_ok, verdict=verdict, solve_seconds=wc.solve_time, backend=used)
+                         replay_ok=replay_ok, verdict=verdict, backend=used)
                 entries.append(e)
                 rows.append(Row(alg.name, prob.spec, spec, 0, f"measured/worst T={T}", ratio))
     solved = [e for e in entries if e.get("worst_case") is not None]
