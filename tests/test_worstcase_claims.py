@@ -152,6 +152,7 @@ def test_claim_worst_case_headline_passes_and_can_fail(monkeypatch):
 
     ev = claims.run(["worst-case-headline"], "test")[0]
     assert ev.verdict == "pass" and len(ev.instances) == 3
+    assert ev.measured["delayed-sgd eta=0.1111: W(tau_max 6)/W(1)"] > 0
     for e in ev.instances:
         assert e["picky all-accept"] <= e["delayed-sgd"] * (1 + 1e-5)
     # Picky's step in the program half the rule's (its worst case then exceeds delayed SGD's at eta): caught

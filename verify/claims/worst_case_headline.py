@@ -105,7 +105,7 @@ def check(ctx: Context) -> Evidence:
             growth[f"{k} eta={eta:.4g}"] = (v[-1] / v[0]) if (v[0] and v[-1] is not None) else None
     return Evidence(
         verdict=combine([e["verdict"] for e in entries]),
-        measured={"W(tau_max = max) / W(tau_max = 1)": growth, "T": T, "tau_avg": S / T},
+        measured={**{f"{k}: W(tau_max {Ds[-1]})/W(1)": v for k, v in growth.items()}, "T": T, "tau_avg": S / T},
         bound=None, ratio=None, ci=None, instances=entries, rows=rows,
         notes=["measured, not a verdict on the headline (an asymptotic statement about steps to eps); Picky's worst case "
                "is the maximum over feasible patterns, the all-accept column alone flatters it"], **base)
