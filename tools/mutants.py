@@ -130,6 +130,12 @@ MUTANTS = [
     Mutant("M37", "task noise", "verify/models/noise.py", "    m = math.sqrt(-2.0 * math.log(s) / s)\n",
            "    m = math.sqrt(-math.log(s) / s)\n",
            "the task stream's polar normals lose their factor 2 (task-keyed Gaussian noise of variance 1/2)"),
+    Mutant("M38", "worst-case program", "verify/worstcase/program.py", "    d = np.array(d[:T], dtype=np.int64)\n",
+           "    d = np.array(np.minimum(d[:T] + (d[:T] > 0), np.arange(T)), dtype=np.int64)\n",
+           "the SDP's program reads the iterate one step older than d_t says on delayed steps (consistently: its "
+           "certificates still pass)"),
+    Mutant("M39", "streaming minimum", "verify/engine/kernel.py", "        if G < gmin:\n", "        if G < gmin and t > 1:\n",
+           "the kernel's min_t ||grad f(x_t)|| skips x_1 (first hits and every other statistic unchanged)"),
 ]
 
 
