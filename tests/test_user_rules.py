@@ -1,0 +1,138 @@
+"""Your own rules (verify.algorithms.define): a user rule runs in the reference loop and the compiled
+kernel bit for bit, a user copy of Picky SGD is Picky SGD bit for bit, and malformed expressions are
+one-line errors naming the symbol.
+
+One module-level set of user rules, so the user kernel compiles once (~20-60 s) for the module."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import theory
+from verify import algorithms as A
+from verify import engine as E
+from verify.models import delays as D
+from verify.models import problems as P
+from verify.models.noise import make_noise
+
+from test_engine import FLOAT_FIELDS, assert_same_run, same_float
+
+# Picky SGD's own defaults (Theorem D's eta and rho), as SymPy, and the accept/step as text
+PICKY_DEFAULTS = {p.name: p.default for p in theory.get_rule("picky").parameters}
+A.define("my-picky", accept="dist <= rho", step="eta", params=PICKY_DEFAULTS)
+A.define("picky-2rho", accept="dist <= 2*rho", step="eta", params=PICKY_DEFAULTS)
+
+CASES = [  # problem, dim, delay spec, T, eps, sigma, noise, whether picky rejects some step
+    ("logsum", 10, "pareto:alpha=1.5,scale=3", 2000, 0.1, 0.5, "gaussian", True),
+    ("quadratic:spectrum=geometric,mu=0.01,rotate=true", 5, "bursty:m=7", 1500, 0.05, 1.0, "rademacher", False),
+    ("chain", 6, "straggler", 1200, 0.1, 0.1, "student_t:df=3", True),
+    ("logsum:width=0.5", 3, "constant:tau=3", 800, 0.5, 0.0, "gaussian", True),
+]
+
+
+def _resolve(name, prob, seq, eps, sigma):
+    return A.resolve(name, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, delays=seq)
+
+
+def _same_but_name(a, b):
+    """Every field of two run records equal (floats with ==), but the algorithm's name and config."""
+    for f in ("seed", "T", "steps_run", "first_hit", "min_grad_norm_step", "accepted", "rejected", "diverged",
+              "diverged_step", "engine"):
+        assert getattr(a, f) == getattr(b, f), f
+    for f in FLOAT_FIELDS + ("min_f",):
+        assert same_float(getattr(a, f), getattr(b, f)), f
+    assert np.array_equal(a.rejected_steps, b.rejected_steps)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_user_picky_equals_builtin_picky_bit_for_bit(case):
+    spec, dim, dspec, T, eps, sigma, noise, rejects = case
+    prob, nz = P.make(spec, dim), make_noise(noise)
+    seq = D.make(dspec, T, seed=7)
+    mine, picky = _resolve("my-picky", prob, seq, eps, sigma), _resolve("picky", prob, seq, eps, sigma)
+    assert (mine.eta, mine.rho) == (picky.eta, picky.rho)
+    assert A.user.is_user(mine) and not A.user.is_user(picky)
+    eng = E.run_batch(prob, seq, [mine, picky, mine], [3, 3, 4], T=T, noise=nz)
+    _same_but_name(eng[0], eng[1])
+    assert eng[1].accepted > 0 and (eng[1].rejected > 0) == rejects  # where stated, the filter acts
+    ref_mine = A.reference_run(prob, seq, mine, seed=3, T=T, noise=nz)
+    ref_picky = A.reference_run(prob, seq, picky, seed=3, T=T, noise=nz)
+    _same_but_name(ref_mine, ref_picky)
+    assert_same_run(ref_mine, eng[0])
+    assert_same_run(A.reference_run(prob, seq, mine, seed=4, T=T, noise=nz), eng[2])
+
+
+def test_user_rule_2rho_kernel_equals_reference_and_differs_from_picky():
+    prob, nz = P.make("logsum", 10), make_noise("gaussian")
+    T, eps, sigma = 2000, 0.1, 0.5
+    seq = D.make("pareto:alpha=1.5,scale=3", T, seed=1)
+    two, picky = _resolve("picky-2rho", prob, seq, eps, sigma), _resolve("picky", prob, seq, eps, sigma)
+    assert two.rho == picky.rho
+    eng_two, eng_picky = E.run_batch(prob, seq, [two, picky], [5, 5], T=T, noise=nz)
+    ref_two = A.reference_run(prob, seq, two, seed=5, T=T, noise=nz)
+    assert_same_run(ref_two, eng_two)
+    # the precondition: picky rejects some step with rho < dist <= 2 rho (there the rules differ)
+    ref_picky = A.reference_run(prob, seq, picky, seed=5, T=T, noise=nz, trace_every=None)
+    assert ref_picky.max_accepted_distance <= picky.rho
+    assert picky.rho < ref_picky.min_rejected_distance <= 2 * picky.rho or _rejects_between(prob, seq, picky, nz, T)
+    assert eng_two.accepted > eng_picky.accepted
+    assert not np.array_equal(eng_two.rejected_steps, eng_picky.rejected_steps)
+
+
+def _rejects_between(prob, seq, picky, nz, T):
+    """Some step of picky's run has rho < dist <= 2 rho (recorded by wrapping decide)."""
+    seen = []
+
+    class Spy(type(picky)):
+        def decide(self, dist, d):
+            seen.append(dist)
+            return super().decide(dist, d)
+
+    A.reference_run(prob, seq, Spy(**{k: getattr(picky, k) for k in ("eps", "sigma", "beta", "eta", "rho")}),
+                    seed=5, T=T, noise=nz)
+    return any(picky.rho < x <= 2 * picky.rho for x in seen)
+
+
+def test_user_rule_decide_and_defaults_by_hand():
+    alg = A.resolve("picky-2rho", beta=1.0, F=1.0, eps=0.1, sigma=0.0, delays=D.make("constant:tau=2", 10))
+    assert alg.rho == 0.05 and alg.source["rho"].startswith("user rule picky-2rho")
+    assert alg.decide(0.1, 3)[0] and not alg.decide(0.1000001, 3)[0]
+    cls = A.define("capped", accept="d_t < R", step="Min(eta, 1/(4*beta*d_t))", params={"R": "3", "eta": "1/(2*beta)"})
+    c = cls.resolve(beta=2.0, F=1.0, eps=0.1, sigma=0.0)
+    assert (c.R, c.eta) == (3, 0.25)
+    assert c.decide(0.0, 2) == (True, 1 / 16) and c.decide(0.0, 3) == (False, 1 / 24)
+    with pytest.raises(ValueError, match="parameter 'R' of algorithm 'capped' must be"):
+        cls.resolve(beta=2.0, F=1.0, eps=0.1, sigma=0.0, R=0)
+
+
+@pytest.mark.parametrize("kw, symbol", [
+    (dict(accept="dist <= 2*rhoo", step="eta"), "rhoo"),
+    (dict(accept="dist <= rho", step="eta + dist"), "dist"),
+    (dict(accept="dist <= rho", step="eta", extra={"c": "eps/gamma"}), "gamma"),
+    (dict(accept="dist <= rho", step="foo(eta)"), "foo"),
+    (dict(accept="dist <= tau_avg", step="eta"), "tau_avg"),
+])
+def test_malformed_expression_is_one_line_error_naming_the_symbol(kw, symbol):
+    params = {"eta": "1/(9*beta)", "rho": "eps/(2*beta)", **kw.pop("extra", {})}
+    with pytest.raises(ValueError) as e:
+        A.define("bad", params=params, **kw)
+    msg = str(e.value)
+    assert "\n" not in msg and f"'{symbol}'" in msg and "allowed symbols:" in msg, msg
+
+
+@pytest.mark.parametrize("kw, text", [
+    (dict(accept="dist <=", step="eta"), "not an expression"),
+    (dict(accept="rho", step="eta"), "must be a condition"),
+    (dict(accept="dist <= rho", step="d_t <= rho"), "must be a number expression"),
+])
+def test_malformed_shape_is_one_line_error(kw, text):
+    with pytest.raises(ValueError, match=text) as e:
+        A.define("bad", params={"eta": "1", "rho": "1"}, **kw)
+    assert "\n" not in str(e.value)
+
+
+def test_builtin_name_and_unknown_algorithm():
+    with pytest.raises(ValueError, match="built-in"):
+        A.define("picky", accept="dist <= rho", step="eta", params={"eta": "1", "rho": "1"})
+    with pytest.raises(ValueError, match="my-picky"):  # the error lists the user rules too
+        A.resolve("nope", beta=1.0, F=1.0, eps=0.1, sigma=0.0)
