@@ -92,6 +92,7 @@ FLAGS = {
     "delay_seed": "--delay-seed", "delay_draw": "--delay-draw", "eta": "--eta", "rho": "--rho", "R": "--R",
     "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
     "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force", "trace_csv": "--trace-csv",
+    "user_rule": "--user-rule",
 }
 #: output options: not parameters of the run
 _OUTPUT = ("algorithm", "save", "force", "trace_csv")
@@ -126,6 +127,11 @@ def add_parser(sub: Any) -> None:
     grp = s.add_argument_group("run")
     grp.add_argument("--algorithm", action="append", default=None, metavar="A[,A...]",
                      help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(catalog()['algorithms'])}")
+    grp.add_argument("--user-rule", action="append", default=None, metavar="NAME:accept=EXPR,step=EXPR[,p=EXPR...]",
+                     help="define your own algorithm NAME (repeatable) and run it with --algorithm NAME: accept in dist, "
+                          "d_t, its parameters, beta, eps, sigma; step in the same but dist; each parameter's default in "
+                          "beta, F, eps, sigma, tau_avg, tau_max and earlier parameters; quote an expression holding a comma: "
+                          "step=\"Min(eta,1/d_t)\" (README: Your own rules)")
     grp.add_argument("--problem", default="logsum", metavar="P[:k=v,...]", help="problem spec (default logsum)")
     grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]",
                      help="(required unless --adversary) delay model spec, e.g. pareto:alpha=1.5,scale=3")
@@ -174,9 +180,22 @@ def add_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------
 # parameters
 # ------------------------------------------------------------------------------------------
-def _algorithm_names(values: list[str]) -> list[str]:
+def _user_rule_names(specs: list[str] | None) -> list[str]:
+    """The names of the --user-rule specs (only the syntax here; the rules are defined by the run)."""
+    from verify.io.specs import parse_spec
+
+    out = []
+    for s in specs or []:
+        try:
+            out.append(parse_spec(s, what="rule name")[0])
+        except ValueError as exc:
+            raise ValueError(f"--user-rule: {exc}") from None
+    return out
+
+
+def _algorithm_names(values: list[str], user: list[str] = ()) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
-    known = catalog()["algorithms"]
+    known = [*catalog()["algorithms"], *user]
     allowed = ", ".join(known)
     if not names:
         raise ValueError(f"--algorithm: no algorithm given; allowed: {allowed}")
@@ -199,7 +218,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
     p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT}
     if p["engine"] is None:
         p["engine"] = "reference" if p["adversary"] is not None else "numba"
-    return {"algorithms": _algorithm_names(args.algorithm), **p}
+    return {"algorithms": _algorithm_names(args.algorithm, _user_rule_names(p.get("user_rule"))), **p}
 
 
 # ------------------------------------------------------------------------------------------
