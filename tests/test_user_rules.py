@@ -136,3 +136,43 @@ def test_builtin_name_and_unknown_algorithm():
         A.define("picky", accept="dist <= rho", step="eta", params={"eta": "1", "rho": "1"})
     with pytest.raises(ValueError, match="my-picky"):  # the error lists the user rules too
         A.resolve("nope", beta=1.0, F=1.0, eps=0.1, sigma=0.0)
+
+
+# ---- the CLI ----------------------------------------------------------------------------------
+SPEC_2RHO = "cli-2rho:accept=dist <= 2*rho,step=eta,eta=1/(9*beta),rho=eps/(2*beta)"
+
+
+def test_cli_simulate_user_rule_runs_the_rule(capsys):
+    import json
+
+    from verify.cli import main
+
+    args = ["simulate", "--user-rule", SPEC_2RHO, "--algorithm", "cli-2rho", "--problem", "logsum", "--dim", "10",
+            "--delays", "pareto:alpha=1.5,scale=3", "--delay-seed", "1", "--eps", "0.1", "--steps", "2000",
+            "--seeds", "2", "--seed0", "5", "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    prob = P.make("logsum", 10)
+    seq = D.make("pareto:alpha=1.5,scale=3", 2000, seed=1)
+    alg = A.resolve("cli-2rho", beta=prob.beta, F=prob.F, eps=0.1, sigma=0.0, delays=seq)  # defined by the CLI
+    assert (alg.eta, alg.rho) == (1 / 18, 0.025)
+    want = E.run_batch(prob, seq, [alg, alg], [5, 6], T=2000)
+    got = out["runs"]
+    assert [r["algorithm"] for r in got] == ["cli-2rho"] * 2
+    assert [(r["first_hit"], r["accepted"], r["rejected"]) for r in got] == \
+        [(w.first_hit, w.accepted, w.rejected) for w in want]
+    assert want[0].rejected > 0
+
+
+@pytest.mark.parametrize("spec, text", [
+    ("q:accept=dist <= 2*rhoo,step=eta,eta=1,rho=1", "unknown symbol 'rhoo'"),
+    ("q:step=eta,eta=1", "missing accept"),
+    ("q:accept=dist <= rho,step=eta,eta=1,rho=eps/gamma", "unknown symbol 'gamma'"),
+])
+def test_cli_user_rule_errors_are_one_line(capsys, spec, text):
+    from verify.cli import main
+
+    assert main(["simulate", "--user-rule", spec, "--algorithm", "q", "--delays", "pareto", "--eps", "0.1",
+                 "--steps", "100", "--seeds", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("picky simulate: error: --user-rule") and text in err and "\n" not in err, err
