@@ -21,6 +21,11 @@ from test_engine import FLOAT_FIELDS, assert_same_run, same_float
 PICKY_DEFAULTS = {p.name: p.default for p in theory.get_rule("picky").parameters}
 A.define("my-picky", accept="dist <= rho", step="eta", params=PICKY_DEFAULTS)
 A.define("picky-2rho", accept="dist <= 2*rho", step="eta", params=PICKY_DEFAULTS)
+# the rules the CLI and hunter tests below define (defined here too, so that the user kernel compiles once)
+SPEC_2RHO = "cli-2rho:accept=dist <= 2*rho,step=eta,eta=1/(9*beta),rho=eps/(2*beta)"
+A.user.parse_rule_spec(SPEC_2RHO)
+A.user.with_accept("picky", "dist <= rho")
+A.user.with_accept("picky", "dist <= 2*rho")
 
 CASES = [  # problem, dim, delay spec, T, eps, sigma, noise, whether picky rejects some step
     ("logsum", 10, "pareto:alpha=1.5,scale=3", 2000, 0.1, 0.5, "gaussian", True),
@@ -139,9 +144,6 @@ def test_builtin_name_and_unknown_algorithm():
 
 
 # ---- the CLI ----------------------------------------------------------------------------------
-SPEC_2RHO = "cli-2rho:accept=dist <= 2*rho,step=eta,eta=1/(9*beta),rho=eps/(2*beta)"
-
-
 def test_cli_simulate_user_rule_runs_the_rule(capsys):
     import json
 
@@ -176,3 +178,40 @@ def test_cli_user_rule_errors_are_one_line(capsys, spec, text):
                  "--steps", "100", "--seeds", "1"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("picky simulate: error: --user-rule") and text in err and "\n" not in err, err
+
+
+# ---- the hunter: --accept --------------------------------------------------------------------
+def _evaluate(accept, metric, d, bound):
+    from verify.search import hunter
+
+    conj = hunter.Conjecture(algorithm="picky", bound=bound, metric=metric, problem="logsum", dim=10, eps=0.1,
+                             accept=accept)
+    res, why = hunter._Evaluator(conj)(conj.instances[0], d)
+    assert why is None, why
+    return conj, res
+
+
+def test_hunter_accept_runs_the_user_rule():
+    d = D.make("pareto:alpha=1.5,scale=3", 3000, seed=1).delays
+    conj, same = _evaluate("dist <= rho", "rejections", d, "sqrt(2*B*sum_d)")
+    _, plain = _evaluate(None, "rejections", d, "sqrt(2*B*sum_d)")
+    assert conj.rule_name.startswith("picky-accept-") and A.user.is_user(A.USER_RULES[conj.rule_name])
+    assert same == plain and plain["rejections"] > 0  # Picky's own test, as a user rule: the same run
+    conj2, two = _evaluate("dist <= 2*rho", "rejections", d, "sqrt(2*B*sum_d)")
+    assert "accept iff dist <= 2*rho" in conj2.statement()
+    # an oracle: the reference loop of the independently defined picky-2rho, up to its first hit
+    prob = P.make("logsum", 10)
+    seq = D.from_trace(d)
+    alg = _resolve("picky-2rho", prob, seq, 0.1, 0.0)
+    ref = A.reference_run(prob, seq, alg, seed=0, T=d.size, stop_at_hit=True)
+    assert ref.first_hit == two["first_hit"] and two["first_hit"] is not None
+    assert two["rejections"] == int(np.count_nonzero(ref.rejected_steps < ref.first_hit))
+    assert two["rejections"] != plain["rejections"]
+
+
+def test_cli_hunt_accept_error_is_one_line(capsys):
+    from verify.cli import main
+
+    assert main(["hunt", "--algorithm", "picky", "--accept", "dist <= 10*rhoo", "--bound", "64*beta*F/eps**2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("picky hunt: error: accept:") and "unknown symbol 'rhoo'" in err and "\n" not in err, err

@@ -44,7 +44,7 @@ from theory.rulefns import evaluate_default
 from ..params import Param
 from .rules import DECIDE_JIT, RULE_IDS, Algorithm, ALGORITHMS
 
-__all__ = ["define", "USER_RULES", "is_user", "kernel", "parse_rule_spec"]
+__all__ = ["define", "USER_RULES", "is_user", "kernel", "parse_rule_spec", "format_rule_spec", "with_accept"]
 
 #: the user rules of this process, by name (in definition order: their codes follow the built-ins')
 USER_RULES: dict[str, type[Algorithm]] = {}
@@ -187,3 +187,37 @@ def _text(v: Any) -> Any:
     if isinstance(v, list):
         raise ValueError(f"an expression holds ';': {v!r}")
     return v if isinstance(v, str) else repr(v)
+
+
+def with_accept(algorithm: str, accept: Any, rule: str | None = None) -> type[Algorithm]:
+    """The built-in ``algorithm`` (its step and its parameters' defaults from :mod:`theory.rules`;
+    delay-adaptive's step ``rule``) with its accept test replaced by ``accept``: a user rule named
+    ``ALGORITHM-accept-HASH`` (what ``picky hunt --accept`` runs)."""
+    import hashlib
+
+    import theory
+
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}; got {algorithm!r}")
+    base = theory.get_rule(ALGORITHMS[algorithm]._rule_id_for({"rule": rule} if rule else {}))
+    if not base.uses_delays:
+        raise ValueError(f"--accept: {algorithm} sees d_t = 0 always; choose an algorithm with delays")
+    text = accept if isinstance(accept, str) else str(accept)
+    tag = hashlib.sha256(f"{base.id}|{text}".encode()).hexdigest()[:8]
+    return define(f"{algorithm}-accept-{tag}", accept, base.step, {p.name: p.default for p in base.parameters},
+                  doc=f"{base.id} with accept iff {text}")
+
+
+def format_rule_spec(cls: type[Algorithm]) -> str:
+    """The ``--user-rule`` spec that defines ``cls`` again (inverse of :func:`parse_rule_spec`)."""
+    from ..io.specs import format_spec
+
+    rule = cls._fns.rule  # type: ignore[attr-defined]
+    kv = {"accept": _plain(rule.accept), "step": _plain(rule.step)}
+    kv.update({p.name: _plain(p.default) for p in rule.parameters})
+    return format_spec(cls.name, kv)
+
+
+def _plain(expr: Any) -> str:
+    """SymPy as text that :func:`theory.rules.parse_user_expr` reads back (theory's eps prints as epsilon)."""
+    return str(expr).replace("epsilon", "eps")
