@@ -215,3 +215,46 @@ def test_cli_hunt_accept_error_is_one_line(capsys):
     assert main(["hunt", "--algorithm", "picky", "--accept", "dist <= 10*rhoo", "--bound", "64*beta*F/eps**2"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("picky hunt: error: accept:") and "unknown symbol 'rhoo'" in err and "\n" not in err, err
+
+
+# ---- sweeps: [rules.NAME] ---------------------------------------------------------------------
+def _sweep(rules):
+    return {"sweep": {"algorithms": ["picky", "cli-2rho"], "delays": "pareto:alpha=1.5,scale=3", "delay_seed": 1,
+                      "eps": 0.1, "steps": 1500, "seeds": 2}, **({"rules": rules} if rules is not None else {})}
+
+
+def test_sweep_rules_table_runs_the_rule():
+    from verify.runtime import simulation
+    from verify.runtime.sweeps import spec
+
+    rules = {"cli-2rho": {"accept": "dist <= 2*rho", "step": "eta", "params": {"eta": "1/(9*beta)",
+                                                                                 "rho": "eps/(2*beta)"}}}
+    (cell,) = spec.from_dict(_sweep(rules)).cells
+    assert cell.params["user_rule"] == [SPEC_2RHO]
+    (plain,) = spec.from_dict(_sweep(None)).cells
+    assert "user_rule" not in plain.params and plain.key != cell.key  # sweeps without rules keep their keys
+    lanes = simulation.build(dict(cell.params))
+    got = simulation.execute(lanes, False)
+    prob = P.make("logsum", 10)
+    seq = D.make("pareto:alpha=1.5,scale=3", 1500, seed=1)
+    alg = A.resolve("cli-2rho", beta=prob.beta, F=prob.F, eps=0.1, sigma=0.0, delays=seq)
+    want = E.run_batch(prob, seq, [alg, alg], [0, 1], T=1500)
+    mine = [r for r in got if r.algorithm == "cli-2rho"]
+    assert len(mine) == 2
+    for g, w in zip(mine, want):
+        _same_but_name(g, w)
+        assert (g.algorithm, g.config, g.seed) == (w.algorithm, w.config, w.seed)
+
+
+@pytest.mark.parametrize("rules, text", [
+    ({"q": {"accept": "dist <= 2*rhoo", "step": "eta", "params": {"rho": "1"}}}, "unknown symbol 'rhoo'"),
+    ({"q": {"step": "eta"}}, "needs accept"),
+    ({"q": {"accept": "True", "step": "eta", "eta": "1"}}, "unknown key(s) 'eta'"),
+])
+def test_sweep_rules_errors_are_one_line(rules, text):
+    from verify.runtime.sweeps import spec
+
+    with pytest.raises(ValueError) as e:
+        spec.from_dict(_sweep(rules))
+    msg = str(e.value)
+    assert msg.startswith("sweep file: [rules.q]") and text in msg and "\n" not in msg, msg

@@ -9,7 +9,8 @@ non-finite floats are written as ``null``):
   ``per-seed``), ``eps``, ``steps`` (T), ``seeds`` (K), ``seed0``, ``eta``, ``rho``, ``R``,
   ``tau_C``, ``rule`` (``null`` = default from :func:`verify.algorithms.resolve`), ``stop_at_hit``,
   ``trace_every``, ``engine``, ``adversary`` (spec or ``null``; with an adversary ``delays`` is
-  ``null`` and ``engine`` is ``reference``);
+  ``null`` and ``engine`` is ``reference``), and ``user_rule`` (the ``--user-rule`` specs; only when
+  given);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
   statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``); ``null`` with
@@ -96,6 +97,8 @@ FLAGS = {
 }
 #: output options: not parameters of the run
 _OUTPUT = ("algorithm", "save", "force", "trace_csv")
+#: parameters recorded only when given (a run without them keeps the keys and the schema it had)
+_OPTIONAL = ("user_rule",)
 #: required unless --replay (and --delays unless --adversary)
 _REQUIRED = ("algorithm", "eps", "steps", "seeds")
 
@@ -215,7 +218,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
             f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(catalog()['algorithms'])}; "
             f"delay models: {', '.join(catalog()['delay_models'])}"
         )
-    p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT}
+    p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT and not (d in _OPTIONAL and getattr(args, d) is None)}
     if p["engine"] is None:
         p["engine"] = "reference" if p["adversary"] is not None else "numba"
     return {"algorithms": _algorithm_names(args.algorithm, _user_rule_names(p.get("user_rule"))), **p}
@@ -360,7 +363,7 @@ def load_saved(path: str, flag: str = "--replay", schemas: tuple[str, ...] = REA
     head, _, saved = runstore.load(path, schemas, flag)
     where = str(Path(path) / runstore.HEADER)
     p = head.get("parameters")
-    need = ["algorithms", *(k for k in FLAGS if k not in _OUTPUT)]
+    need = ["algorithms", *(k for k in FLAGS if k not in _OUTPUT and k not in _OPTIONAL)]
     if not isinstance(p, dict) or [k for k in need if k not in p]:
         raise ValueError(f"{flag}: {where!r} lacks parameters (needs {', '.join(need)})")
     _check_header(p, saved, where, flag)
