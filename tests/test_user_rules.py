@@ -258,3 +258,18 @@ def test_sweep_rules_errors_are_one_line(rules, text):
         spec.from_dict(_sweep(rules))
     msg = str(e.value)
     assert msg.startswith("sweep file: [rules.q]") and text in msg and "\n" not in msg, msg
+
+
+def test_redefinition_replaces_the_rule_and_old_objects_refuse_to_run():
+    try:
+        old = A.define("redef", accept="dist <= rho", step="eta", params={"eta": "1", "rho": "1"})
+        assert A.define("redef", accept="dist <= rho", step="eta", params={"eta": "1", "rho": "1"}) is old
+        a = old.resolve(beta=1.0, F=1.0, eps=0.1, sigma=0.0)
+        assert a.code == len(A.RULE_IDS) + list(A.USER_RULES).index("redef")
+        new = A.define("redef", accept="dist < rho", step="eta", params={"eta": "1", "rho": "1"})
+        assert new is not old and A.USER_RULES["redef"] is new
+        assert not new.resolve(beta=1.0, F=1.0, eps=0.1, sigma=0.0).decide(1.0, 1)[0] and a.decide(1.0, 1)[0]
+        with pytest.raises(ValueError, match="redefined"):
+            a.code
+    finally:  # the registry as it was (the module's kernel keeps its key)
+        A.USER_RULES.pop("redef", None)

@@ -219,5 +219,9 @@ def format_rule_spec(cls: type[Algorithm]) -> str:
 
 
 def _plain(expr: Any) -> str:
-    """SymPy as text that :func:`theory.rules.parse_user_expr` reads back (theory's eps prints as epsilon)."""
-    return str(expr).replace("epsilon", "eps")
+    """SymPy as text that :func:`theory.rules.parse_user_expr` reads back (theory's eps is named epsilon)."""
+    import sympy as sp
+
+    from theory.symbols import eps
+
+    return str(sp.sympify(expr).xreplace({eps: sp.Symbol("eps")}))
