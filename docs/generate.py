@@ -35,7 +35,7 @@ API_PAGES: list[tuple[str, str, list[str]]] = [
     ("api", "verify.api: the public entry points", ["verify", "verify.api"]),
     ("theory", "theory: statements, rules, calculators", ["theory"]),
     ("models", "verify.models: problems, noise, delays, programs, adversaries, traces", ["verify.models"]),
-    ("algorithms", "verify.algorithms: rule objects and the reference loop", ["verify.algorithms"]),
+    ("algorithms", "verify.algorithms: rule objects, your own rules, the reference loop", ["verify.algorithms"]),
     ("engine", "verify.engine: the compiled kernel", ["verify.engine"]),
     ("claims", "verify.claims: the registry, evidence, report", ["verify.claims"]),
     ("search", "verify.search: strategies, targeted search, hunter", ["verify.search"]),

@@ -56,7 +56,7 @@ def test_every_unknown_key_is_reported_at_once(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1, err
     assert "unknown keys 'dims', 'noises', 'sigmas' in [sweep] (allowed: problems, dim, noise, sigma, delays," in err
     assert "unknown key 'etaa' in [parameters] (allowed: eta, rho, tau_C, rule, R)" in err
-    assert "unknown table [extra] (allowed: [sweep], [parameters])" in err
+    assert "unknown table [extra] (allowed: [sweep], [parameters], [rules])" in err
     assert not (tmp_path / "o").exists()
     # a misspelt required key: the unknown one and the missing one in the same line
     f.write_text('[sweep]\nalgorithms = ["picky"]\ndelay_models = ["constant:tau=3"]\neps = 0.5\nsteps = 100\n'

@@ -148,7 +148,6 @@ def test_block_family_by_hand():
 
 def test_claim_worst_case_headline_passes_and_can_fail(monkeypatch):
     from verify import claims
-    from verify.worstcase import program
 
     ev = claims.run(["worst-case-headline"], "test")[0]
     assert ev.verdict == "pass" and len(ev.instances) == 3

@@ -15,7 +15,8 @@ from typing import Any, Callable
 from ._lambdacache import lambdified
 from .validation import check
 
-__all__ = ["rule_ids", "parameters", "inputs", "uses_delays", "decide_function", "default_value", "needs"]
+__all__ = ["rule_ids", "parameters", "inputs", "uses_delays", "decide_function", "default_value", "needs",
+           "evaluate_default"]
 
 
 @lru_cache(maxsize=1)
@@ -85,13 +86,21 @@ def default_value(rule_id: str, name: str, /, **values: float) -> float:
     """The default of parameter ``name`` of rule ``rule_id`` at ``values`` (beta, F, eps, sigma,
     tau_avg, tau_max and earlier parameters, as needed; each validated)."""
     names, fn = _default_function(rule_id, name)
+    return evaluate_default(f"the default {name} of rule {rule_id!r}", names, fn, values, unchecked=("R",))
+
+
+def evaluate_default(what: str, names: tuple[str, ...], fn: Callable[..., float], values: dict[str, float],
+                     unchecked: tuple[str, ...] = ()) -> float:
+    """``fn`` (a lambdified default with argument names ``names``) at ``values`` (each validated by
+    :func:`theory.validation.check` but those named in ``unchecked``); IEEE arithmetic (0 or inf)
+    at extreme inputs, as the calculators."""
     missing = [n for n in names if n not in values]
     if missing:
-        raise ValueError(f"the default {name} of rule {rule_id!r} needs {', '.join(missing)}")
+        raise ValueError(f"{what} needs {', '.join(missing)}")
     args = []
     for n in names:
         v = values[n]
-        args.append(float(v) if n in ("R",) else check(n, v))
+        args.append(float(v) if n in unchecked else check(n, v))
     try:
         return float(fn(*args))
     except (ZeroDivisionError, OverflowError):  # extreme inputs: IEEE arithmetic (0 or inf), as the calculators

@@ -29,7 +29,8 @@ from .results import ETA_D, RHO_D, get
 from .statement import Status
 from .symbols import NAMES, F, beta, eps, sigma, tau_avg, tau_max
 
-__all__ = ["UpdateRule", "Parameter", "RULES", "get_rule", "decide_function", "default_value", "needs", "dist", "d", "eta", "rho", "R", "tau_C"]
+__all__ = ["UpdateRule", "Parameter", "RULES", "get_rule", "decide_function", "default_value", "needs", "dist", "d", "eta", "rho", "R", "tau_C",
+           "user_rule", "parse_user_expr", "decide_lambdified", "default_lambdified"]
 
 #: ||x_t - x_{t-d_t}||, the distance between the current and the stale iterate
 dist = sp.Symbol("dist", nonnegative=True)
@@ -216,20 +217,131 @@ _P = sp.IndexedBase("p")
 def _decide_lambdified(rule_id: str) -> Callable[[Any, float, int], tuple[bool, float]]:
     """The rule's accept test and step size lambdified into ``decide(p, dist, d)`` (math module), with
     ``p[i]`` the value of ``inputs[i]``; used (and cached on disk) by :func:`theory.rulefns.decide_function`."""
-    rule = get_rule(rule_id)
+    return decide_lambdified(get_rule(rule_id))
+
+
+def _default_lambdified(rule_id: str, name: str) -> tuple[tuple[str, ...], Callable[..., float]]:
+    """The default of parameter ``name`` lambdified (math module), with its argument names."""
+    return default_lambdified(get_rule(rule_id).parameter(name))
+
+
+# the numeric forms, loadable without SymPy (cached on disk): one implementation, in theory.rulefns
+from .rulefns import decide_function, default_value, needs  # noqa: E402
+
+
+# --------------------------------------------------------------------------------------------
+# user-defined rules: the same UpdateRule, parsed from text over a whitelist of symbols
+# --------------------------------------------------------------------------------------------
+#: the functions a user rule may call (SymPy's; ``Piecewise((a, cond), (b, True))`` for cases)
+USER_FUNCTIONS: dict[str, Any] = {
+    "Min": sp.Min, "Max": sp.Max, "min": sp.Min, "max": sp.Max, "sqrt": sp.sqrt, "log": sp.log, "exp": sp.exp,
+    "Abs": sp.Abs, "abs": sp.Abs, "ceiling": sp.ceiling, "floor": sp.floor, "Piecewise": sp.Piecewise,
+    "And": sp.And, "Or": sp.Or, "Not": sp.Not, "Le": sp.Le, "Lt": sp.Lt, "Ge": sp.Ge, "Gt": sp.Gt,
+    "Eq": sp.Eq, "Ne": sp.Ne, "true": sp.true, "false": sp.false, "True": sp.true, "False": sp.false,
+    "pi": sp.pi, "E": sp.E,
+}
+#: the quantities a user rule's accept test and step may read besides its parameters (the
+#: algorithm object holds them: eps, sigma, beta; ``d`` is an alias of ``d_t``)
+USER_RULE_CONTEXT: dict[str, sp.Symbol] = {"beta": beta, "eps": eps, "sigma": sigma}
+#: the quantities a user rule's defaults may read besides earlier parameters
+USER_DEFAULT_CONTEXT: dict[str, sp.Symbol] = {"beta": beta, "F": F, "eps": eps, "sigma": sigma, "tau_avg": tau_avg,
+                                              "tau_max": tau_max}
+#: theory's symbols for the parameters of the built-in rules (a user parameter of that name is that symbol)
+_KNOWN_PARAMETERS: dict[str, sp.Symbol] = {"eta": eta, "rho": rho, "R": R, "tau_C": tau_C}
+_RESERVED = {"dist", "d", "d_t", "source", "name", "params", "rule", *USER_DEFAULT_CONTEXT, *USER_FUNCTIONS}
+
+
+def parse_user_expr(text: Any, allowed: dict[str, sp.Basic], what: str) -> sp.Basic:
+    """``text`` (a string parsed by ``sympy.parse_expr``, or a SymPy expression) as SymPy over the
+    names in ``allowed`` and :data:`USER_FUNCTIONS` only; ValueError (one line) naming the first
+    unknown symbol and the allowed ones. ``a <= b`` and friends are comparisons; ``&``, ``|``, ``~``
+    combine them."""
+    names = ", ".join(sorted(allowed))
+    if isinstance(text, sp.Basic):
+        expr = text
+    elif isinstance(text, (int, float)) and not isinstance(text, bool):
+        expr = sp.sympify(text)
+    elif isinstance(text, str) and text.strip():
+        from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+        src = " ".join(text.split())
+        local = dict(USER_FUNCTIONS)
+        local.update(allowed)
+        # every other name becomes a plain Symbol (found below, and named in the error)
+        try:
+            expr = parse_expr(src, local_dict=local, global_dict={"Integer": sp.Integer, "Float": sp.Float,
+                                                                   "Rational": sp.Rational, "Symbol": sp.Symbol,
+                                                                   "Function": sp.Function, "__builtins__": {}},
+                              transformations=standard_transformations, evaluate=True)
+        except Exception as e:  # noqa: BLE001 - SyntaxError, TypeError, TokenError ...: one line
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ValueError(f"{what} {text!r} is not an expression ({type(e).__name__}: {msg}); "
+                             f"allowed symbols: {names}") from None
+    else:
+        raise ValueError(f"{what} must be a non-empty string or a SymPy expression; got {text!r}")
+    if not isinstance(expr, sp.Basic):
+        raise ValueError(f"{what} {text!r} is not a SymPy expression (got {type(expr).__name__}); allowed symbols: {names}")
+    from sympy.core.function import AppliedUndef
+
+    undefined = sorted({type(f).__name__ for f in expr.atoms(AppliedUndef)})
+    if undefined:
+        raise ValueError(f"{what} {text!r}: unknown function {undefined[0]!r}; allowed symbols: {names}; functions: "
+                         f"{', '.join(sorted(USER_FUNCTIONS))}")
+    known = set(allowed.values())
+    unknown = sorted((s for s in expr.free_symbols if s not in known), key=lambda s: s.name)
+    if unknown:
+        raise ValueError(f"{what} {text!r}: unknown symbol {unknown[0].name!r}; allowed symbols: {names}")
+    return expr
+
+
+def user_rule(rule_id: str, accept: Any, step: Any, params: dict[str, Any] | None = None, *,
+              title: str = "") -> UpdateRule:
+    """An :class:`UpdateRule` from a user's expressions (status UNCONFIRMED: nobody's theorem).
+
+    ``accept``: a Boolean in ``dist`` = ||x_t - x_{t-d_t}||, ``d_t`` (or ``d``), the parameters and
+    beta, eps, sigma; ``step``: eta_t in the same names but ``dist``; ``params``: name -> default, in
+    order, each an expression in beta, F, eps, sigma, tau_avg, tau_max and the earlier parameters.
+    A parameter named eta, rho, R or tau_C is theory's symbol of that name (so a user rule equal to a
+    built-in is the same SymPy). ValueError (one line) on anything else."""
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        raise ValueError(f"a user rule needs a name; got {rule_id!r}")
+    params = dict(params or {})
+    syms: dict[str, sp.Symbol] = {}
+    pars: list[Parameter] = []
+    for name, default in params.items():
+        if not isinstance(name, str) or not name.isidentifier() or name in _RESERVED or name.startswith("_"):
+            raise ValueError(f"rule {rule_id!r}: parameter name {name!r} must be an identifier other than "
+                             f"{', '.join(sorted(_RESERVED))}")
+        sym = _KNOWN_PARAMETERS.get(name, sp.Symbol(name, real=True))
+        allowed = {**USER_DEFAULT_CONTEXT, **syms}
+        expr = parse_user_expr(default, allowed, f"rule {rule_id!r}: the default of {name}")
+        pars.append(Parameter(sym, sp.sympify(expr), f"user rule {rule_id}: {name} = {default if isinstance(default, str) else expr}", Status.UNCONFIRMED))
+        syms[name] = sym
+    acc = parse_user_expr(accept, {"dist": dist, "d_t": d, "d": d, **USER_RULE_CONTEXT, **syms},
+                          f"rule {rule_id!r}: accept")
+    if acc is True or acc is False:
+        acc = sp.true if acc else sp.false
+    if isinstance(acc, sp.Expr) or not isinstance(acc, sp.logic.boolalg.Boolean):
+        raise ValueError(f"rule {rule_id!r}: accept {accept!r} must be a condition (e.g. 'dist <= rho'); got {acc}")
+    stp = parse_user_expr(step, {"d_t": d, "d": d, **USER_RULE_CONTEXT, **syms}, f"rule {rule_id!r}: step")
+    if not isinstance(stp, sp.Expr):
+        raise ValueError(f"rule {rule_id!r}: step {step!r} must be a number expression (e.g. 'eta'); got a condition")
+    return UpdateRule(id=rule_id, algorithm=rule_id, title=title or f"user rule {rule_id}: accept iff {acc}; eta_t = {stp}",
+                      citation="user-defined", status=Status.UNCONFIRMED, parameters=tuple(pars), accept=acc, step=stp,
+                      uses_delays=True)
+
+
+def decide_lambdified(rule: UpdateRule) -> Callable[[Any, float, int], tuple[bool, float]]:
+    """``decide(p, dist, d) -> (accept, eta_t)``: the rule's accept test and step size lambdified
+    (math module), with ``p[i]`` the value of ``rule.inputs[i]`` (every rule, built-in or user)."""
     sub = {s: _P[i] for i, s in enumerate(rule.inputs)}
     acc = sp.sympify(rule.accept).subs(sub)
     step = sp.sympify(rule.step).subs(sub)
     return sp.lambdify((_P, dist, d), (acc, step), modules="math", docstring_limit=0)
 
 
-def _default_lambdified(rule_id: str, name: str) -> tuple[tuple[str, ...], Callable[..., float]]:
-    """The default of parameter ``name`` lambdified (math module), with its argument names."""
-    par = get_rule(rule_id).parameter(name)
+def default_lambdified(par: Parameter) -> tuple[tuple[str, ...], Callable[..., float]]:
+    """A parameter's default lambdified (math module), with its argument names (``NAMES``)."""
     syms = sorted(par.default.free_symbols, key=lambda s: s.name)
     names = tuple(NAMES.get(s, s.name) for s in syms)
     return names, sp.lambdify(syms, par.default, modules="math")
-
-
-# the numeric forms, loadable without SymPy (cached on disk): one implementation, in theory.rulefns
-from .rulefns import decide_function, default_value, needs  # noqa: E402

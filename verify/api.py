@@ -32,6 +32,8 @@ This module imports nothing heavy at import time (numba, sympy, pandas load on f
 """
 from __future__ import annotations
 
+import sys
+
 import argparse
 import csv
 import datetime as dt
@@ -135,7 +137,8 @@ def simulate(
     ``delays``, ``adversary``: specs ``name:key=value,...``; exactly one of ``delays`` (an oblivious
     delay model: one sequence for every lane, or with ``delay_draw="per-seed"`` one draw per seed,
     seeded from ``delay_seed`` and the lane's seed) and ``adversary`` (an adaptive adversary per lane;
-    runs the reference loop). ``params``: the algorithms' parameters ``eta, rho, R, tau_C, rule``
+    runs the reference loop); an algorithm may be your own rule (:func:`verify.algorithms.define`).
+    ``params``: the algorithms' parameters ``eta, rho, R, tau_C, rule``
     (default: the theory's, :func:`verify.algorithms.resolve`). ``progress``: a progress bar on
     stderr (default: only when stderr is a terminal).
 
@@ -155,6 +158,11 @@ def simulate(
             raise ValueError(f"params: unknown parameter {k!r}; allowed: {', '.join(allowed)}")
     values.update(extra)
     argv = ["simulate", _option("--algorithm", names)]
+    user = sys.modules.get("verify.algorithms.user")  # rules defined with verify.algorithms.define (if any)
+    if user is not None:  # each written as its --user-rule spec: run.json can define it again (--replay)
+        for n in dict.fromkeys(x.strip().lower() for x in names.split(",")):
+            if n in user.USER_RULES:
+                argv.append(_option("--user-rule", user.format_rule_spec(user.USER_RULES[n])))
     for dest, v in values.items():
         if v is not None and not (dest not in ("eps", "steps", "seeds") and v == parser.get_default(dest)
                                   and type(v) is type(parser.get_default(dest))):

@@ -11,11 +11,16 @@
 >>> alg.decide(0.025, 3)                # a distance equal to rho is accepted (the test is <=)
 (True, 0.05555555555555555)
 
+Your own rule: :func:`define` (:mod:`.user`) -- an accept condition and a step as SymPy, with
+named parameters and defaults -- gives an algorithm that ``resolve`` finds by name and that the
+reference loop and the compiled engine run like a built-in.
+
 Every parameter not given comes from :mod:`theory.rules` (``alg.source`` says which default);
 bad values raise ``ValueError`` naming the parameter, its allowed range and the value.
 """
 from __future__ import annotations
 
+from .user import USER_RULES, define
 from .reference import AdaptiveDelay, DivergenceGuard, delay_stats, reference_run
 from .rules import (
     ALGORITHMS,
@@ -39,5 +44,5 @@ RULES = DelayAdaptive.params["rule"].choices
 __all__ = [
     "ALGORITHMS", "OVERRIDES", "RULES", "RULE_IDS", "Algorithm", "Picky", "DelayedSGD", "DelayAdaptive",
     "StaleDrop", "SGD", "resolve", "from_dict", "decide_any", "reference_run", "DivergenceGuard",
-    "AdaptiveDelay", "delay_stats",
+    "AdaptiveDelay", "delay_stats", "define", "USER_RULES",
 ]

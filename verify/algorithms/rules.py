@@ -43,9 +43,10 @@ RULE_IDS: tuple[str, ...] = rulefns.rule_ids()
 _CODES = {rid: i for i, rid in enumerate(RULE_IDS)}
 #: from theory.rules' SymPy, lambdified (cached on disk by theory: no SymPy import when warm)
 _PY_DECIDE = {rid: rulefns.decide_function(rid) for rid in RULE_IDS}
+#: the built-in rules' decide functions compiled (to be inlined into the kernel), in code order
+DECIDE_JIT: tuple = tuple(numba.njit(nogil=True, inline="always")(_PY_DECIDE[r]) for r in RULE_IDS)
 #: decide_any(code, p, dist, d) -> (accept, eta_t): the compiled rules, dispatched by code
-decide_any = switch("decide_any", [numba.njit(nogil=True, inline="always")(_PY_DECIDE[r]) for r in RULE_IDS], "p, dist, d",
-                    "(False, 0.0)")
+decide_any = switch("decide_any", DECIDE_JIT, "p, dist, d", "(False, 0.0)")
 
 _POSITIVE = dict(kind=float, default=None, low=0.0, low_open=True)
 
@@ -59,6 +60,9 @@ class Algorithm:
     name: ClassVar[str]
     #: the parameters a user may set, with their allowed ranges
     params: ClassVar[dict[str, Param]]
+    #: where the rule's numeric forms come from (:mod:`theory.rulefns`; a user rule has its own,
+    #: :mod:`verify.algorithms.user`)
+    _fns: ClassVar[Any] = rulefns
 
     eps: float
     sigma: float
@@ -72,7 +76,7 @@ class Algorithm:
         for n, p in self.params.items():
             object.__setattr__(self, n, p.coerce(f"algorithm {self.name!r}", n, getattr(self, n)))
         object.__setattr__(self, "source", dict(self.source))
-        vec = np.array([float(getattr(self, name)) for name in rulefns.inputs(self.rule_id)], dtype=np.float64)
+        vec = np.array([float(getattr(self, name)) for name in self._fns.inputs(self.rule_id)], dtype=np.float64)
         vec.setflags(write=False)
         object.__setattr__(self, "_vector", vec)
 
@@ -100,11 +104,12 @@ class Algorithm:
     @property
     def uses_delays(self) -> bool:
         """False for SGD: it sees d_t = 0 whatever the delay sequence says."""
-        return rulefns.uses_delays(self.rule_id)
+        return self._fns.uses_delays(self.rule_id)
 
     def decide(self, dist: float, d: int) -> tuple[bool, float]:
         """(accept, eta_t) at a step with delay ``d`` and ||x_t - x_{t-d}|| = ``dist``."""
-        a, e = _PY_DECIDE[self.rule_id](self._vector, dist, d)  # type: ignore[attr-defined]
+        fn = _PY_DECIDE.get(self.rule_id) if self._fns is rulefns else self._fns.decide_function(self.rule_id)
+        a, e = fn(self._vector, dist, d)  # type: ignore[attr-defined]
         return bool(a), float(e)
 
     def accepts(self, dist: float, d: int) -> bool:
@@ -144,20 +149,21 @@ class Algorithm:
         source = {k: "user" for k in vals}
         rule_id = cls._rule_id_for(vals)
         stats: dict[str, float] = {}
-        for par_name, par_source in rulefns.parameters(rule_id):
+        fns = cls._fns
+        for par_name, par_source in fns.parameters(rule_id):
             if par_name in vals:
                 continue
-            need = rulefns.needs(rule_id, par_name)
+            need = fns.needs(rule_id, par_name)
             seq_stats = [n for n in need if n in ("tau_avg", "tau_max")]
             if seq_stats and not stats:
                 stats = _delay_stats(cls.name, par_name, delays)
-            value = rulefns.default_value(rule_id, par_name, **ctx, **stats, **vals)
+            value = fns.default_value(rule_id, par_name, **ctx, **stats, **vals)
             vals[par_name] = cls.params[par_name].coerce(f"algorithm {cls.name!r} (default)", par_name,
                                                          int(round(value)) if cls.params[par_name].kind is int else value)
             rel, of = ("<=", "known in advance") if isinstance(delays, Mapping) else ("=", "of the sequence")
             where = "; ".join(f"{n} {rel} {stats[n]:g} {of}" for n in seq_stats)
             where += "".join(f"; {n} = {vals[n]:g}" for n in need if n in cls.params and n != par_name)
-            source[par_name] = f"theory rules {rule_id}: {par_source}" + (f" ({where.lstrip('; ')})" if where else "")
+            source[par_name] = (f"theory rules {rule_id}: " if fns is rulefns else "") + par_source + (f" ({where.lstrip('; ')})" if where else "")
         for k in cls.params:
             if k not in source and k in vals:  # a discrete choice left at its default (delay-adaptive's rule)
                 source[k] = f"default {vals[k]!r}"
@@ -267,10 +273,13 @@ ALGORITHMS: dict[str, type[Algorithm]] = {c.name: c for c in (Picky, DelayedSGD,
 
 
 def _cls(name: Any) -> type[Algorithm]:
+    """The built-in or the user rule (:func:`verify.algorithms.define`) of this name."""
+    from .user import USER_RULES
+
     try:
-        return ALGORITHMS[name]
+        return ALGORITHMS[name] if name in ALGORITHMS else USER_RULES[name]
     except (KeyError, TypeError):
-        raise ValueError(f"algorithm must be one of {list(ALGORITHMS)}; got {name!r}") from None
+        raise ValueError(f"algorithm must be one of {[*ALGORITHMS, *USER_RULES]}; got {name!r}") from None
 
 
 def resolve(algorithm: str, **kw: Any) -> Algorithm:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
 from verify import algorithms
 from verify.models import delays

@@ -44,11 +44,16 @@ def add_parser(sub: Any) -> None:
                 "  picky hunt --algorithm picky --bound 'Max(512*beta*F/eps**2, 8960*beta*F*tau_avg/eps**2)'  # Theorem D'\n"
                 "  picky hunt --algorithm delayed-sgd --eta '1/(9*beta*(1+tau_avg))' --bound '64*beta*F*(1+tau_avg)/eps**2'\n"
                 "  picky hunt --algorithm picky --metric rejections --bound 'sqrt(2*B*sum_d)' --problem logsum --eps 0.5\n"
-                "  picky hunt --algorithm picky --param 'rho=10*eps/(2*beta)' --bound '2048*beta*F*(1+tau_avg)/eps**2'"),
+                "  picky hunt --algorithm picky --param 'rho=10*eps/(2*beta)' --bound '2048*beta*F*(1+tau_avg)/eps**2'\n"
+                "  picky hunt --algorithm picky --accept 'dist <= 10*rho' --bound '2048*beta*F*(1+tau_avg)/eps**2'"),
     )
     h.add_argument("--algorithm", required=True, choices=list(catalog()["algorithms"]))
     h.add_argument("--bound", required=True, metavar="EXPR", help="the claimed bound (see above)")
     h.add_argument("--eta", default=None, metavar="EXPR", help="step size expression (default: the theory's)")
+    h.add_argument("--accept", default=None, metavar="EXPR",
+                   help="replace the algorithm's accept test (a user rule, README: Your own rules): a condition in dist "
+                        "(= ||x_t - x_{t-d_t}||), d_t, the rule's parameters (rho, R, tau_C, eta), beta, eps, sigma; "
+                        "e.g. 'dist <= 10*rho'")
     h.add_argument("--param", action="append", default=[], metavar="NAME=EXPR",
                    help="another rule parameter (rho, R, tau_C: an expression; rule: a name), repeatable "
                         "(default: the theory's)")
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     conj = hunter.Conjecture(algorithm=args.algorithm, bound=args.bound, eta=args.eta, metric=args.metric,
                              sigma=args.sigma, seeds=args.seeds, problem=args.problem, dim=args.dim, eps=args.eps,
-                             params=_params(args.param))
+                             params=_params(args.param), accept=args.accept)
     print(f"picky hunt  {conj.statement()}")
     for inst in conj.instances:
         print(f"  on {inst.describe()}")

@@ -9,7 +9,8 @@ non-finite floats are written as ``null``):
   ``per-seed``), ``eps``, ``steps`` (T), ``seeds`` (K), ``seed0``, ``eta``, ``rho``, ``R``,
   ``tau_C``, ``rule`` (``null`` = default from :func:`verify.algorithms.resolve`), ``stop_at_hit``,
   ``trace_every``, ``engine``, ``adversary`` (spec or ``null``; with an adversary ``delays`` is
-  ``null`` and ``engine`` is ``reference``);
+  ``null`` and ``engine`` is ``reference``), and ``user_rule`` (the ``--user-rule`` specs; only when
+  given);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
   statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``),
@@ -100,9 +101,12 @@ FLAGS = {
     "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
     "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force", "trace_csv": "--trace-csv",
     "compute": "--compute",
+    "user_rule": "--user-rule",
 }
 #: output options and shorthands: not parameters of the run (--compute SPEC is saved as its --delays)
 _OUTPUT = ("algorithm", "save", "force", "trace_csv", "compute")
+#: parameters recorded only when given (a run without them keeps the keys and the schema it had)
+_OPTIONAL = ("user_rule",)
 #: required unless --replay (and --delays unless --adversary)
 _REQUIRED = ("algorithm", "eps", "steps", "seeds")
 
@@ -134,6 +138,11 @@ def add_parser(sub: Any) -> None:
     grp = s.add_argument_group("run")
     grp.add_argument("--algorithm", action="append", default=None, metavar="A[,A...]",
                      help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(catalog()['algorithms'])}")
+    grp.add_argument("--user-rule", action="append", default=None, metavar="NAME:accept=EXPR,step=EXPR[,p=EXPR...]",
+                     help="define your own algorithm NAME (repeatable) and run it with --algorithm NAME: accept in dist, "
+                          "d_t, its parameters, beta, eps, sigma; step in the same but dist; each parameter's default in "
+                          "beta, F, eps, sigma, tau_avg, tau_max and earlier parameters; quote an expression holding a comma: "
+                          "step=\"Min(eta,1/d_t)\" (README: Your own rules)")
     grp.add_argument("--problem", default="logsum", metavar="P[:k=v,...]", help="problem spec (default logsum)")
     grp.add_argument("--delays", default=None, metavar="MODEL[:k=v,...]",
                      help="(required unless --adversary) delay model spec, e.g. pareto:alpha=1.5,scale=3")
@@ -186,9 +195,22 @@ def add_parser(sub: Any) -> None:
 # ------------------------------------------------------------------------------------------
 # parameters
 # ------------------------------------------------------------------------------------------
-def _algorithm_names(values: list[str]) -> list[str]:
+def _user_rule_names(specs: list[str] | None) -> list[str]:
+    """The names of the --user-rule specs (only the syntax here; the rules are defined by the run)."""
+    from verify.io.specs import parse_spec
+
+    out = []
+    for s in specs or []:
+        try:
+            out.append(parse_spec(s, what="rule name")[0])
+        except ValueError as exc:
+            raise ValueError(f"--user-rule: {exc}") from None
+    return out
+
+
+def _algorithm_names(values: list[str], user: list[str] = ()) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
-    known = catalog()["algorithms"]
+    known = [*catalog()["algorithms"], *user]
     allowed = ", ".join(known)
     if not names:
         raise ValueError(f"--algorithm: no algorithm given; allowed: {allowed}")
@@ -216,10 +238,10 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
             f"missing {', '.join(missing)} (required unless --replay DIR); algorithms: {', '.join(catalog()['algorithms'])}; "
             f"delay models: {', '.join(catalog()['delay_models'])}"
         )
-    p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT}
+    p = {d: getattr(args, d) for d in FLAGS if d not in _OUTPUT and not (d in _OPTIONAL and getattr(args, d) is None)}
     if p["engine"] is None:
         p["engine"] = "reference" if p["adversary"] is not None else "numba"
-    return {"algorithms": _algorithm_names(args.algorithm), **p}
+    return {"algorithms": _algorithm_names(args.algorithm, _user_rule_names(p.get("user_rule"))), **p}
 
 
 # ------------------------------------------------------------------------------------------
@@ -377,7 +399,7 @@ def load_saved(path: str, flag: str = "--replay", schemas: tuple[str, ...] = REA
     head, _, saved = runstore.load(path, schemas, flag)
     where = str(Path(path) / runstore.HEADER)
     p = head.get("parameters")
-    need = ["algorithms", *(k for k in FLAGS if k not in _OUTPUT)]
+    need = ["algorithms", *(k for k in FLAGS if k not in _OUTPUT and k not in _OPTIONAL)]
     if not isinstance(p, dict) or [k for k in need if k not in p]:
         raise ValueError(f"{flag}: {where!r} lacks parameters (needs {', '.join(need)})")
     _check_header(p, saved, where, flag)

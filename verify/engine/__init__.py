@@ -154,6 +154,11 @@ def run_batch(
     progress_arr = np.zeros(L, np.int64)
     cancel = np.zeros(1, np.uint8)
     outs: list[tuple | None] = [None] * L
+    # built-in rules only: the disk-cached kernel; a user rule: the kernel recompiled with a dispatch over
+    # the built-ins and the user rules (verify.algorithms.user.kernel, cached in memory)
+    from ..algorithms.user import is_user, kernel as user_kernel
+
+    lane_kernel = user_kernel() if any(is_user(a) for a in algs) else K.run_lane
 
     def one(lane: int) -> None:
         a = algs[lane]
@@ -164,9 +169,9 @@ def run_batch(
         rng = np.random.default_rng(seeds[lane])
         tasks = seqs[lane].tasks  # task-keyed noise, drawn in the kernel at each step (O(d), not O(T d))
         keys = _readonly(tasks[:T]) if tasks is not None and a.sigma != 0.0 else no_tasks
-        res = K.run_lane(a.code, a.vector, a.uses_delays, pcode, pvec, ncode, nvec, rng, a.sigma, keys, seeds[lane],
-                         x1, arrays[id(seqs[lane])], T, a.eps, radius, stop_at_hit, measure_f, te,
-                         x_out, bits, tr_g, tr_f, progress_arr, cancel, lane)
+        res = lane_kernel(a.code, a.vector, a.uses_delays, pcode, pvec, ncode, nvec, rng, a.sigma, keys, seeds[lane],
+                          x1, arrays[id(seqs[lane])], T, a.eps, radius, stop_at_hit, measure_f, te,
+                          x_out, bits, tr_g, tr_f, progress_arr, cancel, lane)
         outs[lane] = (res, x_out, bits, tr_g, tr_f)
 
     n_threads = min(L, threads or max_workers())

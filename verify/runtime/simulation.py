@@ -87,13 +87,23 @@ def _resolve_all(names: list[str], problem: Any, seq: Any, p: dict[str, Any]) ->
     """Each algorithm on this sequence; an override goes to the algorithms that take it, and one that
     no algorithm takes goes to all of them, so that resolve reports it."""
     given = {k: p[k] for k in OVERRIDES if p.get(k) is not None}
-    orphans = {k for k in given if not any(k in algorithms.OVERRIDES[a] for a in names)}
+    takes = {a: algorithms.OVERRIDES[a] if a in algorithms.OVERRIDES else tuple(algorithms.USER_RULES[a].params)
+             for a in names if a in algorithms.OVERRIDES or a in algorithms.USER_RULES}
+    orphans = {k for k in given if not any(k in takes.get(a, ()) for a in names)}
     out = {}
     for a in names:
-        kw = {k: v for k, v in given.items() if k in orphans or k in algorithms.OVERRIDES[a]}
+        kw = {k: v for k, v in given.items() if k in orphans or k in takes.get(a, ())}
         out[a] = _flagged(f"--algorithm {a}", algorithms.resolve, a, beta=problem.beta, F=problem.F, eps=p["eps"],
                           sigma=p["sigma"], delays=seq, **kw)
     return out
+
+
+def define_user_rules(specs: list[str] | None) -> list[str]:
+    """Define each ``--user-rule NAME:accept=EXPR,step=EXPR[,param=default...]``
+    (:func:`verify.algorithms.user.parse_rule_spec`); their names."""
+    from verify.algorithms.user import parse_rule_spec
+
+    return [_flagged("--user-rule", parse_rule_spec, s).name for s in specs or []]
 
 
 def build(p: dict[str, Any], sequences: dict[int, delay_models.DelaySequence] | None = None) -> Lanes:
@@ -101,6 +111,7 @@ def build(p: dict[str, Any], sequences: dict[int, delay_models.DelaySequence] | 
     replay uses the saved ones)."""
     if p.get("delay_draw", "shared") not in DELAY_DRAWS:
         raise ValueError(f"--delay-draw must be one of {', '.join(DELAY_DRAWS)}; got {p.get('delay_draw')!r}")
+    define_user_rules(p.get("user_rule"))
     problem, noise = problem_and_noise(p)
     seeds = list(range(p["seed0"], p["seed0"] + p["seeds"]))
     if p.get("adversary") is not None:

@@ -189,6 +189,8 @@ class Conjecture:
     dim: int | None = None
     eps: float | None = None
     params: Any = ()
+    #: the accept test replacing the algorithm's (a user rule: :func:`verify.algorithms.user.with_accept`)
+    accept: str | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in algorithms.ALGORITHMS:
@@ -239,7 +241,23 @@ class Conjecture:
         parse(self.bound, "bound", run_counts=self.metric == "rejections")
         if self.eta is not None:
             parse(self.eta, "eta")
+        if self.accept is not None:
+            from verify.algorithms.user import with_accept
+
+            try:
+                with_accept(self.algorithm, self.accept, dict(self.params).get("rule"))
+            except ValueError as exc:
+                raise ValueError(f"accept: {exc}") from None
         check_bound(self)
+
+    @property
+    def rule_name(self) -> str:
+        """The algorithm run: ``algorithm``, or its user rule with ``accept`` (defined in __post_init__)."""
+        if self.accept is None:
+            return self.algorithm
+        from verify.algorithms.user import with_accept
+
+        return with_accept(self.algorithm, self.accept, dict(self.params).get("rule")).name
 
     @property
     def instances(self) -> tuple[Instance, ...]:
@@ -253,7 +271,8 @@ class Conjecture:
         """One line: the claim as the hunter reads it."""
         rule = "".join(f", {k} = {v}" for k, v in self.params)
         eta = f" (eta = {self.eta}{rule})" if self.eta else (f" ({rule[2:]})" if rule else "")
-        return f"{self.algorithm}{eta}: {self.metric} <= {self.bound}, sigma = {self.sigma:g}"
+        acc = f" [accept iff {self.accept}]" if self.accept is not None else ""
+        return f"{self.algorithm}{acc}{eta}: {self.metric} <= {self.bound}, sigma = {self.sigma:g}"
 
 
 def _breakpoints(beta: float, F: float, eps: float) -> float:
@@ -336,10 +355,20 @@ class Outcome:
         (``path`` made absolute; every rule parameter given explicitly)."""
         inst, d = self.instance, self.detail
         path = Path(path).resolve()
-        cmd = (f"picky simulate --algorithm {self.conjecture.algorithm} --problem {inst.spec} --dim {inst.dim} "
+        import shlex
+
+        user = ""
+        if self.conjecture.accept is not None:
+            from verify.algorithms import USER_RULES
+            from verify.algorithms.user import format_rule_spec
+
+            user = f"--user-rule {shlex.quote(format_rule_spec(USER_RULES[self.conjecture.rule_name]))} "
+        cmd = (f"picky simulate {user}--algorithm {self.conjecture.rule_name} --problem {inst.spec} --dim {inst.dim} "
                f"--delays replay:path={_quote(str(path))} --eps {inst.eps:g} --steps {d['steps']} "
                f"--sigma {self.conjecture.sigma:g} --seeds {self.conjecture.seeds if self.conjecture.sigma else 1}")
         for name, value in d.get("parameters", {}).items():
+            if name == "rule" and self.conjecture.accept is not None:
+                continue  # the user rule has the chosen step built in
             cmd += f" {_SIMULATE_FLAG[name]} {value!r}" if not isinstance(value, str) else f" {_SIMULATE_FLAG[name]} {value}"
         return cmd
 
@@ -391,7 +420,9 @@ class _Evaluator:
                     return seq, None, f"{name} not a finite number"
                 kw[name] = math.floor(v) if kind is int else v
             try:
-                alg = algorithms.resolve(conj.algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=conj.sigma,
+                if conj.accept is not None:
+                    kw.pop("rule", None)  # the user rule has the chosen step built in
+                alg = algorithms.resolve(conj.rule_name, beta=prob.beta, F=prob.F, eps=eps, sigma=conj.sigma,
                                          delays=seq, **kw)
             except ValueError:
                 if not kw:

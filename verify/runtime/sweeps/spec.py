@@ -20,7 +20,16 @@ per task). Keys (under ``[sweep]``; a scalar is a one-element list)::
     trace_every = 0                                 # 0: no trace
 
 and optional ``[parameters]`` with algorithm overrides (``eta``, ``rho``, ``R``, ``tau_C``, ``rule``),
-each a scalar or a list (part of the grid). Unknown tables and keys are one error naming all of them and
+each a scalar or a list (part of the grid), and optional ``[rules.NAME]`` tables defining your own
+algorithms (README: Your own rules), run by naming them in ``algorithms``::
+
+    [rules.picky-2rho]
+    accept = "dist <= 2*rho"
+    step   = "eta"
+    params = { eta = "1/(9*beta)", rho = "eps/(2*beta)" }   # in order; defaults as expressions
+
+(each cell records them as ``picky simulate --user-rule`` specs, so a cell's key changes with its rules,
+and a worker process defines them again). Unknown tables and keys are one error naming all of them and
 what is allowed; values are checked when the cells are built (the same checks as ``picky simulate``).
 
 A cell's **key** is the SHA-256 (first 20 hex digits) of the package version and the cell's
@@ -104,6 +113,7 @@ def from_dict(data: dict[str, Any], name: str = "sweep") -> Sweep:
     over = {k: _as_list(k, v) for k, v in pars.items()}
     algorithms = _as_list("algorithms", cfg["algorithms"])
     _check(cfg, grid)
+    rules = _rule_specs(data.get("rules", {}))
     cells = []
     names = list(grid) + list(over)
     for combo in itertools.product(*(grid[k] for k in grid), *(over[k] for k in over)):
@@ -116,6 +126,8 @@ def from_dict(data: dict[str, Any], name: str = "sweep") -> Sweep:
             "trace_every": cfg["trace_every"] or None, "engine": "numba", "adversary": None,
             **{k: values.get(k) for k in _OVERRIDES},
         }
+        if rules:  # only then: the keys of sweeps without rules stay as they were
+            p["user_rule"] = rules
         cells.append(Cell(p, cell_key(p)))
     keys = [c.key for c in cells]
     if len(set(keys)) != len(keys):
@@ -131,10 +143,10 @@ def _unknown_keys(data: dict[str, Any]) -> list[str]:
     """Every unknown table and key of the file at once, with the allowed ones (not only the first: a
     file written from a wrong description is fixed in one edit); reported with the missing keys."""
     parts = []
-    tables = [t for t in data if t not in ("sweep", "parameters")]
+    tables = [t for t in data if t not in ("sweep", "parameters", "rules")]
     if tables:
         parts.append(f"unknown table{'s' * (len(tables) > 1)} {', '.join(f'[{t}]' for t in tables)} "
-                     "(allowed: [sweep], [parameters])")
+                     "(allowed: [sweep], [parameters], [rules])")
     for table, allowed in (("sweep", SWEEP_KEYS), ("parameters", _OVERRIDES)):
         body = data.get(table)
         if isinstance(body, dict):
@@ -143,6 +155,37 @@ def _unknown_keys(data: dict[str, Any]) -> list[str]:
                 parts.append(f"unknown key{'s' * (len(bad) > 1)} {', '.join(map(repr, bad))} in [{table}] "
                              f"(allowed: {', '.join(allowed)})")
     return parts
+
+
+def _rule_specs(rules: Any) -> list[str]:
+    """``[rules.NAME]`` tables -> ``--user-rule`` specs, each checked by defining it (one-line errors)."""
+    from verify.algorithms.user import parse_rule_spec
+    from verify.io.specs import format_spec
+
+    if not isinstance(rules, dict):
+        raise ValueError(f"sweep file: [rules] must hold tables [rules.NAME]; got {rules!r}")
+    specs = []
+    for name, body in rules.items():
+        where = f"sweep file: [rules.{name}]"
+        if not isinstance(body, dict):
+            raise ValueError(f"{where} must be a table with accept, step and params; got {body!r}")
+        bad = [k for k in body if k not in ("accept", "step", "params")]
+        missing = [k for k in ("accept", "step") if k not in body]
+        if bad or missing:
+            raise ValueError(f"{where}: " + "; ".join(
+                ([f"unknown key(s) {', '.join(map(repr, bad))} (allowed: accept, step, params)"] if bad else [])
+                + ([f"needs {' and '.join(missing)}"] if missing else [])))
+        params = body.get("params", {})
+        if not isinstance(params, dict) or any(k in ("accept", "step") for k in params):
+            raise ValueError(f"{where}: params must be a table name = default expression; got {params!r}")
+        spec = format_spec(name, {"accept": str(body["accept"]), "step": str(body["step"]),
+                                  **{k: str(v) for k, v in params.items()}})
+        try:
+            parse_rule_spec(spec)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        specs.append(spec)
+    return specs
 
 
 def _check(cfg: dict[str, Any], grid: dict[str, list]) -> None:
