@@ -1,4 +1,4 @@
-"""Figure 7 -- the hunter at work: a refuted conjecture, its shrunk counterexample and the run that
+"""Figure 7 -- the hunter at work: a refuted conjecture, its counterexample and the run that
 violates the claimed bound, beside the same sequence under Theorem D'.
 
 The conjecture (``picky hunt --algorithm delayed-sgd --eta '1/(9*beta*(1+tau_avg))' --bound
@@ -161,7 +161,7 @@ def plot(table: Table):
     ax1.set_xscale("log")
     ax1.set_xlabel("step t")
     ax1.set_ylabel("delay d_t (steps)")
-    ax1.set_title(f"the shrunk counterexample: {m['program']}, then zeros", fontsize=9)
+    ax1.set_title(f"the counterexample: {m['program']}, then zeros", fontsize=9)
     ax1.axvline(m["T_star"], color="#444444", ls="--", lw=1)
     ax1.text(m["T_star"], 0.5, " claimed horizon T*", rotation=90, transform=ax1.get_xaxis_transform(), fontsize=8,
              ha="right", va="center")
