@@ -173,12 +173,19 @@ def store(key: str, data: Any, functions: list[tuple[Callable, str]]) -> None:
         return
     entries = _load()
     entries[key] = entry
+    write_json_quietly(path, entries)
+
+
+def write_json_quietly(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary sibling renamed into place) -- a cache
+    file: one that cannot be written is left alone (an ``OSError`` is swallowed; a reader sees the old
+    file or the new one, never half of one). Also :mod:`verify.catalog`'s writer."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w") as fh:
-                json.dump(entries, fh)
+                json.dump(obj, fh)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -14,12 +14,10 @@ cannot be read or written is ignored.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -105,17 +103,7 @@ def catalog() -> dict[str, Any]:
             pass
     data = _plain(build())
     if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    json.dump(data, fh)
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
-            pass
+        from theory._lambdacache import write_json_quietly  # the standard library only (no SymPy)
+
+        write_json_quietly(path, data)
     return data

@@ -23,7 +23,7 @@ violation says which side is wrong:
    agree on this run even where the inequality has room;
 2. measured <= W (1 + REL_TOL): REL_TOL = 1e-5, the solver's accuracy: the ``direct`` backend's
    'optimal_inaccurate' solves have relative duality gaps up to ~1e-5 (Clarabel's 'optimal' ~1e-8);
-   a direct solve whose gap |primal - dual| exceeds REL_TOL max(W, 1e-3) is solved again with PEPit
+   a direct solve whose gap ``|primal - dual|`` exceeds REL_TOL max(W, 1e-3) is solved again with PEPit
    (its Clarabel solves reach ~1e-8); a gap still above it makes the claim inconclusive
    (the tolerance would not cover the solver), an infeasible or failed solve is a failure (the run is a
    feasible point).
