@@ -173,3 +173,23 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys):
     f.write_text('[sweep]\nalgorithms = ["picky"]\ndelays = ["none"]\neps = 0.5\nsteps = 10\nseeds = 1\n')
     assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "--scheduler: cannot connect to 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+
+
+def test_readme_lists_exactly_the_sweep_keys_the_code_accepts():
+    """Issue 21: the README's key table and the parser's allowed keys are the same sets (the README once
+    said "problems, dims, noises, sigmas" where the keys were problems, dim, noise, sigma)."""
+    import re
+    from pathlib import Path
+
+    from verify.runtime.sweeps import spec
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Sweeps"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = {m.group(1): set(re.findall(r"`(\w+)`", m.group(2)))
+            for m in re.finditer(r"^\| `\[(sweep|parameters)\]`, [^|]*\| ([^|]*) \|", section, re.M)}
+    assert set(rows) == {"sweep", "parameters"}, rows
+    documented_sweep = set().union(*(set(re.findall(r"`(\w+)`", m.group(1))) for m in
+                                     re.finditer(r"^\| `\[sweep\]`, [^|]*\| ([^|]*) \|", section, re.M)))
+    assert documented_sweep == set(spec.SWEEP_KEYS)
+    assert rows["parameters"] == set(spec._OVERRIDES)
