@@ -133,7 +133,12 @@ class _SigintOnce:
             import _thread
 
             self.fired = False
-            _thread.interrupt_main()  # calls this handler again at the next safe point of the main thread
+            # delivered again from another thread, once this hook has returned: called here, in the main
+            # thread, the handler may run before the hook returns, and a KeyboardInterrupt raised inside
+            # the hook is printed ("Exception ignored in sys.unraisablehook") and lost (seen in CI)
+            timer = threading.Timer(0.05, _thread.interrupt_main)
+            timer.daemon = True
+            timer.start()
             return
         self.previous_hook(info)
 
