@@ -221,13 +221,9 @@ def _gaussian_row(p, rng, z):
 
 
 @jit(inline="always")
-def _bounded_row(p, rng, z):
-    """A standard normal row divided by its norm (an exactly-zero row, probability 0, maps to e_1)."""
-    s = 0.0
-    for k in range(z.size):
-        v = rng.standard_normal()
-        z[k] = v
-        s += v * v
+def _divide_by_norm(z, s):
+    """z / sqrt(s), s = ||z||^2 summed in index order (bounded noise, per-lane and task-keyed: one
+    normalisation); an exactly-zero row (probability 0) maps to e_1."""
     nrm = math.sqrt(s)
     if nrm == 0.0:  # pragma: no cover - probability ~ 0
         z[:] = 0.0
@@ -235,6 +231,17 @@ def _bounded_row(p, rng, z):
         return
     for k in range(z.size):
         z[k] /= nrm
+
+
+@jit(inline="always")
+def _bounded_row(p, rng, z):
+    """A standard normal row divided by its norm (an exactly-zero row, probability 0, maps to e_1)."""
+    s = 0.0
+    for k in range(z.size):
+        v = rng.standard_normal()
+        z[k] = v
+        s += v * v
+    _divide_by_norm(z, s)
 
 
 @jit(inline="always")
@@ -381,13 +388,7 @@ def _bounded_task_row(p, st, z):
     s = 0.0
     for k in range(z.size):
         s += z[k] * z[k]
-    nrm = math.sqrt(s)
-    if nrm == 0.0:  # pragma: no cover - probability ~ 0
-        z[:] = 0.0
-        z[0] = 1.0
-        return
-    for k in range(z.size):
-        z[k] /= nrm
+    _divide_by_norm(z, s)
 
 
 @jit(inline="always")
