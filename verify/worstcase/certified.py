@@ -421,7 +421,10 @@ def check_certificate(c: Certificate) -> list[str]:
             bad.append(f"the claimed hit x_{n + 1} has |f'| = {abs(c.fn.grad(xs[n]))} > eps")
     a, b = rate_coefficients(c.beta, c.F, c.eps)
     S = sum(ds[: c.T_star])
-    if not 1 <= c.T_star <= n or Q(c.T_star) / (a + b * Q(S, c.T_star)) != c.C_lower:
+    if n == 0:  # a hit at step 1 proves nothing
+        if (c.T_star, c.C_lower) != (0, 0):
+            bad.append(f"no step before the hit, but C_lower = {c.C_lower}, T* = {c.T_star}")
+    elif not 1 <= c.T_star <= n or Q(c.T_star) / (a + b * Q(S, c.T_star)) != c.C_lower:
         bad.append(f"C_lower = {c.C_lower} is not T/rate(tau_avg(T)) at T* = {c.T_star}")
     return bad
 
