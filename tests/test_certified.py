@@ -199,3 +199,13 @@ def test_certified_claim_passes_and_fails_when_the_upper_side_is_broken(monkeypa
     assert 9 < ev.measured["C_lower_certified"] < Q(324, 35)
     monkeypatch.setattr(cz, "theorem_d_constant", lambda result="picky-explicit": {"C_D": Q(9)})
     assert claims.run(["certified-c"], "test")[0].verdict == "fail"
+
+
+def test_search_no_delay_pattern_beats_no_delays():
+    rows = cz.search(periods=40, gs=("101/100",), depths=(0, 1))
+    assert len(rows) == 2 * len(cz.delay_patterns())
+    for depth in ("0", "1"):
+        mine = [r for r in rows if r["depth"] == depth]
+        none = next(r for r in mine if r["delays"] == "none")
+        assert any(r["rejected"] > 0 for r in mine)  # the patterns do reject
+        assert all(r["C_lower"] < none["C_lower"] for r in mine if r["delays"] != "none")
