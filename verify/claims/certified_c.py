@@ -57,7 +57,8 @@ def check(ctx: Context) -> Evidence:
     return Evidence(
         claim=CLAIM.id, title=CLAIM.title, result=CLAIM.result, status=CLAIM.status,
         verdict=PASS if ok else FAIL, measured=measured,
-        bound={"C_D": None if C_D is None else float(C_D), "C_D_derivation": upper},
+        bound={"C_D": None if C_D is None else float(C_D),
+               "C_D_derivation": {k: v if v is None or isinstance(v, str) else str(v) for k, v in upper.items()}},
         ratio=measured["C_lower_over_C_D"], ci=None, test=noop_test(),
         what="an explicit instance replayed exactly proves C >= max_{T<h} T/rate(tau_avg(T)); checked <= Theorem D's C_D",
         instances=[inst],
