@@ -116,6 +116,32 @@ def test_reference_loop_agrees_on_a_zigzag_with_rejections():
     assert r.first_hit == c.hit and list(r.rejected_steps) == rej
 
 
+def test_reference_loop_on_the_certified_family_and_where_float_fails():
+    """The float loop agrees with the exact replay on the winner's family while rounding stays below the
+    margin g - eps = 1e-4 (200 periods; on the Huber variant, depth 0, at the quick size); at the quick
+    size with depth 1 it does NOT: off a peak f' = g - beta |offset| shortens the step, so the offset
+    grows by (1 + beta eta) = 10/9 per step and the float run "hits" at 207 instead of 4002 -- why only
+    an exact replay certifies this instance."""
+    from verify.algorithms import reference_run
+
+    from verify.claims.certified_c import PERIODS
+
+    def both(n, depth):
+        fn, x1 = cz.zigzag(cz.BEST["beta"], cz.BEST["g"], n, depth)
+        c = cz.certify(fn, x1, [0] * (n + 10), cz.BEST["beta"], cz.BEST["eps"], n + 10)
+        r = reference_run(cz.float_problem(fn, x1), np.zeros(n + 10, dtype=np.int64), _picky(), seed=0,
+                          stop_at_hit=True)
+        assert c.hit == n + 2 and r.rejected == 0
+        return c.hit, r.first_hit
+
+    h, hf = both(200, cz.BEST["depth"])
+    assert hf == h
+    h, hf = both(PERIODS["quick"], 0)
+    assert hf == h
+    h, hf = both(PERIODS["quick"], cz.BEST["depth"])
+    assert hf < h / 10
+
+
 def test_compiled_engine_agrees_on_a_quadratic_with_rejections():
     from verify.engine import run_batch
     from verify.models import problems

@@ -70,6 +70,8 @@ def check(ctx: Context) -> Evidence:
         notes=["holds for Theorem D's step and threshold only (sigma = 0); derived here, not the paper's constant",
                "C_D = 8960: Theorem D's bound (2048 + 8960 tau) beta F/eps^2 over the rate (1 + tau) beta F/eps^2, "
                "increasing in tau, sup = its limit; so C is certified in [C_lower, C_D] for these parameters",
+               "a float replay cannot certify it: off a peak the offset grows by 1 + beta eta per step (the float "
+               "reference loop hits at 207 instead of 4002); every decision here is exact",
                "delays do not raise the bound on this family: a rejection needs d_t >= 5 and costs more in tau_avg than "
                "its extra step gains (verify.worstcase.certified.search checks it exactly)"],
     )
