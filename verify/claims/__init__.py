@@ -25,7 +25,7 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
 Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
 claims 1, 2, 4-9, 13; delayed SGD (also the algorithm of ``ksj-constant``) in 4, 5, 7, 8, 13; stale-drop in 4, 8,
 10, 13; SGD without delays in 8, 10, 13; delay-adaptive SGD, KSJ's rule in 8, 10, 13, Mishchenko et al.'s in 10
-(claims 11-15 also solve their exact worst cases). Statements without an algorithm of their own: ``counting-lemma`` (claim 3), ``lower-bound``
+(claims 11-15 also solve their exact worst cases; claim 16 replays Picky SGD in exact arithmetic). Statements without an algorithm of their own: ``counting-lemma`` (claim 3), ``lower-bound``
 (claim 8); ``quantile`` (asynchronous mini-batching) is not implemented in this package, so no claim runs it.
 
 ``run(ids, profile)`` runs claims in registry order, sharing one :class:`Context` (so claims 3, 4

@@ -49,7 +49,7 @@ def check(ctx: Context) -> Evidence:
         "T_star": cert.T_star, "hit": hit,
         "C_D_theorem_D": None if C_D is None else float(C_D),
         "C_lower_over_C_D": None if C_D is None else float(cert.C_lower / C_D),
-        "C_lower_empirical_claim_9": empirical,
+        "C_lower_empirical_claim_9": empirical if claim9 else "claim 9 (tightness) did not run in this verification",
         "claim_9_formula_on_transcript": float_formula,
         "certificate_failures": problems[:10],
         "limit_of_this_family": "324/35 = 9.257... (periods -> inf, g -> eps)",
