@@ -224,7 +224,12 @@ def test_certified_claim_passes_and_fails_when_the_upper_side_is_broken(monkeypa
     assert ev.verdict == "pass" and ev.measured["C_D_theorem_D"] == 8960
     assert 9 < ev.measured["C_lower_certified"] < Q(324, 35)
     monkeypatch.setattr(cz, "theorem_d_constant", lambda result="picky-explicit": {"C_D": Q(9)})
-    assert claims.run(["certified-c"], "test")[0].verdict == "fail"
+    ev = claims.run(["certified-c"], "test")[0]
+    assert ev.verdict == "fail" and ev.error is None and ev.measured["C_D_theorem_D"] == 9  # failed, not crashed
+    monkeypatch.undo()
+    monkeypatch.setattr(cz, "check_certificate", lambda c: ["planted"])
+    ev = claims.run(["certified-c"], "test")[0]
+    assert ev.verdict == "fail" and ev.error is None and ev.measured["certificate_failures"] == ["planted"]
 
 
 def test_search_no_delay_pattern_beats_no_delays():

@@ -68,8 +68,9 @@ def check(ctx: Context) -> Evidence:
                     "arithmetic": "exact (fractions.Fraction); 1-D, so norms are absolute values"},
         rows=[Row("picky", inst["function"]["label"], "none", None, "certified C lower bound", float(cert.C_lower))],
         notes=["holds for Theorem D's step and threshold only (sigma = 0); derived here, not the paper's constant",
-               "C_D = 8960: Theorem D's bound (2048 + 8960 tau) beta F/eps^2 over the rate (1 + tau) beta F/eps^2, "
-               "increasing in tau, sup = its limit; so C is certified in [C_lower, C_D] for these parameters",
+               f"C_D = {upper.get('C_D')}: sup over tau >= 0 of Theorem D's bound over the rate (C = 1, sigma = 0) = "
+               f"{upper.get('ratio')} (derivative {upper.get('derivative')}: monotone); so C is certified in "
+               "[C_lower, C_D] for these parameters",
                "a float replay cannot certify it: off a peak the offset grows by 1 + beta eta per step (the float "
                "reference loop hits at 207 instead of 4002); every decision here is exact",
                "delays do not raise the bound on this family: a rejection needs d_t >= 5 and costs more in tau_avg than "
