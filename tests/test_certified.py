@@ -123,7 +123,6 @@ def test_reference_loop_on_the_certified_family_and_where_float_fails():
     grows by (1 + beta eta) = 10/9 per step and the float run "hits" at 207 instead of 4002 -- why only
     an exact replay certifies this instance."""
     from verify.algorithms import reference_run
-
     from verify.claims.certified_c import PERIODS
 
     def both(n, depth):
