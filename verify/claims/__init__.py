@@ -19,12 +19,13 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
  13    worst-case-simulation       sigma = 0 runs never beat the exact worst case (same delays, rule)
  14    worst-case-delays           the worst delays (and Picky patterns) for the exact worst case, searched
  15    worst-case-headline         exact worst case against tau_max at fixed tau_avg, Picky vs delayed SGD
+ 16    certified-c                 a certified lower bound on the rate form's C (Theorem D's eta, rho); <= C_D
 =====  ==========================  ===============================================================
 
 Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
 claims 1, 2, 4-9, 13; delayed SGD (also the algorithm of ``ksj-constant``) in 4, 5, 7, 8, 13; stale-drop in 4, 8,
 10, 13; SGD without delays in 8, 10, 13; delay-adaptive SGD, KSJ's rule in 8, 10, 13, Mishchenko et al.'s in 10
-(claims 11-15 also solve their exact worst cases). Statements without an algorithm of their own: ``counting-lemma`` (claim 3), ``lower-bound``
+(claims 11-15 also solve their exact worst cases; claim 16 replays Picky SGD in exact arithmetic). Statements without an algorithm of their own: ``counting-lemma`` (claim 3), ``lower-bound``
 (claim 8); ``quantile`` (asynchronous mini-batching) is not implemented in this package, so no claim runs it.
 
 ``run(ids, profile)`` runs claims in registry order, sharing one :class:`Context` (so claims 3, 4
@@ -38,6 +39,7 @@ from typing import Callable, Iterable
 
 from . import (
     baselines,
+    certified_c,
     counting_lemma,
     eps_scaling,
     headline,
@@ -65,10 +67,11 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
                        counting_lemma, invariants, tightness, baselines, worst_case_known,
                        worst_case_tightness, worst_case_simulation, worst_case_delays,
-                       worst_case_headline)), key=lambda c: c.number)}
-#: the claims that read the runs (or the evidence) of the others: they run last (with an executor:
+                       worst_case_headline, certified_c)), key=lambda c: c.number)}
+#: the claims that read the runs (or the evidence) of the others (certified-c: claim 9's bound, shown beside
+#: its own): they run last (with an executor:
 #: here, after the others' runs are merged)
-DEPENDENT = ("counting-lemma", "invariants", "tightness")
+DEPENDENT = ("counting-lemma", "invariants", "tightness", "certified-c")
 ORDER = [c for c in CLAIMS if c not in DEPENDENT] + list(DEPENDENT)
 
 
