@@ -510,16 +510,25 @@ def ringmaster_time(K_steps: Any, /, *, R: Any, worker_times: Any) -> Any:
     return _reduce(out, ms, vector)[0]
 
 
-def async_arrival_bounds(K_steps: int, /, *, worker_times: Any) -> tuple[float, float]:
+def async_arrival_bounds(K_steps: Any, /, *, worker_times: Any) -> tuple[Any, Any]:
     """(K H_n/n, H_n (K + n)/n): the seconds between which the K-th arrival of the asynchronous
     policy (every worker always busy, restarting at each arrival) falls under the fixed model, n the
     fleet's size. DERIVED here (step 3 of :func:`picky_time_steps`): by time t worker i has completed
-    floor(t/tau_i) gradients, and t n/H_n - n < sum_i floor(t/tau_i) <= t n/H_n."""
+    floor(t/tau_i) gradients, and t n/H_n - n < sum_i floor(t/tau_i) <= t n/H_n. ``K_steps``: an
+    integer >= 1 or an array of them (arrays out)."""
     t = _fleet(worker_times)
-    K_steps = check_int("K", K_steps, 1)
+    k = np.asarray(K_steps)
+    if k.ndim == 0:
+        k = np.asarray(check_int("K", K_steps, 1))
+    elif k.size == 0 or not np.issubdtype(k.dtype, np.integer) or (k < 1).any():
+        raise ValueError(f"K must be an integer >= 1 or an array of them; got {K_steps!r}")
     n = t.size
-    vals = {H_m: float(harmonic_means(t)[-1]), m: n, K: K_steps}
-    return float(_T_ARRIVALS_LOWER.subs(vals)), float(_T_ARRIVALS.subs(vals))
+    H = float(harmonic_means(t)[-1])
+    lo, hi = (sp.lambdify((H_m, m, K), e, modules="numpy")(H, float(n), k.astype(float))
+              for e in (_T_ARRIVALS_LOWER, _T_ARRIVALS))
+    if k.ndim == 0:
+        return float(lo), float(hi)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
 def _evaluate(expr: sp.Expr, params: dict[str, Any], convention: str) -> Any:
