@@ -182,7 +182,6 @@ def _rejections(ctx: Context, prob: Any, eps: float) -> list[dict[str, Any]]:
         alg = picky.build(prob, eps, SIGMA, seq)
         seeds = list(range(REJECTION_SEEDS))
         runs = run_lanes(prob, seq, alg, seeds, T=T, record_rejections=True)
-        ctx.collect(CLAIM.id, runs, f"compute:fixed:n={n},law=sqrt")
         workers, steps, off = [], [], 0
         for r in runs:  # lanes share the schedule: lane l's step t is position off_l + t of the concatenation
             workers.append(sched.worker[: r.steps_run])
