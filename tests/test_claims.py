@@ -486,3 +486,25 @@ def test_every_rule_in_theory_is_run_by_some_claim(run_all):
 
     seen = {r.algorithm for e in run_all[0].values() for r in e.rows}
     assert set(TR.RULES) <= seen, set(TR.RULES) - seen
+
+
+def test_time_claims_evidence(run_all):
+    """Claims 17-19 on the test profile: the lemmas hold with room and are live (the asynchronous
+    lower bound K H_n/n is attained on the two-speed fleet); Picky's slope and the rejections by
+    speed are measured; no arrival falls in an outage, and every outage check saw past the outage."""
+    ev = run_all[0]
+    lem = ev["time-lemmas"]
+    assert lem.verdict == evidence.PASS and lem.measured["fleets"] == 5
+    assert 0.3 < lem.measured["largest_rennala"] <= 1 and 0.3 < lem.measured["largest_ringmaster_block"] <= 1
+    assert lem.measured["async_min_arrival_over_lower"] == pytest.approx(1.0, abs=1e-12)
+    ps = ev["picky-seconds"]
+    assert ps.verdict == evidence.PASS and "OPEN QUESTION" in ps.notes[0]
+    assert ps.measured["slope_in_n"]["picky"]["slope"] is not None and ps.ci == ps.measured["slope_in_n"]["picky"]["ci95"]
+    assert set(ps.parameters["missing_methods"]) == {"rennala", "minibatch"}
+    fr = ps.measured["picky_rejection_fraction_by_speed_quantile"]["16"]
+    assert len(fr) == 4 and all(f is not None for f in fr)
+    tm = ev["time-models"]
+    assert tm.verdict == evidence.PASS and tm.measured["arrivals_inside_outages"] == 0
+    sanity = [i for i in tm.instances if i["part"] == "outage sanity"]
+    assert len(sanity) == tm.measured["outage_checks"] == 24
+    assert all(i["outage_worker_arrives_after_outage"] for i in sanity)

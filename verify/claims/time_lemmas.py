@@ -37,7 +37,7 @@ from verify.models import compute
 from .common import INSTANCES, Claim, Context, noop_test
 from .evidence import FAIL, PASS, Evidence, Row, combine
 
-__all__ = ["CLAIM", "NS", "SIGMA", "REL_TOL", "fleets", "round_ratio", "block_ratio", "arrival_ratios", "ringmaster_ratio"]
+__all__ = ["CLAIM", "NS", "SIGMA", "REL_TOL", "fleets", "lemma_verdict", "round_ratio", "block_ratio", "arrival_ratios", "ringmaster_ratio"]
 
 #: numbers of workers per profile (the full profile reaches 1e4, as issue 24 asks)
 NS = {"test": (1, 4, 16), "quick": (1, 4, 16, 64, 256, 1024), "full": (1, 4, 16, 64, 256, 1024, 4096, 10000)}
@@ -94,8 +94,11 @@ def arrival_ratios(time: np.ndarray, worker_times: Any) -> tuple[float, float]:
     return float(np.min(t / lo)), float(np.max(t / hi))
 
 
-def _ok_upper(r: float) -> bool:
-    return r <= 1.0 + REL_TOL
+def lemma_verdict(upper_ratios: list[float], lower_ratio: float) -> str:
+    """``pass`` iff every measured/bound of an upper bound is <= 1 and the arrivals' measured/lower
+    bound is >= 1 (both to relative REL_TOL, the rounding of sums of times); ``fail`` otherwise."""
+    ok = all(r <= 1.0 + REL_TOL for r in upper_ratios) and lower_ratio >= 1.0 - REL_TOL
+    return PASS if ok else FAIL
 
 
 def check(ctx: Context) -> Evidence:
@@ -132,9 +135,7 @@ def check(ctx: Context) -> Evidence:
         e["largest_rennala"] = max(ren.values())
         e["largest_ringmaster_block"] = max(blocks.values())
         e["largest_ringmaster_total"] = max(totals.values())
-        ok = (all(_ok_upper(v) for v in (*ren.values(), *blocks.values(), *totals.values(), hi))
-              and lo >= 1.0 - REL_TOL)
-        e["verdict"] = PASS if ok else FAIL
+        e["verdict"] = lemma_verdict([*ren.values(), *blocks.values(), *totals.values(), hi], lo)
         entries.append(e)
         for what, val in (("round/t(S)", e["largest_rennala"]), ("block/t(R)", e["largest_ringmaster_block"]),
                           ("T(K)/(ceil(K/R) t(R))", e["largest_ringmaster_total"]),
