@@ -64,6 +64,8 @@ SEEDS = {"test": 6, "quick": 16, "full": 48}
 REJECTION_NS = {"test": (16,), "quick": (64, 256), "full": (256, 1024)}
 REJECTION_T = {"test": 1500, "quick": 4000, "full": 20000}
 REJECTION_SEEDS = 4
+#: first horizon of a horizon-free method (doubled up to :func:`horizon` until every seed reaches eps)
+START_HORIZON = 1000
 SIGMA = 1.0
 INSTANCE = "quad"
 
@@ -85,6 +87,9 @@ class Method:
     describe: str
     build: Callable[..., algorithms.Algorithm] | None = None
     runner: Callable[..., list[tuple[float | None, int | None]]] | None = None
+    #: the algorithm's parameters do not depend on the schedule (no tau_max/tau_avg default), so a run
+    #: stopped at eps gives the same result on any longer horizon: the horizon may grow by doubling
+    horizon_free: bool = False
 
 
 def ringmaster_choice(prob: Any, eps: float, sigma: float) -> tuple[int, float]:
@@ -99,7 +104,7 @@ def _kw(prob: Any, eps: float, sigma: float) -> dict[str, float]:
 
 METHODS: tuple[Method, ...] = (
     Method("picky", "async", "Picky SGD, Theorem D's step and threshold, asynchronous schedule",
-           lambda prob, eps, sigma, seq: algorithms.resolve("picky", **_kw(prob, eps, sigma))),
+           lambda prob, eps, sigma, seq: algorithms.resolve("picky", **_kw(prob, eps, sigma)), horizon_free=True),
     Method("delayed-sgd", "async", "delayed SGD, theory's step (scaled to the schedule's tau_max)",
            lambda prob, eps, sigma, seq: algorithms.resolve("delayed-sgd", **_kw(prob, eps, sigma), delays=seq)),
     Method("delay-adaptive", "async", "delay-adaptive SGD (KSJ's rule), theory's defaults",
@@ -108,11 +113,12 @@ METHODS: tuple[Method, ...] = (
            "arrivals count as steps: not Ringmaster ASGD)",
            lambda prob, eps, sigma, seq: algorithms.resolve(
                "stale-drop", **_kw(prob, eps, sigma), R=ringmaster_choice(prob, eps, sigma)[0],
-               eta=ringmaster_choice(prob, eps, sigma)[1])),
+               eta=ringmaster_choice(prob, eps, sigma)[1]), horizon_free=True),
     Method("ringmaster", "ringmaster-stops", "Ringmaster ASGD with stops: delayed SGD with Ringmaster's step on the "
            "schedule that cancels a computation when its delay reaches R",
            lambda prob, eps, sigma, seq: algorithms.resolve("delayed-sgd", **_kw(prob, eps, sigma),
-                                                            eta=ringmaster_choice(prob, eps, sigma)[1])),
+                                                            eta=ringmaster_choice(prob, eps, sigma)[1]),
+           horizon_free=True),
 )
 #: methods of issue 24 not yet runnable here (batch steps); the lead adds them as Method entries
 MISSING = {"rennala": "Rennala SGD: a batch method (one step per S + 1 gradients), not an algorithm on this branch",
@@ -128,14 +134,24 @@ def run_method(method: Method, prob: Any, cm: compute.ComputeModel, eps: float, 
     R = ringmaster_choice(prob, eps, sigma)[0] if method.policy.startswith("ringmaster") else None
     spec = cm.name
 
-    def seq_of(s: int) -> Any:
-        sched = events.simulate(cm, T, seed=s, policy=method.policy, R=R)
-        return events.delay_sequence(sched, spec, dict(cm.params), s)
+    def once(T_run: int) -> list[tuple[float | None, int | None]]:
+        def seq_of(s: int) -> Any:
+            sched = events.simulate(cm, T_run, seed=s, policy=method.policy, R=R)
+            return events.delay_sequence(sched, spec, dict(cm.params), s)
 
-    seqs = [seq_of(s) for s in seeds] if random_schedule else [seq_of(0)] * len(seeds)
-    algs = [method.build(prob, eps, sigma, q) for q in seqs]
-    runs = run_lanes(prob, seqs, algs, list(seeds), T=T, stop_at_hit=True, record_rejections=False)
-    return [(seconds_to_hit(r), r.first_hit) for r in runs]
+        seqs = [seq_of(s) for s in seeds] if random_schedule else [seq_of(0)] * len(seeds)
+        algs = [method.build(prob, eps, sigma, q) for q in seqs]
+        runs = run_lanes(prob, seqs, algs, list(seeds), T=T_run, stop_at_hit=True, record_rejections=False)
+        return [(seconds_to_hit(r), r.first_hit) for r in runs]
+
+    if not method.horizon_free:
+        return once(T)
+    T_run = min(T, START_HORIZON)  # doubling: the schedules' prefixes (and the runs on them) do not change
+    while True:  # (a Ringmaster-with-stops schedule restarts ~n/R computations per update: keep it short)
+        res = once(T_run)
+        if T_run >= T or all(h is not None for _, h in res):
+            return res
+        T_run = min(T, 2 * T_run)
 
 
 def rejections_by_speed(worker: np.ndarray, rejected_steps: np.ndarray, tau: np.ndarray, bins: int = 4) -> dict[str, Any]:

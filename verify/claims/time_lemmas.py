@@ -48,6 +48,8 @@ OTHER = (1, 16, 64)
 ROUNDS = {"test": 40, "quick": 100, "full": 200}
 UPDATES = {"test": 400, "quick": 1500, "full": 3000}
 REL_TOL = 1e-12
+#: a budget of computation starts for a Ringmaster-with-stops schedule (memory: 4 arrays of this length)
+STARTS = 2_000_000
 
 
 def fleets(profile: str) -> list[tuple[str, compute.ComputeModel]]:
@@ -122,8 +124,8 @@ def check(ctx: Context) -> Evidence:
             sched = events.simulate(cm, rounds, policy="rennala", B=S + 1)
             ren[str(S)] = round_ratio(sched.time, S + 1, theory.batch_time(S, worker_times=times))
         blocks, totals = {}, {}
-        for R in Rs:
-            sched = events.simulate(cm, updates, policy="ringmaster-stops", R=R)
+        for R in Rs:  # with stops about n/R computations restart per update: at most ~2e6 starts
+            sched = events.simulate(cm, min(updates, max(200, STARTS // n * R)), policy="ringmaster-stops", R=R)
             blocks[str(R)] = block_ratio(sched.time, R, theory.batch_time(R, worker_times=times))
             totals[str(R)] = ringmaster_ratio(sched.time, R, times)
         T_async = updates + 4 * n
