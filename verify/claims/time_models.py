@@ -1,22 +1,22 @@
 """Claim 19 -- seconds to eps under random and universal computation models, and the outage sanity check.
 
-(a) Measured (no bound is claimed): every method of :data:`.picky_seconds.METHODS` (Picky SGD,
-    delayed SGD, delay-adaptive SGD, stale-drop with Ringmaster's R, Ringmaster ASGD with stops) on
-    the quad instance (eps 1/2, sigma 1), tau_i = sqrt(i), under
-    * ``random`` models with heavy-tailed extra time eta (MindFlayer's setting): Pareto (Lomax shape
-      alpha = 1.5: infinite variance) and log-Cauchy (exp(Cauchy): no mean);
-    * ``universal`` models: an outage of the fastest worker, and periodic slowdowns of every worker.
-    Seed s draws both the compute times (random models: a different schedule per seed) and the noise;
-    the evidence gives per model and method the seeds that reached eps and the median, 10% and 90%
-    quantiles of the seconds to eps. Rennala and minibatch SGD are named as missing (batch methods,
-    :data:`.picky_seconds.MISSING`).
+(a) Measured (no bound is claimed): every method of :data:`verify.claims.picky_seconds.METHODS` (Picky
+    SGD, delayed SGD, delay-adaptive SGD, stale-drop with Ringmaster's R, Ringmaster ASGD with stops) on
+    the quad instance (eps 1/2, sigma 1), tau_i = sqrt(i), under ``random`` models with heavy-tailed
+    extra time eta (MindFlayer's setting: Pareto with Lomax shape alpha = 1.5, infinite variance; and
+    log-Cauchy, exp(Cauchy), no mean) and ``universal`` models (an outage of the fastest worker; periodic
+    slowdowns of every worker). Seed s draws both the compute times (random models: a different
+    schedule per seed) and the noise; the evidence gives per model and method the seeds that reached
+    eps and the median, 10% and 90% quantiles of the seconds to eps. Rennala and minibatch SGD are named
+    as missing (batch methods, :data:`verify.claims.picky_seconds.MISSING`).
 (b) Deterministic, can fail: no arrival falls inside an outage. On the universal outage models, for
-    every policy that records each arrival's worker (``async``, ``ringmaster`` -- its ignored arrivals
-    included --, ``ringmaster-stops``, ``rennala``), no arrival of the outage worker lies in the open
-    interval (outage_start, outage_end) where its power is zero; and on the asynchronous schedule every
-    computation of every worker does exactly one unit of work: (finish - start - |[start, finish] cap
-    outage|)/tau_i = 1 (start = the worker's previous arrival, 0 for its first), to relative 1e-9.
-    The schedule runs past the outage's end (checked: some arrival of the outage worker after it).
+    every policy that records each arrival's worker (``async``, ``ringmaster`` with its ignored arrivals,
+    ``ringmaster-stops``, ``rennala``), no arrival of the outage worker lies in the open interval
+    (outage_start, outage_end) where its power is zero; and on the asynchronous schedule every
+    computation of every worker does exactly one unit of work: (finish - start - the length of
+    [start, finish] within the outage)/tau_i = 1 (start = the worker's previous arrival, 0 for its
+    first), to relative 1e-9. The schedule runs past the outage's end (checked: some arrival of the
+    outage worker after it).
 
 Verdict: ``fail`` if (b) finds a violation (or a schedule never reaches past the outage), ``pass``
 otherwise; (a) is reported, not judged (there is no bound for these models here).
@@ -63,8 +63,8 @@ def arrivals_in_outage(time: np.ndarray, worker: np.ndarray, w: int, a: float, b
 
 
 def work_error(time: np.ndarray, worker: np.ndarray, tau: np.ndarray, w: int, a: float, b: float) -> float:
-    """max over computations of |work - 1| on an asynchronous schedule (each worker restarts at its
-    arrival): work = (finish - start - |[start, finish] cap [a, b]| if the worker is w)/tau_i."""
+    """max over computations of abs(work - 1) on an asynchronous schedule (each worker restarts at its
+    arrival): work = (finish - start, less the length of [start, finish] within [a, b] for worker w)/tau_i."""
     time = np.asarray(time, dtype=float)
     worker = np.asarray(worker)
     worst = 0.0
