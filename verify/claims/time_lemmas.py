@@ -37,7 +37,8 @@ from verify.models import compute
 from .common import INSTANCES, Claim, Context, noop_test
 from .evidence import FAIL, PASS, Evidence, Row, combine
 
-__all__ = ["CLAIM", "NS", "SIGMA", "REL_TOL", "fleets", "lemma_verdict", "round_ratio", "block_ratio", "arrival_ratios", "ringmaster_ratio"]
+__all__ = ["CLAIM", "NS", "SIGMA", "REL_TOL", "fleets", "lemma_verdict", "round_ratio", "block_ratio", "arrival_ratios",
+           "ringmaster_ratio"]
 
 #: numbers of workers per profile (the full profile reaches 1e4, as issue 24 asks)
 NS = {"test": (1, 4, 16), "quick": (1, 4, 16, 64, 256, 1024), "full": (1, 4, 16, 64, 256, 1024, 4096, 10000)}
