@@ -123,3 +123,34 @@ def test_method_list_names_the_missing_batch_methods():
     names = [m.name for m in picky_seconds.METHODS]
     assert names == ["picky", "delayed-sgd", "delay-adaptive", "stale-drop", "ringmaster"]
     assert set(picky_seconds.MISSING) == {"rennala", "minibatch"} and not set(names) & set(picky_seconds.MISSING)
+
+
+def test_time_lemmas_claim_fails_with_a_halved_bound(monkeypatch):
+    """The claim end to end (profile test) with t(S) halved (a factor-2 error in the bound: the measured
+    rounds and blocks reach 0.5-0.51 of t(S)): its verdict is fail. Without the planted bug it passes."""
+    from verify.claims.common import PROFILES, Context
+
+    assert time_lemmas.CLAIM.run(Context(PROFILES["test"])).verdict == evidence.PASS
+    orig = theory.batch_time
+    monkeypatch.setattr(theory, "batch_time", lambda S, /, *, worker_times: orig(S, worker_times=worker_times) / 2)
+    ev = time_lemmas.CLAIM.run(Context(PROFILES["test"]))
+    assert ev.error is None and ev.verdict == evidence.FAIL
+    assert ev.measured["largest_ringmaster_block"] > 1
+
+
+def test_outage_checks_fail_on_a_schedule_that_runs_through_the_outage(monkeypatch):
+    """The sanity part of claim 19 on schedules whose clock is planted wrong (every arrival at half its
+    time: some of the outage worker's arrivals after the outage move into it): it reports failures."""
+    ok = time_models._outage_checks("test")
+    assert ok and all(e["verdict"] == evidence.PASS for e in ok)
+    orig = events.simulate
+
+    def half_clock(*a, **kw):
+        s = orig(*a, **kw)
+        return events.Schedule(s.time / 2, s.worker, s.task, s.read, s.dropped_task, s.dropped_worker,
+                               s.dropped_time / 2, s.starts)
+
+    monkeypatch.setattr(time_models.events, "simulate", half_clock)
+    bad = time_models._outage_checks("test")
+    assert any(e["arrivals_inside_outage"] > 0 for e in bad)
+    assert any(e["verdict"] == evidence.FAIL for e in bad if e["policy"] == "async")
