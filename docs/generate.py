@@ -24,6 +24,7 @@ ROOT = DOCS.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import sympy as sp  # noqa: E402
 import theory  # noqa: E402
 from verify import claims as claims_mod  # noqa: E402
 
@@ -226,7 +227,8 @@ def claim_pages(out: Path) -> None:
     for c in ordered:
         ev = evidence.get(c.id)
         md = [f"# Claim {c.number}: {c.title}\n\n"]
-        stmt = f"[`{c.result}`](../theory/{c.result}.md)" if c.result else "--"
+        timed = c.result in theory.TIME_RESULTS  # a time statement (theory.timing): no page of its own
+        stmt = (f"`{c.result}` (`theory.get_time`)" if timed else f"[`{c.result}`](../theory/{c.result}.md)") if c.result else "--"
         md.append(table(["field", "value"], [
             ["id", f"`{c.id}`"], ["number", str(c.number)], ["theory statement", stmt],
             ["provenance label", f"`{c.status or '--'}`"], ["measures", cell(c.measures)],
@@ -236,7 +238,10 @@ def claim_pages(out: Path) -> None:
             ["false-alarm rate", fmt(ev["test"]["alpha"]) if ev else "--"],
             ["rerun", f"`{ev['rerun']}`" if ev else f"`picky verify --only {c.id}`"],
         ]))
-        if c.result:
+        if c.result and timed:
+            md.append(f"\nThe theory's time statement (seconds; `theory.get_time({c.result!r}).bound`, the minimum over "
+                      f"m in [n]):\n\n$$\n{sp.latex(theory.get_time(c.result).bound)}\n$$\n")
+        elif c.result:
             md.append(f"\nThe theory's statement (`theory.latex({c.result!r})`):\n\n{bound_math(c.result)}")
         mod = sys.modules.get(c.check.__module__)
         if mod is not None and mod.__doc__:

@@ -34,12 +34,13 @@ def run_all(tmp_path_factory):
 def test_every_claim_has_an_evidence_record(run_all):
     ev, _ = run_all
     assert list(ev) == list(claims.CLAIMS)
-    assert len(ev) == 16
+    assert len(ev) == 19
     for cid, e in ev.items():
         c = claims.get(cid)
         assert e.claim == cid and e.verdict in evidence.VERDICTS and e.profile == "test"
         assert e.rerun == f"picky verify --profile test --only {cid}"
-        assert e.status == (theory.get(c.result).status.value if c.result else None)
+        st = (theory.get_time(c.result) if c.result in theory.TIME_RESULTS else theory.get(c.result)) if c.result else None
+        assert e.status == (st.status.value if st else None)
         assert e.test.alpha >= 0 and e.test.name and e.what
         json.dumps(e.as_dict(), allow_nan=False)
 
@@ -126,7 +127,7 @@ def test_report_files(run_all):
     paths = report.write(out, list(ev.values()), {"command": "picky verify --profile test", "profile": "test",
                                                    "started": "now", "seconds": 1.0, "verdict": report.overall(list(ev.values()))})
     data = json.loads(paths[0].read_text())
-    assert data["schema"] == "picky-verify/1" and len(data["claims"]) == 16 and "numba" in data["environment"]
+    assert data["schema"] == "picky-verify/1" and len(data["claims"]) == 19 and "numba" in data["environment"]
     header = paths[1].read_text().splitlines()[0]
     assert header == "claim,algorithm,problem,delays,seed,metric,value"
     md = paths[2].read_text()
@@ -485,3 +486,25 @@ def test_every_rule_in_theory_is_run_by_some_claim(run_all):
 
     seen = {r.algorithm for e in run_all[0].values() for r in e.rows}
     assert set(TR.RULES) <= seen, set(TR.RULES) - seen
+
+
+def test_time_claims_evidence(run_all):
+    """Claims 17-19 on the test profile: the lemmas hold with room and are live (the asynchronous
+    lower bound K H_n/n is attained on the two-speed fleet); Picky's slope and the rejections by
+    speed are measured; no arrival falls in an outage, and every outage check saw past the outage."""
+    ev = run_all[0]
+    lem = ev["time-lemmas"]
+    assert lem.verdict == evidence.PASS and lem.measured["fleets"] == 5
+    assert 0.3 < lem.measured["largest_rennala"] <= 1 and 0.3 < lem.measured["largest_ringmaster_block"] <= 1
+    assert lem.measured["async_min_arrival_over_lower"] == pytest.approx(1.0, abs=1e-12)
+    ps = ev["picky-seconds"]
+    assert ps.verdict == evidence.PASS and "OPEN QUESTION" in ps.notes[0]
+    assert ps.measured["slope_in_n"]["picky"]["slope"] is not None and ps.ci == ps.measured["slope_in_n"]["picky"]["ci95"]
+    assert set(ps.parameters["missing_methods"]) == {"rennala", "minibatch"}
+    fr = ps.measured["picky_rejection_fraction_by_speed_quantile"]["16"]
+    assert len(fr) == 4 and all(f is not None for f in fr)
+    tm = ev["time-models"]
+    assert tm.verdict == evidence.PASS and tm.measured["arrivals_inside_outages"] == 0
+    sanity = [i for i in tm.instances if i["part"] == "outage sanity"]
+    assert len(sanity) == tm.measured["outage_checks"] == 24
+    assert all(i["outage_worker_arrives_after_outage"] for i in sanity)

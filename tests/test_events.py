@@ -128,6 +128,19 @@ def test_simulate_draws_more_when_cancellations_need_them():
     assert ref.ringmaster(cm, 200, z, 1, True).equal(s)
 
 
+def test_cancellations_beyond_the_buffer_on_models_without_draws():
+    """A universal model reads no draw, yet its starts (hence its cancelled rows) are bounded by the
+    draws' length, and the buffers are that long: ringmaster-stops on an outage cancels far more than
+    n + 2T computations (the first buffer); the compiled schedule still equals the reference (it used
+    to write past the buffer: a heap corruption)."""
+    cm = compute.make("universal:n=16,law=sqrt,outage_worker=0,outage_start=2,outage_end=20")
+    T = 2000
+    got = events.simulate(cm, T, policy="ringmaster-stops", R=4)
+    assert got.dropped_task.size > cm.n + 2 * T
+    want = ref.ringmaster(cm, T, np.ones(got.starts), 4, True)
+    assert got.equal(want)
+
+
 @pytest.mark.parametrize("kw,words", [
     (dict(policy="nope"), "policy must be one of"),
     (dict(policy="ringmaster"), "needs the delay threshold R"),

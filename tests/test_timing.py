@@ -148,3 +148,13 @@ def test_bad_input_one_line_errors():
         theory.time("time-homog", worker_times=[1, 2], workers=3, **P)
     with pytest.raises(ValueError, match="needs parameter sigma"):
         theory.time("time-homog", worker_times=[1, 2], beta=1.0, F=1.0, eps=1.0)
+
+
+def test_async_arrival_bounds_by_hand():
+    """Fleet 1,1,2,10: H_4 = 4/2.6 = 20/13. Arrivals at t = 1 (w0, w1), 2 (w0, w1, w2), 3 (w0, w1),
+    4 (w0, w1, w2): the 10th arrives at 4, inside [10 H_4/4, H_4 (10 + 4)/4] = [50/13, 70/13]."""
+    lo, hi = theory.async_arrival_bounds(10, worker_times=FLEET)
+    assert lo == pytest.approx(50 / 13) and hi == pytest.approx(70 / 13)
+    assert lo <= 4.0 <= hi
+    with pytest.raises(ValueError, match="K must be"):
+        theory.async_arrival_bounds(0, worker_times=FLEET)

@@ -29,8 +29,8 @@ _LAZY: dict[str, str] = {
     **{n: "rules" for n in ("RULES", "UpdateRule", "get_rule")},
     **{n: "statement" for n in ("Convention", "Kind", "Statement", "Status", "UnknownConstant")},
     **{n: "validation" for n in ("DelaySequenceError", "DelaysLike", "check", "validate_delays")},
-    **{n: "timing" for n in ("TIME_RESULTS", "batch_time", "get_time", "harmonic_means", "optimal_workers", "ringmaster_time",
-                             "time", "time_ratio")},
+    **{n: "timing" for n in ("TIME_RESULTS", "async_arrival_bounds", "batch_time", "get_time", "harmonic_means",
+                             "optimal_workers", "ringmaster_time", "time", "time_ratio")},
 }
 _SUBMODULES = ("symbols", "rules", "results", "statement", "validation", "calculators", "proofs", "timing")
 
@@ -96,4 +96,5 @@ __all__ = [
     "DelaySequenceError",
     "DelaysLike",
 ]
-__all__ += ["TIME_RESULTS", "get_time", "time", "optimal_workers", "time_ratio", "batch_time", "ringmaster_time", "harmonic_means"]
+__all__ += ["TIME_RESULTS", "get_time", "time", "optimal_workers", "time_ratio", "batch_time", "ringmaster_time", "harmonic_means",
+            "async_arrival_bounds"]

@@ -58,6 +58,7 @@ __all__ = [
     "time_ratio",
     "batch_time",
     "ringmaster_time",
+    "async_arrival_bounds",
     "picky_time_steps",
     "rennala_parameters",
     "ringmaster_parameters",
@@ -129,6 +130,12 @@ _C_minibatch = constant("C_minibatch")
 
 #: Rennala's batch-collection time and Ringmaster's duration of R consecutive updates, for m workers
 _T_BATCH = 2 * H_m * (1 + S_batch / m)
+
+#: seconds within which K arrivals of the asynchronous policy reach the server from m always-busy workers
+#: (step 3 of :func:`picky_time_steps`; DERIVED here): H_m (K + m)/m
+_T_ARRIVALS = H_m * (K + m) / m
+#: ... and the seconds before which they cannot: K H_m/m (worker i completes at most t/tau_i by time t)
+_T_ARRIVALS_LOWER = H_m * K / m
 
 #: Rennala's batch size S = max{1, ceil(sigma^2/eps^2)} (norm-eps), THIRD-PARTY (the authors' group's code)
 S_RENNALA = sp.Max(1, sp.ceiling(sigma**2 / eps**2))
@@ -287,7 +294,7 @@ _add(TimeStatement(
     guarantee="P(some iterate within the time is eps-stationary, ||grad f|| <= eps) >= 1/2 (Theorem D')",
     delay_quantity="the schedule of the m fastest workers, all always busy: tau_avg <= m - 1",
     assumptions=(_SMOOTH, _FIXED, "asynchronous dispatch to the m fastest workers; threshold rho = eps/(2 beta); step eta_D"),
-    bound=H_m * (PICKY_STEPS + m) / m,
+    bound=_T_ARRIVALS.subs(K, PICKY_STEPS),
     step_size=ETA_D,
     step_size_note=_picky.step_size_note,
     threshold=_picky.threshold,
@@ -501,6 +508,27 @@ def ringmaster_time(K_steps: Any, /, *, R: Any, worker_times: Any) -> Any:
     out, ms, vector = _per_m("time-ringmaster", "time_of_K_updates", _fleet(worker_times), {"K": K_steps, "R": R},
                              None, None)
     return _reduce(out, ms, vector)[0]
+
+
+def async_arrival_bounds(K_steps: Any, /, *, worker_times: Any) -> tuple[Any, Any]:
+    """(K H_n/n, H_n (K + n)/n): the seconds between which the K-th arrival of the asynchronous
+    policy (every worker always busy, restarting at each arrival) falls under the fixed model, n the
+    fleet's size. DERIVED here (step 3 of :func:`picky_time_steps`): by time t worker i has completed
+    floor(t/tau_i) gradients, and t n/H_n - n < sum_i floor(t/tau_i) <= t n/H_n. ``K_steps``: an
+    integer >= 1 or an array of them (arrays out)."""
+    t = _fleet(worker_times)
+    k = np.asarray(K_steps)
+    if k.ndim == 0:
+        k = np.asarray(check_int("K", K_steps, 1))
+    elif k.size == 0 or not np.issubdtype(k.dtype, np.integer) or (k < 1).any():
+        raise ValueError(f"K must be an integer >= 1 or an array of them; got {K_steps!r}")
+    n = t.size
+    H = float(harmonic_means(t)[-1])
+    lo, hi = (sp.lambdify((H_m, m, K), e, modules="numpy")(H, float(n), k.astype(float))
+              for e in (_T_ARRIVALS_LOWER, _T_ARRIVALS))
+    if k.ndim == 0:
+        return float(lo), float(hi)
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
 def _evaluate(expr: sp.Expr, params: dict[str, Any], convention: str) -> Any:

@@ -20,7 +20,15 @@ evidence record (:class:`verify.claims.evidence.Evidence`) -- the measured value
  14    worst-case-delays           the worst delays (and Picky patterns) for the exact worst case, searched
  15    worst-case-headline         exact worst case against tau_max at fixed tau_avg, Picky vs delayed SGD
  16    certified-c                 a certified lower bound on the rate form's C (Theorem D's eta, rho); <= C_D
+ 17    time-lemmas                 Rennala rounds <= t(S), R Ringmaster updates <= t(R), arrivals (fixed fleets)
+ 18    picky-seconds               Picky SGD in seconds / T_homog against n (open question, measured)
+ 19    time-models                 seconds to eps under random/universal models; no arrival in an outage
 =====  ==========================  ===============================================================
+
+Claims 17-19
+are the time claims: seconds under computation models (:mod:`verify.models.compute`,
+:mod:`verify.engine.events`, :mod:`theory.timing`); 18 and 19 measure and report (no time bound is
+claimed for Picky SGD or for random/universal models), 17 and 19's outage check are exact.
 
 Coverage: every algorithm rule of :mod:`theory.rules` is run by some claim (tested): Picky SGD in
 claims 1, 2, 4-9, 13; delayed SGD (also the algorithm of ``ksj-constant``) in 4, 5, 7, 8, 13; stale-drop in 4, 8,
@@ -49,6 +57,9 @@ from . import (
     theorem_d_deterministic,
     theorem_d_stochastic,
     tightness,
+    picky_seconds,
+    time_lemmas,
+    time_models,
     worst_case_known,
     worst_case_delays,
     worst_case_headline,
@@ -67,7 +78,7 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(
     (m.CLAIM for m in (theorem_d_deterministic, theorem_d_stochastic, headline, eps_scaling, stability, lower_bound,
                        counting_lemma, invariants, tightness, baselines, worst_case_known,
                        worst_case_tightness, worst_case_simulation, worst_case_delays,
-                       worst_case_headline, certified_c)), key=lambda c: c.number)}
+                       worst_case_headline, certified_c, time_lemmas, picky_seconds, time_models)), key=lambda c: c.number)}
 #: the claims that read the runs (or the evidence) of the others (certified-c: claim 9's bound, shown beside
 #: its own): they run last (with an executor:
 #: here, after the others' runs are merged)

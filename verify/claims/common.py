@@ -94,7 +94,7 @@ class Claim:
 
     @property
     def status(self) -> str | None:
-        return theory.get(self.result).status.value if self.result else None
+        return result_status(self.result)
 
     def run(self, ctx: Context) -> Evidence:
         """Run the check; a check that raises (anything but an interrupt) is this claim's ``fail``,
@@ -109,6 +109,16 @@ class Claim:
         ev.rerun = f"picky verify --profile {ctx.budget.profile} --only {self.id}"
         ctx.evidence[self.id] = ev
         return ev
+
+
+def result_status(result_id: str | None) -> str | None:
+    """The status of a theory result: an iteration statement (theory.get) or a time statement
+    (theory.get_time); None for no result."""
+    if not result_id:
+        return None
+    if result_id in theory.TIME_RESULTS:
+        return theory.get_time(result_id).status.value
+    return theory.get(result_id).status.value
 
 
 # ------------------------------------------------------------------------------------------

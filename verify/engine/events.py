@@ -171,7 +171,7 @@ def _rennala(rounds, B, kind, shift, scale, z, bps, rates, nseg, period, trace, 
             tree[2 * (P + i)] = math.inf
             tree[2 * (P + i) + 1] = i
         for i in range(n):
-            if kind == 0 and j >= nz:
+            if j >= nz:
                 return NEED_DRAWS, 0
             tree[2 * (P + i)] = now + _dur(kind, i, j, cnt[i], now, shift, scale, z, bps, rates, nseg, period, trace, off)
             tk[i] = j
@@ -191,7 +191,7 @@ def _rennala(rounds, B, kind, shift, scale, z, bps, rates, nseg, period, trace, 
             if held == B:
                 _set(tree, P, w, math.inf)
                 break
-            if kind == 0 and j >= nz:
+            if j >= nz:
                 return NEED_DRAWS, 0
             _set(tree, P, w, f + _dur(kind, w, j, cnt[w], f, shift, scale, z, bps, rates, nseg, period, trace, off))
             tk[w] = j
@@ -210,7 +210,9 @@ def _rennala(rounds, B, kind, shift, scale, z, bps, rates, nseg, period, trace, 
 @jit
 def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period, trace, off,
               time, worker, task, read, dtask, dworker, dtime):
-    """Fill the schedule arrays; returns (starts, dropped) or (NEED_DRAWS, 0) when z runs out."""
+    """Fill the schedule arrays; returns (starts, dropped) or (NEED_DRAWS, 0) when z runs out. The
+    guard applies to every model (universal and trace ones read no draw): z's length bounds the starts,
+    and so the cancelled rows, which are written into buffers of that length (no bounds checks here)."""
     n = shift.size
     nz = z.size
     if policy == 3:  # minibatch: rounds over the workers ``use`` (in index order)
@@ -223,7 +225,7 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
             last = -1
             for q in range(m):
                 i = use[q]
-                if kind == 0 and j >= nz:
+                if j >= nz:
                     return NEED_DRAWS, 0
                 f = now + _dur(kind, i, j, cnt[i], now, shift, scale, z, bps, rates, nseg, period, trace, off)
                 cnt[i] += 1
@@ -247,7 +249,7 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
     nxt = np.full(n, -1, np.int64)
     prv = np.full(n, -1, np.int64)
     buf = np.empty(n, np.int64)
-    if kind == 0 and nz < n:
+    if nz < n:
         return NEED_DRAWS, 0
     P = 1
     while P < n:
@@ -289,7 +291,7 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
             steps += 1
             k += 1
         if steps < T:
-            if kind == 0 and j >= nz:
+            if j >= nz:
                 return NEED_DRAWS, 0
             fin[w] = f + _dur(kind, w, j, cnt[w], f, shift, scale, z, bps, rates, nseg, period, trace, off)
             rd[w] = k
@@ -332,7 +334,7 @@ def _simulate(policy, T, R, use, kind, shift, scale, z, bps, rates, nseg, period
                     dworker[nd] = w2
                     dtime[nd] = f
                     nd += 1
-                    if kind == 0 and j >= nz:
+                    if j >= nz:
                         return NEED_DRAWS, 0
                     fin[w2] = f + _dur(kind, w2, j, cnt[w2], f, shift, scale, z, bps, rates, nseg, period, trace, off)
                     rd[w2] = k
