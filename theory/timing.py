@@ -526,13 +526,18 @@ def rennala_parameters(*, beta: Any, sigma: Any, eps: Any, S: int | None = None,
             "status": Status.SECONDARY.value, "source": "THIRD-PARTY code (github.com/vectozavr/ringmaster-lmo), at the given S"}
 
 
-def ringmaster_parameters(*, beta: Any, sigma: Any, eps: Any, convention: str = "norm") -> dict[str, Any]:
+def ringmaster_parameters(*, beta: Any, sigma: Any, eps: Any, R: int | None = None, convention: str = "norm") -> dict[str, Any]:
     """Ringmaster ASGD's threshold R = max{1, ceil(sigma^2/eps^2)} and step gamma = min{1/(2 R beta),
-    eps^2/(4 beta sigma^2)} (norm-eps): UNCONFIRMED recollections, labelled choices, not the theorem's."""
+    eps^2/(4 beta sigma^2)} (norm-eps): UNCONFIRMED recollections, labelled choices, not the theorem's.
+    ``R`` given: the step at that threshold (R itself is then the caller's)."""
     p = {"beta": beta, "sigma": sigma, "eps": eps}
     st = TIME_RESULTS["time-ringmaster"]
-    return {"R": _evaluate(st.threshold, p, convention), "gamma": _evaluate(st.step_size, p, convention),
-            "status": Status.UNCONFIRMED.value, "source": "recollection of Thm 4.1, not checked against the text"}
+    if R is None:
+        return {"R": _evaluate(st.threshold, p, convention), "gamma": _evaluate(st.step_size, p, convention),
+                "status": Status.UNCONFIRMED.value, "source": "recollection of Thm 4.1, not checked against the text"}
+    R = check_int("R", R, 1)
+    return {"R": float(R), "gamma": _evaluate(GAMMA_RINGMASTER.subs(globals()["R"], R), p, convention),
+            "status": Status.UNCONFIRMED.value, "source": "recollection of Thm 4.1, not checked against the text; at the given R"}
 
 
 def minibatch_parameters(*, beta: Any, sigma: Any, eps: Any, m: int, convention: str = "norm") -> dict[str, Any]:
