@@ -33,7 +33,8 @@ from verify.algorithms import Algorithm
 from verify.io.progress import Progress
 from verify.io.records import RunResult
 
-__all__ = ["PARAMETERS", "DELAY_DRAWS", "ENGINES", "THEOREM", "Lanes", "build", "execute", "report"]
+__all__ = ["PARAMETERS", "DELAY_DRAWS", "ENGINES", "THEOREM", "Lanes", "build", "execute", "report", "COMPUTE_METHODS",
+           "POLICY_METHODS", "run_on_compute", "seconds_to_hit"]
 
 #: the statement compared with the picky lanes (Theorem D', derived in this package)
 THEOREM = "picky-explicit-sharp"
@@ -337,3 +338,102 @@ def report(lanes: Lanes, results: list[RunResult], command: list[str], schema: s
             {"lane": i, "algorithm": r.algorithm, "seed": r.seed, "steps": r.trace_steps, "grad_norm": r.trace_grad_norm,
              "f": r.trace_f} for i, r in enumerate(results)],
     }
+
+
+# ------------------------------------------------------------------------------------------
+# every method on a computation model's schedule
+# ------------------------------------------------------------------------------------------
+#: method -> the event-simulation policy whose schedule it runs on (verify.engine.events)
+COMPUTE_METHODS: dict[str, str] = {
+    "picky": "async", "delayed-sgd": "async", "delay-adaptive": "async", "stale-drop": "async",
+    "ringmaster": "ringmaster", "ringmaster-stops": "ringmaster-stops", "rennala": "rennala", "minibatch": "minibatch",
+}
+#: the methods whose schedule is not the asynchronous one (they need --compute)
+POLICY_METHODS = tuple(a for a, pol in COMPUTE_METHODS.items() if pol != "async")
+
+
+def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, eps: float, sigma: float = 0.0,
+                   seed: int = 0, compute_seed: int | None = None, noise: Any = None, engine_name: str = "numba",
+                   trace_every: int | None = None, stop_at_hit: bool = False, **params: Any) -> RunResult:
+    """One run of ``algorithm`` for T server steps on the schedule its policy induces under ``compute_model``.
+
+    Signature::
+
+        run_on_compute(problem, compute_model, algorithm, *, T, eps, sigma=0.0, seed=0, compute_seed=None,
+                       noise=None, engine_name="numba", trace_every=None, stop_at_hit=False, **params) -> RunResult
+
+    ``problem``: a :mod:`verify.models.problems` problem; ``compute_model``: a spec (``"fixed:times=1;1;2;10"``)
+    or a :class:`verify.models.compute.ComputeModel`; ``algorithm``: one of :data:`COMPUTE_METHODS` --
+    picky, delayed-sgd, delay-adaptive, stale-drop (the asynchronous schedule: every arrival a step),
+    ringmaster, ringmaster-stops (Ringmaster's schedules, threshold ``R``), rennala (rounds of ``S`` kept
+    arrivals, averaged), minibatch (rounds over the ``m`` fastest workers, averaged). ``params``: the
+    method's overrides (eta, rho, R, tau_C, rule; rennala: gamma, S; minibatch: gamma, m); the rest from
+    theory. The schedule's draws come from ``default_rng(compute_seed)`` (default: ``seed``); the noise of a
+    gradient is its task's row keyed by (seed, task). ``engine_name``: ``numba`` or ``reference``.
+
+    The record: ``first_hit`` (server steps), ``delays.wall_clock`` (the arrival time of every server step;
+    a batch step's is its round's end) and ``extra``: ``seconds_to_eps`` (the arrival time of the update
+    that produced x_{first_hit}; 0 for x_1; None without a hit), ``policy``, ``compute``, ``compute_seed``,
+    ``discarded`` (computations ignored or cancelled by the schedule).
+
+    Example::
+
+        >>> from verify.models import problems
+        >>> r = run_on_compute(problems.make("logsum", 10), "fixed:times=1;1;2;10", "rennala", T=200, eps=0.1,
+        ...                    sigma=0.2, seed=0)
+        >>> r.first_hit, r.extra["seconds_to_eps"]   # server steps and seconds to ||grad f|| <= eps
+    """
+    from verify.algorithms import batch as B
+    from verify.algorithms.rules import POLICY_ALGORITHMS
+    from verify.engine import events
+    from verify.engine.batch import run_batch_lane
+    from verify.io.specs import format_spec
+    from verify.models import compute
+    from theory.validation import check_int
+    from ..params import MAX_SEED, MAX_STEPS
+
+    if algorithm not in COMPUTE_METHODS:
+        raise ValueError(f"algorithm must be one of {', '.join(COMPUTE_METHODS)} (on a computation model); got {algorithm!r}")
+    if engine_name not in ENGINES:
+        raise ValueError(f"engine_name must be one of {', '.join(ENGINES)}; got {engine_name!r}")
+    T = check_int("T", T, 1, MAX_STEPS)
+    seed = check_int("seed", seed, 0, MAX_SEED)
+    cseed = seed if compute_seed is None else check_int("compute_seed", compute_seed, 0, MAX_SEED)
+    spec = compute_model if isinstance(compute_model, str) else None
+    cm = _flagged("compute_model", compute.make, spec) if spec is not None else compute_model
+    if not isinstance(cm, compute.ComputeModel):
+        raise ValueError(f"compute_model must be a computation-model spec or a ComputeModel; got {compute_model!r}")
+    described = spec if spec is not None else {"model": cm.name, **cm.params}
+    noise = make_noise("gaussian") if noise is None else noise
+    policy = COMPUTE_METHODS[algorithm]
+    ctx = dict(beta=problem.beta, F=problem.F, eps=eps, sigma=sigma)
+    kw = dict(noise=noise, trace_every=trace_every, stop_at_hit=stop_at_hit)
+    if policy in ("rennala", "minibatch"):
+        alg = B.resolve_batch(algorithm, n=cm.n, **ctx, **params)
+        raw = (events.simulate(cm, T, seed=cseed, policy="rennala", B=alg.S) if policy == "rennala"
+               else events.simulate(cm, T, seed=cseed, policy="minibatch", m=alg.m))
+        sched = B.BatchSchedule.from_events(raw, policy, alg.batch)
+        seq = sched.sequence("compute", {"spec": described, "policy": policy, "B": alg.batch}, cseed)
+        run = run_batch_lane if engine_name == "numba" else B.reference_batch_run
+        r = run(problem, sched, alg, seed=seed, sequence=seq, **kw)
+        discarded = int(raw.dropped_task.size)
+    else:
+        if policy == "async":
+            if spec is not None:  # the very sequence of --delays compute:spec=... (same record)
+                seq = delay_models.make(format_spec("compute", {"spec": spec}), T, seed=cseed)
+            else:
+                seq = events.delay_sequence(events.simulate(cm, T, seed=cseed), "compute", {"spec": described}, cseed)
+            alg = algorithms.resolve(algorithm, **ctx, delays=seq, **params)
+            discarded = 0
+        else:
+            alg = POLICY_ALGORITHMS[algorithm].resolve(**ctx, **params)
+            raw = events.simulate(cm, T, seed=cseed, policy=policy, R=alg.R)
+            seq = events.delay_sequence(raw, "compute", {"spec": described, "policy": policy, "R": alg.R}, cseed)
+            discarded = int(raw.dropped_task.size)
+        if engine_name == "numba":
+            r = engine.run_batch(problem, seq, alg, [seed], T=T, **kw)[0]
+        else:
+            r = algorithms.reference_run(problem, seq, alg, seed=seed, T=T, **kw)
+    r.extra.update({"seconds_to_eps": seconds_to_hit(r), "policy": policy, "compute": described,
+                    "compute_seed": cseed, "discarded": discarded})
+    return r
