@@ -1,5 +1,5 @@
 """Batch methods: one server step applies the AVERAGE of a batch of stochastic gradients all computed at
-the current iterate x_k (a new kind of algorithm beside the step rules of :mod:`.rules`).
+the current iterate x_k (a new kind of algorithm beside the step rules of :mod:`verify.algorithms.rules`).
 
 ======================  ======================================================  ===============================
 algorithm               batch of server step k                                  step
