@@ -9,8 +9,8 @@ non-finite floats are written as ``null``):
   ``per-seed``), ``eps``, ``steps`` (T), ``seeds`` (K), ``seed0``, ``eta``, ``rho``, ``R``,
   ``tau_C``, ``rule`` (``null`` = default from :func:`verify.algorithms.resolve`), ``stop_at_hit``,
   ``trace_every``, ``engine``, ``adversary`` (spec or ``null``; with an adversary ``delays`` is
-  ``null`` and ``engine`` is ``reference``), and ``user_rule`` (the ``--user-rule`` specs; only when
-  given);
+  ``null`` and ``engine`` is ``reference``), ``user_rule`` (the ``--user-rule`` specs; only when
+  given) and ``batch`` (``--batch``: rennala's S / minibatch's m; only when given);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
   statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``),
@@ -42,7 +42,8 @@ non-finite floats are written as ``null``):
   ``async-run`` trace) also ``seconds_to_eps_median, seconds_to_eps_min, seconds_to_eps_max`` (the arrival
   time of the update that produced x_{first_hit}; 0 for x_1; ``null`` for ``sgd``, which ignores the delays);
 - ``time_theory``: with ``--compute fixed:...``, ``{"worker_times", "rows"}``: ``theory.time`` of
-  time-homog, time-asgd and time-picky for the fleet (``id, status, seconds, workers_used``); else ``null``;
+  time-homog, time-asgd and time-picky for the fleet (``id, status, seconds, workers_used``), and of
+  time-ringmaster, time-rennala, time-minibatch when those lanes run; else ``null``;
 - ``diverged_lanes``: one object per lane that diverged: ``lane, algorithm, seed, step, reason``
   (the table lists them too);
 - ``traces``: ``null`` without ``--trace-every``; else per lane ``lane, algorithm, seed, steps,
@@ -51,6 +52,16 @@ non-finite floats are written as ``null``):
   written ``null``, mapped to ``"nan"``, ``"inf"`` or ``"-inf"`` (:mod:`verify.io.jsonsafe`);
 - with ``--replay`` also ``replay``: ``{"directory", "original_command", "lanes", "reproduced",
   "mismatches"}``.
+
+With ``--compute``, ``--algorithm`` also takes ``ringmaster``, ``ringmaster-stops``, ``rennala`` and
+``minibatch``: each runs on the schedule its policy induces (:func:`verify.runtime.simulation.run_on_compute`,
+drawn with the seed of the lane's asynchronous schedule); their steps are server steps (a batch method's
+step averages its round's gradients; its time is the round's end). ``--save`` then also writes each of
+their schedules, ``trace-<algorithm>.json`` (shared) or ``trace-<algorithm>-seed-<s>.json``: Ringmaster's in
+the trace format plus ``policy``, ``R`` and ``dropped`` (task, worker, time of every ignored or cancelled
+computation); a batch method's one row per gradient averaged (``delays`` = the row's position in its
+batch, ``wall_clock`` = its step's time, ``tasks``) plus ``policy`` and ``batch``. ``--replay`` regenerates
+their schedules from the spec and compares every lane.
 
 A directory written by ``picky simulate --save DIR`` (:mod:`verify.io.runstore`, atomically through
 :class:`verify.io.output.OutputDir`: it appears complete or not at all, and ``--force`` replaces an old
