@@ -97,7 +97,7 @@ def test_run_on_compute_every_method(name):
     prob = problems.make("quadratic", 3)
     kw = dict(T=80, eps=0.3, sigma=0.1, seed=4, compute_seed=1)
     a = run_on_compute(prob, "fixed:times=1;2;5", name, **kw)
-    b = run_on_compute(prob, "fixed:times=1;2;5", name, engine_name="reference", **kw)
+    b = run_on_compute(prob, "fixed:times=1;2;5", name, engine="reference", **kw)
     assert a.algorithm == b.algorithm == name
     assert (a.first_hit, a.steps_run) == (b.first_hit, b.steps_run)
     assert np.float64(a.min_grad_norm).tobytes() == np.float64(b.min_grad_norm).tobytes()

@@ -432,7 +432,7 @@ def _execute_with_policies(lanes: Lanes, progress: bool | None) -> list[RunResul
         cseed = p["delay_seed"] if p["delay_draw"] == "shared" else delay_models.draw_seed(p["delay_seed"], s)
         out: dict[str, Any] = {}
         done[(a, s)] = run_on_compute(lanes.problem, spec, a, T=p["steps"], eps=p["eps"], sigma=p["sigma"], seed=s,
-                                      compute_seed=cseed, noise=lanes.noise, engine_name=p["engine"],
+                                      compute_seed=cseed, noise=lanes.noise, engine=p["engine"],
                                       trace_every=p["trace_every"], stop_at_hit=p["stop_at_hit"], schedule_out=out,
                                       **params[a])
         lanes.schedules[(a, s)] = out["trace"]
@@ -448,7 +448,7 @@ POLICY_METHODS = tuple(a for a, pol in COMPUTE_METHODS.items() if pol != "async"
 
 
 def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, eps: float, sigma: float = 0.0,
-                   seed: int = 0, compute_seed: int | None = None, noise: Any = None, engine_name: str = "numba",
+                   seed: int = 0, compute_seed: int | None = None, noise: Any = None, engine: str = "numba",
                    trace_every: int | None = None, stop_at_hit: bool = False, schedule_out: dict | None = None,
                    **params: Any) -> RunResult:
     """One run of ``algorithm`` for T server steps on the schedule its policy induces under ``compute_model``.
@@ -456,7 +456,7 @@ def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, 
     Signature::
 
         run_on_compute(problem, compute_model, algorithm, *, T, eps, sigma=0.0, seed=0, compute_seed=None,
-                       noise=None, engine_name="numba", trace_every=None, stop_at_hit=False, schedule_out=None,
+                       noise=None, engine="numba", trace_every=None, stop_at_hit=False, schedule_out=None,
                        **params) -> RunResult
 
     ``problem``: a :mod:`verify.models.problems` problem; ``compute_model``: a spec (``"fixed:times=1;1;2;10"``)
@@ -466,7 +466,7 @@ def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, 
     arrivals, averaged), minibatch (rounds over the ``m`` fastest workers, averaged). ``params``: the
     method's overrides (eta, rho, R, tau_C, rule; rennala: gamma, S; minibatch: gamma, m); the rest from
     theory. The schedule's draws come from ``default_rng(compute_seed)`` (default: ``seed``); the noise of a
-    gradient is its task's row keyed by (seed, task). ``engine_name``: ``numba`` or ``reference``.
+    gradient is its task's row keyed by (seed, task). ``engine``: ``numba`` or ``reference``.
 
     The record: ``first_hit`` (server steps), ``delays.wall_clock`` (the arrival time of every server step;
     a batch step's is its round's end) and ``extra``: ``seconds_to_eps`` (the arrival time of the update
@@ -478,13 +478,14 @@ def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, 
 
     Example::
 
-        >>> from verify.models import problems
-        >>> r = run_on_compute(problems.make("logsum", 10), "fixed:times=1;1;2;10", "rennala", T=200, eps=0.1,
-        ...                    sigma=0.2, seed=0)
-        >>> r.first_hit, r.extra["seconds_to_eps"]   # server steps and seconds to ||grad f|| <= eps
+        from verify.models import problems
+        r = run_on_compute(problems.make("logsum", 10), "fixed:times=1;1;2;10", "rennala", T=200, eps=0.1,
+                           sigma=0.2, seed=0)
+        r.first_hit, r.extra["seconds_to_eps"]   # (20, 38.0): server steps and seconds to ||grad f|| <= eps
     """
     from verify.algorithms import batch as B
     from verify.algorithms.rules import POLICY_ALGORITHMS
+    from verify import engine as step_engine
     from verify.engine import events
     from verify.engine.batch import run_batch_lane
     from verify.io.specs import format_spec
@@ -494,8 +495,8 @@ def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, 
 
     if algorithm not in COMPUTE_METHODS:
         raise ValueError(f"algorithm must be one of {', '.join(COMPUTE_METHODS)} (on a computation model); got {algorithm!r}")
-    if engine_name not in ENGINES:
-        raise ValueError(f"engine_name must be one of {', '.join(ENGINES)}; got {engine_name!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     T = check_int("T", T, 1, MAX_STEPS)
     seed = check_int("seed", seed, 0, MAX_SEED)
     cseed = seed if compute_seed is None else check_int("compute_seed", compute_seed, 0, MAX_SEED)
@@ -514,7 +515,7 @@ def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, 
                else events.simulate(cm, T, seed=cseed, policy="minibatch", m=alg.m))
         sched = B.BatchSchedule.from_events(raw, policy, alg.batch)
         seq = sched.sequence("compute", {"spec": described, "policy": policy, "B": alg.batch}, cseed)
-        run = run_batch_lane if engine_name == "numba" else B.reference_batch_run
+        run = run_batch_lane if engine == "numba" else B.reference_batch_run
         r = run(problem, sched, alg, seed=seed, sequence=seq, **kw)
         discarded = int(raw.dropped_task.size)
         trace = lambda: sched.trace_dict("compute", seq.params, cseed)  # noqa: E731
@@ -534,8 +535,8 @@ def run_on_compute(problem: Any, compute_model: Any, algorithm: str, *, T: int, 
             discarded = int(raw.dropped_task.size)
             trace = lambda: {**seq.to_json_dict(), "policy": policy, "R": alg.R, "dropped": {  # noqa: E731
                 "task": raw.dropped_task.tolist(), "worker": raw.dropped_worker.tolist(), "time": raw.dropped_time.tolist()}}
-        if engine_name == "numba":
-            r = engine.run_batch(problem, seq, alg, [seed], T=T, **kw)[0]
+        if engine == "numba":
+            r = step_engine.run_batch(problem, seq, alg, [seed], T=T, **kw)[0]
         else:
             r = algorithms.reference_run(problem, seq, alg, seed=seed, T=T, **kw)
     r.extra.update({"seconds_to_eps": seconds_to_hit(r), "policy": policy, "compute": described,
