@@ -59,6 +59,15 @@ def test_policy_lanes_schedules_seconds_save_and_replay(capsys, tmp_path):
     # the saved directory replays exactly
     assert main(["simulate", "--replay", str(out), "--json"]) == 0
     assert _json(capsys)["replay"]["reproduced"] is True
+    # Ringmaster's saved schedule is a delay trace like async-run's: stale-drop with the same R and step on it
+    # (noise keyed by its tasks) gives the ringmaster lanes' runs
+    for name in ("ringmaster", "ringmaster-stops"):
+        eta = repr(cfg[name]["eta"])
+        assert main([*BASE, "--algorithm", "stale-drop", "--R", "2", "--eta", eta, "--delays",
+                     f"replay:path={out / f'trace-{name}.json'}", "--json"]) == 0
+        again = _json(capsys)["runs"]
+        mine = [r for r in rep["runs"] if r["algorithm"] == name]
+        assert [(r["first_hit"], r["min_grad_norm"]) for r in again] == [(r["first_hit"], r["min_grad_norm"]) for r in mine]
 
 
 def test_policy_lanes_per_seed_replay(capsys, tmp_path):
