@@ -139,3 +139,15 @@ def test_rennala_round_durations_within_batch_time(times, S, K):
     bound = theory.batch_time(S, worker_times=times)
     assert durations.min() > 0
     assert durations.max() <= bound, (durations.max(), bound)
+
+
+def test_divergence_flagged_alike():
+    """A step far too large: both loops stop at the same step with the same reason (||x_k - x_1|| > radius)."""
+    sched = _rennala("fixed:times=1;2;3", 2, 200)
+    prob = problems.make("quadratic", 2)
+    alg = Rennala.resolve(beta=prob.beta, F=prob.F, eps=1e-9, sigma=0.5, n=3, gamma=50.0, S=2)
+    a = reference_batch_run(prob, sched, alg, seed=2)
+    b = run_batch_lane(prob, sched, alg, seed=2)
+    assert a.diverged and b.diverged and a.diverged_step == b.diverged_step and a.divergence_reason == b.divergence_reason
+    # x_{k+1} = (1 - 50) x_k along the top eigenvector: |x_k| = 49^(k-1), past 1e12 (1 + sqrt 2) from k = 9 on
+    assert a.diverged_step == 9 and a.steps_run == 8
