@@ -338,6 +338,11 @@ def _print(rep: dict[str, Any]) -> None:
     if rep["aggregate"] and "seconds_to_eps_median" in rep["aggregate"][0]:
         print("seconds to eps: the arrival time of the update that produced x_{first_hit} (0 for x_1), on the "
               "schedule's clock (its wall_clock).")
+    own = [r["algorithm"] for r in rep["aggregate"] if r["algorithm"] in catalog()["compute_algorithms"]]
+    if own:
+        print(f"{', '.join(own)}: each on the schedule its policy induces (drawn with the asynchronous schedule's seed); a step is "
+              "a server update (rennala: the average of the round's first S arrivals; minibatch: of one gradient per "
+              "worker used), its time the arrival that completes it.")
     if rep.get("time_theory"):
         tt = rep["time_theory"]
         print(f"theory (fixed model, worker times {tt['worker_times']}): " + "; ".join(
