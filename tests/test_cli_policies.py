@@ -59,6 +59,16 @@ def test_policy_lanes_schedules_seconds_save_and_replay(capsys, tmp_path):
     # the saved directory replays exactly
     assert main(["simulate", "--replay", str(out), "--json"]) == 0
     assert _json(capsys)["replay"]["reproduced"] is True
+    # a batch lane replays from its saved schedule alone (the noise keyed by the tasks in it)
+    from verify.algorithms.batch import BatchSchedule, resolve_batch, reference_batch_run
+
+    prob = problems.make("quadratic", 3)
+    for name, tr in (("rennala", ren), ("minibatch", mb)):
+        sched = BatchSchedule.from_trace_dict(tr)
+        alg = resolve_batch(name, beta=prob.beta, F=prob.F, eps=0.3, sigma=0.2, n=3, **{"S" if name == "rennala" else "m": 2})
+        mine = [r for r in rep["runs"] if r["algorithm"] == name]
+        again = [reference_batch_run(prob, sched, alg, seed=s) for s in (0, 1)]
+        assert [(r.first_hit, r.min_grad_norm) for r in again] == [(r["first_hit"], r["min_grad_norm"]) for r in mine]
     # Ringmaster's saved schedule is a delay trace like async-run's: stale-drop with the same R and step on it
     # (noise keyed by its tasks) gives the ringmaster lanes' runs
     for name in ("ringmaster", "ringmaster-stops"):

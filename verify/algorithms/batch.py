@@ -232,6 +232,19 @@ class BatchSchedule:
         seq = DelaySequence(d, model, params, seed, wall_clock=np.repeat(self.time, B), tasks=self.tasks.reshape(-1))
         return {**seq.to_json_dict(), "policy": self.policy, "batch": B}
 
+    @classmethod
+    def from_trace_dict(cls, data: Mapping[str, Any]) -> "BatchSchedule":
+        """The schedule written by :meth:`trace_dict` (``picky simulate --compute --save``'s
+        ``trace-rennala.json`` / ``trace-minibatch.json``): a batch run replays from it."""
+        if not isinstance(data, Mapping) or data.get("policy") not in ("rennala", "minibatch") or "batch" not in data:
+            raise ValueError("a batch schedule trace needs 'policy' (rennala or minibatch), 'batch', 'tasks' and 'wall_clock'")
+        B = check_int("batch", data["batch"], 1)
+        seq = DelaySequence.from_json_dict(data)
+        if seq.tasks is None or seq.wall_clock is None or len(seq) % B:
+            raise ValueError(f"a batch schedule trace needs tasks and wall_clock for K x batch = K x {B} rows; got {len(seq)}")
+        K = len(seq) // B
+        return cls(seq.wall_clock[B - 1::B].copy(), seq.tasks.reshape(K, B).copy(), data["policy"])
+
 
 def reference_batch_run(
     problem: Any,
