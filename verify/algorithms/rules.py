@@ -35,7 +35,7 @@ from ..params import Param
 
 __all__ = [
     "Algorithm", "Picky", "DelayedSGD", "DelayAdaptive", "StaleDrop", "SGD", "ALGORITHMS",
-    "RULE_IDS", "decide_any", "resolve", "from_dict",
+    "RULE_IDS", "decide_any", "resolve", "from_dict", "Ringmaster", "RingmasterStops", "POLICY_ALGORITHMS",
 ]
 
 #: theory's rules, in the order of their compiled codes
@@ -266,6 +266,57 @@ class SGD(Algorithm):
     name: ClassVar[str] = "sgd"
     params: ClassVar[dict[str, Param]] = {"eta": Param(**_POSITIVE, doc="step size")}
     eta: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ringmaster(StaleDrop):
+    """Ringmaster ASGD (Maranjyan, Tyurin, Richtarik, ICML 2025) without stops: stale-drop's rule (accept
+    iff d_t < R, step eta) run on the ``ringmaster`` schedule of :mod:`verify.engine.events`, whose steps are
+    the applied updates (an arrival of delay >= R, counted in updates, is ignored there and its worker
+    restarts at the current iterate). Defaults: R and eta from :func:`theory.timing.ringmaster_parameters`
+    (R = max{1, ceil(sigma^2/eps^2)}, eta = min{1/(2 R beta), eps^2/(4 beta sigma^2)}: UNCONFIRMED
+    recollections of the paper, labelled as such). Not in :data:`ALGORITHMS`: it needs a computation model
+    (``verify.runtime.simulation.run_on_compute``, ``picky simulate --compute``)."""
+
+    name: ClassVar[str] = "ringmaster"
+
+    @property
+    def rule_id(self) -> str:
+        return "stale-drop"
+
+    @classmethod
+    def _rule_id_for(cls, values: Mapping[str, Any]) -> str:
+        return "stale-drop"
+
+    @classmethod
+    def resolve(cls, *, beta: float, F: float, eps: float, sigma: float, delays: Any = None, eta: float | None = None,
+                R: int | None = None, **given: Any) -> "Ringmaster":
+        bad = [k for k, v in given.items() if v is not None]
+        if bad:
+            raise ValueError(f"parameter(s) {bad} do not apply to algorithm {cls.name!r} (it takes {list(cls.params)})")
+        source = {"R": "user", "eta": "user"}
+        if R is None:
+            R = int(theory.timing.ringmaster_parameters(beta=beta, sigma=sigma, eps=eps)["R"])
+            source["R"] = "theory timing R_RINGMASTER = max{1, ceil(sigma^2/eps^2)} (UNCONFIRMED recollection)"
+        else:
+            R = cls.params["R"].coerce(f"algorithm {cls.name!r}", "R", R)
+        if eta is None:  # the step at the R used (the user's or the default)
+            eta = theory.timing.ringmaster_parameters(beta=beta, sigma=sigma, eps=eps, R=R)["gamma"]
+            source["eta"] = ("theory timing GAMMA_RINGMASTER = min{1/(2 R beta), eps^2/(4 beta sigma^2)} "
+                             f"(UNCONFIRMED recollection; R = {R})")
+        return cls(eps=eps, sigma=sigma, beta=beta, eta=eta, R=R, source=source)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RingmasterStops(Ringmaster):
+    """Ringmaster ASGD with stops: as :class:`Ringmaster`, on the ``ringmaster-stops`` schedule (a computation
+    whose delay reaches R is cancelled and restarted at the current iterate, so every arrival is applied)."""
+
+    name: ClassVar[str] = "ringmaster-stops"
+
+
+#: the asynchronous methods that need a computation model's schedule (not a bare delay sequence)
+POLICY_ALGORITHMS: dict[str, type[Algorithm]] = {c.name: c for c in (Ringmaster, RingmasterStops)}
 
 
 #: every algorithm, by name
