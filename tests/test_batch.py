@@ -151,3 +151,18 @@ def test_divergence_flagged_alike():
     assert a.diverged and b.diverged and a.diverged_step == b.diverged_step and a.divergence_reason == b.divergence_reason
     # x_{k+1} = (1 - 50) x_k along the top eigenvector: |x_k| = 49^(k-1), past 1e12 (1 + sqrt 2) from k = 9 on
     assert a.diverged_step == 9 and a.steps_run == 8
+
+
+def test_a_round_waiting_for_an_infinite_computation_ends_the_schedule():
+    """A minibatch round whose slowest computation never finishes (time inf: a log-Cauchy draw that
+    overflows) and every round after it are not server steps: the schedule stops before it."""
+    from types import SimpleNamespace
+
+    from verify.algorithms.batch import BatchSchedule
+
+    raw = SimpleNamespace(time=np.array([1.0, 2.0, np.inf, np.inf]), task=np.array([0, 3, 6, 9]))
+    s = BatchSchedule.from_events(raw, "minibatch", 3)
+    assert s.time.tolist() == [1.0, 2.0] and s.tasks.tolist() == [[0, 1, 2], [3, 4, 5]]
+    raw = SimpleNamespace(time=np.array([1.0, 1.5, 2.0, np.inf, 3.0, 4.0]), task=np.arange(6))
+    s = BatchSchedule.from_events(raw, "rennala", 2)  # rounds end at the 2nd, 4th, 6th kept arrival
+    assert s.time.tolist() == [1.5] and s.tasks.tolist() == [[0, 1]]

@@ -210,13 +210,20 @@ class BatchSchedule:
     def from_events(cls, sched: Any, policy: str, B: int) -> "BatchSchedule":
         """From :func:`verify.engine.events.simulate`'s schedule: ``rennala`` (records per kept arrival, B per
         round: the round ends at its B-th) or ``minibatch`` (one record per round; its B tasks are the round's
-        consecutive starts from ``task``)."""
+        consecutive starts from ``task``). A round that waits for a computation of infinite duration (a
+        heavy-tailed model's draw that overflows, e.g. exp(Cauchy) > 1.8e308) never ends: the schedule stops
+        before its first round with a non-finite end, so the run has fewer steps than asked for."""
         if policy == "rennala":
             K = sched.time.size // B
-            return cls(sched.time[B - 1::B][:K], sched.task[: K * B].reshape(K, B), policy)
-        if policy == "minibatch":
-            return cls(sched.time, sched.task[:, None] + np.arange(B, dtype=np.int64)[None, :], policy)
-        raise ValueError(f"policy must be 'rennala' or 'minibatch'; got {policy!r}")
+            time, tasks = sched.time[B - 1::B][:K], sched.task[: K * B].reshape(K, B)
+        elif policy == "minibatch":
+            time, tasks = sched.time, sched.task[:, None] + np.arange(B, dtype=np.int64)[None, :]
+        else:
+            raise ValueError(f"policy must be 'rennala' or 'minibatch'; got {policy!r}")
+        bad = np.flatnonzero(~np.isfinite(time))
+        if bad.size:
+            time, tasks = time[: bad[0]], tasks[: bad[0]]
+        return cls(time, tasks, policy)
 
     def sequence(self, model: str, params: dict[str, Any], seed: int | None) -> DelaySequence:
         """The server steps as a DelaySequence: delays 0 (every gradient of step k was computed at x_k) and
