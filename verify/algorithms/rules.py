@@ -30,7 +30,7 @@ from theory import rulefns
 from theory.validation import check, validate_delays
 
 from .._jit import switch
-from verify.models.delays import DelaySequence
+from verify.models.delays import DelaySequence, concurrency
 from ..params import Param
 
 __all__ = [
@@ -154,7 +154,7 @@ class Algorithm:
             if par_name in vals:
                 continue
             need = fns.needs(rule_id, par_name)
-            seq_stats = [n for n in need if n in ("tau_avg", "tau_max")]
+            seq_stats = [n for n in need if n in _SEQUENCE_STATS]
             if seq_stats and not stats:
                 stats = _delay_stats(cls.name, par_name, delays)
             value = fns.default_value(rule_id, par_name, **ctx, **stats, **vals)
@@ -184,18 +184,25 @@ class Algorithm:
         return type(self)(**kw)
 
 
+#: the statistics of the delay sequence a default may need (theory.rules.CONTEXT's sequence symbols)
+_SEQUENCE_STATS = ("tau_avg", "tau_max", "concurrency")
+
+
 def _delay_stats(name: str, what: str, delays: Any) -> dict[str, float]:
+    """The sequence's tau_avg, tau_max and concurrency (:func:`verify.models.delays.concurrency`'s max);
+    from a mapping of bounds known in advance, those it holds (a default that needs a missing one
+    fails in :func:`theory.rulefns.default_value`, naming it)."""
     if delays is None:
         raise ValueError(f"{name}: the default {what} depends on the delay sequence; pass delays= or set {what}")
     if isinstance(delays, Mapping):  # bounds known in advance (an adaptive adversary's budget)
         missing = [k for k in ("tau_avg", "tau_max") if k not in delays]
         if missing:
             raise ValueError(f"{name}: delay bounds need tau_avg and tau_max; got {dict(delays)!r}")
-        return {"tau_avg": check("tau_avg", float(delays["tau_avg"])), "tau_max": check("tau_max", float(delays["tau_max"]))}
+        return {k: check(k, float(delays[k])) for k in _SEQUENCE_STATS if k in delays}
     d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
     if d.size == 0:
         raise ValueError(f"{name}: the default {what} needs a delay sequence of at least one step; got length 0")
-    return {"tau_avg": float(d.mean()), "tau_max": float(d.max())}
+    return {"tau_avg": float(d.mean()), "tau_max": float(d.max()), "concurrency": float(concurrency(d)[0])}
 
 
 @dataclass(frozen=True, kw_only=True)
