@@ -83,8 +83,7 @@ def test_registry_specs_build_fresh_adversaries_with_validated_parameters():
     assert isinstance(a1, PickyRejector) and a1 is not a2 and (a1.tau_budget, a1.window, a1.rule) == (2.0, 9, alg)
     s = ADV.make("stale-error:strategy=greedy", alg, 0.25)
     assert isinstance(s, StaleErrorMaximizer) and (s.strategy, s.eps, s.tau_budget, s.window, s.kappa) == ("greedy", 0.25, 3.0, 200, 2.0)
-    # concurrency <= window + 1: the gradients in flight at t arrive at steps t..t + 40, one per step
-    assert ADV.bounds("picky-rejector:tau=2.5,window=40") == {"tau_avg": 2.5, "tau_max": 40.0, "concurrency": 41.0}
+    assert ADV.bounds("picky-rejector:tau=2.5,window=40") == {"tau_avg": 2.5, "tau_max": 40.0}
     for spec, needle in [("nope", "unknown adversary 'nope'"), ("picky-rejector:tau=-1", "parameter 'tau' of adversary"),
                          ("picky-rejector:window=0", "parameter 'window'"), ("stale-error:kappa=0", "parameter 'kappa'"),
                          ("picky-rejector:eps=1", "unknown parameter 'eps'"), ("stale-error:strategy=x", "strike")]:
@@ -103,7 +102,8 @@ def test_budget_bounds_feed_sequence_dependent_defaults():
     assert alg.eta == eta_at(30) and alg.eta != eta_at(29)
     assert "tau_max <= 30 known in advance" in alg.source["eta"]
     da = A.resolve("delay-adaptive", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays=b)
-    assert da.tau_C == 31 and "concurrency <= 31 known in advance" in da.source["tau_C"]  # window 30 + 1
+    # concurrency <= tau_max + 1 = 31: the gradients in flight at step t arrive at steps t..t + 30, one per step
+    assert da.tau_C == 31 and "concurrency <= 31 known in advance" in da.source["tau_C"]
     assert da.eta == 1 / (4 * 1.0 * 31)  # sigma = 0: no noise cap
     with pytest.raises(ValueError, match="tau_avg and tau_max"):
         A.resolve("delayed-sgd", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays={"tau_avg": 1.0})

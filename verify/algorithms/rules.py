@@ -138,8 +138,9 @@ class Algorithm:
         """This algorithm with every parameter not in ``given`` (``None`` = not given) set to its
         default from :mod:`theory.rules`. ``delays`` is needed for the defaults that depend on the
         sequence (delayed SGD's tau_max, stale-drop's R, delay-adaptive's tau_C); a mapping
-        ``{"tau_avg": ..., "tau_max": ...}`` gives bounds known in advance instead (an adaptive
-        adversary's budget, :meth:`verify.models.adversaries.PickyRejector.bounds`)."""
+        ``{"tau_avg": ..., "tau_max": ...}`` (and optionally ``"concurrency"``, else tau_max + 1) gives
+        bounds known in advance instead (an adaptive adversary's budget,
+        :meth:`verify.models.adversaries.PickyRejector.bounds`)."""
         ctx = {"beta": check("beta", beta), "F": check("F", F), "eps": check("eps", eps), "sigma": check("sigma", sigma)}
         given = {k: v for k, v in given.items() if v is not None}
         bad = [k for k in given if k not in cls.params]
@@ -189,16 +190,18 @@ _SEQUENCE_STATS = ("tau_avg", "tau_max", "concurrency")
 
 
 def _delay_stats(name: str, what: str, delays: Any) -> dict[str, float]:
-    """The sequence's tau_avg, tau_max and concurrency (:func:`verify.models.delays.concurrency`'s max);
-    from a mapping of bounds known in advance, those it holds (a default that needs a missing one
-    fails in :func:`theory.rulefns.default_value`, naming it)."""
+    """The sequence's tau_avg, tau_max and concurrency (the max of :func:`verify.models.delays.concurrency`).
+    From a mapping of bounds known in advance: its tau_avg and tau_max, and its concurrency if given, else
+    tau_max + 1 (DERIVED: every gradient in flight at step t arrives at one of the steps t..t + tau_max)."""
     if delays is None:
         raise ValueError(f"{name}: the default {what} depends on the delay sequence; pass delays= or set {what}")
     if isinstance(delays, Mapping):  # bounds known in advance (an adaptive adversary's budget)
         missing = [k for k in ("tau_avg", "tau_max") if k not in delays]
         if missing:
             raise ValueError(f"{name}: delay bounds need tau_avg and tau_max; got {dict(delays)!r}")
-        return {k: check(k, float(delays[k])) for k in _SEQUENCE_STATS if k in delays}
+        out = {k: check(k, float(delays[k])) for k in _SEQUENCE_STATS if k in delays}
+        out.setdefault("concurrency", out["tau_max"] + 1.0)
+        return out
     d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
     if d.size == 0:
         raise ValueError(f"{name}: the default {what} needs a delay sequence of at least one step; got length 0")

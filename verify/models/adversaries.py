@@ -55,11 +55,9 @@ class _Budget:
 
 
 def budget_bounds(tau_budget: float, window: int) -> dict[str, float]:
-    """What is known of an adversary's delays in advance: tau_avg <= tau_budget over every prefix,
-    tau_max <= window, and concurrency <= window + 1 (every gradient in flight at step t arrives at a
-    step u in [t, t + tau_max], one per step). Defaults that need these statistics (delayed SGD's step,
-    delay-adaptive's tau_C) use these bounds."""
-    return {"tau_avg": float(tau_budget), "tau_max": float(window), "concurrency": float(window) + 1.0}
+    """What is known of an adversary's delays in advance: tau_avg <= tau_budget over every prefix and
+    tau_max <= window (defaults that need tau_avg or tau_max, e.g. delayed SGD's step, use these)."""
+    return {"tau_avg": float(tau_budget), "tau_max": float(window)}
 
 
 @dataclass
