@@ -67,6 +67,9 @@ def test_one_page_per_claim_and_statement_with_the_reports_numbers(tmp_path):
             assert callable(getattr(timing, calc)) and f"`theory.timing.{calc}`" in section
     # by hand: Rennala's batch time t(S) = 2 H_m (1 + S/m) and its calculator; Picky's time is ours (derived)
     assert "`theory.timing.batch_time`" in time_md.split("(batch-time)=", 1)[1].split("(time-ringmaster)=", 1)[0]
+    ringmaster = time_md.split("(time-ringmaster)=", 1)[1].split("(time-asgd)=", 1)[0]
+    assert "`theory.timing.ringmaster_time`" in ringmaster and "`theory.timing.ringmaster_parameters`" in ringmaster
+    assert "`theory.timing.rennala_parameters`" in time_md.split("(time-rennala)=", 1)[1].split("(batch-time)=", 1)[0]
     assert "| provenance label | `derived` |" in time_md.split("(time-picky)=", 1)[1]
     rules = (out / "rules.md").read_text()
     for rid in theory.RULES:
