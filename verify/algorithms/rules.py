@@ -158,6 +158,10 @@ class Algorithm:
             seq_stats = [n for n in need if n in _SEQUENCE_STATS]
             if seq_stats and not stats:
                 stats = _delay_stats(cls.name, par_name, delays)
+            missing = [n for n in seq_stats if n not in stats]
+            if missing:  # bounds known in advance that lack one this default needs
+                raise ValueError(f"{cls.name}: the default {par_name} needs {' and '.join(missing)} known in advance; "
+                                 f"got {dict(delays)!r} (give {missing[0]}, or set {par_name})")
             value = fns.default_value(rule_id, par_name, **ctx, **stats, **vals)
             vals[par_name] = cls.params[par_name].coerce(f"algorithm {cls.name!r} (default)", par_name,
                                                          int(round(value)) if cls.params[par_name].kind is int else value)
@@ -191,16 +195,18 @@ _SEQUENCE_STATS = ("tau_avg", "tau_max", "concurrency")
 
 def _delay_stats(name: str, what: str, delays: Any) -> dict[str, float]:
     """The sequence's tau_avg, tau_max and concurrency (the max of :func:`verify.models.delays.concurrency`).
-    From a mapping of bounds known in advance: its tau_avg and tau_max, and its concurrency if given, else
-    tau_max + 1 (DERIVED: every gradient in flight at step t arrives at one of the steps t..t + tau_max)."""
+    From a mapping of bounds known in advance: those it gives (each validated; other keys are an error),
+    the concurrency, when not given, bounded by tau_max + 1 if tau_max is (DERIVED: every gradient in
+    flight at step t arrives at one of the steps t..t + tau_max, one per step)."""
     if delays is None:
         raise ValueError(f"{name}: the default {what} depends on the delay sequence; pass delays= or set {what}")
     if isinstance(delays, Mapping):  # bounds known in advance (an adaptive adversary's budget)
-        missing = [k for k in ("tau_avg", "tau_max") if k not in delays]
-        if missing:
-            raise ValueError(f"{name}: delay bounds need tau_avg and tau_max; got {dict(delays)!r}")
+        unknown = [k for k in delays if k not in _SEQUENCE_STATS]
+        if unknown:
+            raise ValueError(f"{name}: delay bounds known in advance are {', '.join(_SEQUENCE_STATS)}; got {unknown[0]!r}")
         out = {k: check(k, float(delays[k])) for k in _SEQUENCE_STATS if k in delays}
-        out.setdefault("concurrency", out["tau_max"] + 1.0)
+        if "concurrency" not in out and "tau_max" in out:
+            out["concurrency"] = out["tau_max"] + 1.0
         return out
     d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
     if d.size == 0:
