@@ -46,6 +46,7 @@ __all__ = [
     "TIME_RESULTS",
     "get_time",
     "time_ids",
+    "calculators",
     "H_m",
     "h_m",
     "m",
@@ -318,7 +319,23 @@ def get_time(result_id: str) -> TimeStatement:
 
 
 def time_ids() -> list[str]:
+    """The ids of :data:`TIME_RESULTS`, in registry order."""
     return list(TIME_RESULTS)
+
+
+#: the calculators that evaluate each time statement (every statement: :func:`time`,
+#: :func:`optimal_workers` and :func:`time_ratio`; these as well)
+_OWN_CALCULATORS: dict[str, tuple[str, ...]] = {
+    "batch-time": ("batch_time",),
+    "time-rennala": ("rennala_parameters",),
+    "time-ringmaster": ("ringmaster_time", "ringmaster_parameters"),
+}
+
+
+def calculators(result_id: str) -> tuple[str, ...]:
+    """The names (in :mod:`theory.timing`) of the calculators that evaluate time statement ``result_id``."""
+    get_time(result_id)
+    return ("time", "optimal_workers", "time_ratio") + _OWN_CALCULATORS.get(result_id, ())
 
 
 def picky_time_steps() -> str:
