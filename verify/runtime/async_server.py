@@ -351,21 +351,24 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
                        server.mismatches, server.computations, policy, R, xs)
 
 
-def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference") -> RunResult:
+def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: DelaySequence | None = None,
+           trace_every: int | None = None) -> RunResult:
     """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
-    trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``."""
+    trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``. ``delays``:
+    another sequence instead of the recorded one (e.g. the event simulation's,
+    :func:`simulated_schedule`)."""
     r = rec.result
     prob = problems.make(problem, dim)
-    cfg = {k: v for k, v in r.config.items() if k in algorithms.OVERRIDES.get(r.algorithm, ()) and v is not None}
-    alg = algorithms.resolve(r.algorithm, beta=prob.beta, F=prob.F, eps=r.config["eps"], sigma=r.config["sigma"], **cfg)
+    alg = algorithms.from_dict(r.config)  # the run's rule object and parameters, as recorded
     noise = make_noise(r.noise["spec"])
+    seq = r.delays if delays is None else delays
     if engine == "numba":
         from verify.engine import run_batch
 
-        return run_batch(prob, r.delays, alg, [r.seed], noise=noise)[0]
+        return run_batch(prob, seq, alg, [r.seed], noise=noise, trace_every=trace_every)[0]
     if engine != "reference":
         raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
-    return algorithms.reference_run(prob, r.delays, alg, seed=r.seed, T=len(r.delays), noise=noise)
+    return algorithms.reference_run(prob, seq, alg, seed=r.seed, T=len(seq), noise=noise, trace_every=trace_every)
 
 
 def simulated_schedule(rec: AsyncRecord) -> Any:
