@@ -189,18 +189,19 @@ def _capture_iterates(rec, seq):
     return np.array(seen["xs"])
 
 
-@pytest.mark.parametrize("algorithm, speeds, base", [
-    ("picky", "pareto:alpha=1.5", 0.002),
-    ("picky", "uniform", 0.0002),  # near-simultaneous arrivals: 3 equal workers at 0.2 ms
-    ("ringmaster", "straggler:factor=10", 0.002),
+@pytest.mark.parametrize("algorithm, speeds, base, R", [
+    ("picky", "pareto:alpha=1.5", 0.002, None),
+    ("picky", "uniform", 0.0002, None),  # near-simultaneous arrivals: 3 equal workers at 0.2 ms
+    ("ringmaster", "straggler:factor=10", 0.002, None),  # R = 4 from theory.timing
+    ("ringmaster", "uniform:jitter=0.5", 0.002, 1),  # R = 1: every arrival stops both other computations
 ])
-def test_the_trace_model_replays_the_real_schedule_and_iterates(client, tmp_path, algorithm, speeds, base):
+def test_the_trace_model_replays_the_real_schedule_and_iterates(client, tmp_path, algorithm, speeds, base, R):
     from verify.engine import events
     from verify.models import compute
 
     T = 200
     rec = asyncrun.run(algorithm, "logsum", 5, 3, speeds, T, eps=0.25, sigma=0.5, seed=4, client=client,
-                       base_seconds=base)
+                       base_seconds=base, overrides=None if R is None else {"R": R})
     assert len(rec.steps) == T and rec.gradient_mismatches == 0
     comps = rec.computations
     # every computation is recorded, by task = its global start index (0-based), with start <= end
@@ -209,11 +210,13 @@ def test_the_trace_model_replays_the_real_schedule_and_iterates(client, tmp_path
     assert sum(c["status"] == "applied" for c in comps) == T and sum(c["status"] == "unfinished" for c in comps) == 2
     assert sorted(c["t"] for c in comps if c["status"] == "applied") == list(range(1, T + 1))
     if algorithm == "ringmaster":
-        assert rec.policy == "ringmaster-stops" and rec.R == 4  # ceil(sigma^2/eps^2) = ceil(0.25/0.0625)
-        # logsum has beta = 2: gamma = min(1/(2 R beta), eps^2/(4 beta sigma^2)) = min(1/16, 1/32)
-        assert rec.result.config["R"] == 4 and rec.result.config["eta"] == 0.03125
+        assert rec.policy == "ringmaster-stops" and rec.R == (R or 4)  # ceil(sigma^2/eps^2) = ceil(0.25/0.0625)
+        # logsum has beta = 2: gamma = min(1/(2 R beta), eps^2/(4 beta sigma^2)) = min(1/16, 1/32) (R = 4; 1: 1/32 too)
+        assert rec.result.config["R"] == (R or 4) and rec.result.config["eta"] == 0.03125
         cancelled = [c for c in comps if c["status"] == "cancelled"]
         assert len(cancelled) >= 3  # the straggler's computations reach delay R and are stopped
+        if R == 1:  # each of the first 199 arrivals stops the two others' computations
+            assert len(cancelled) == 2 * (T - 1) and rec.result.delays.delays.max() == 0
         # the cancelled: cancelled at the event when the delay reached R, i.e. at the arrival of step issued + R - 1
         arrival = {s["t"]: s["arrival_s"] for s in rec.steps}
         assert all(c["end_s"] == arrival[c["issued"] + rec.R - 1] for c in cancelled)
@@ -258,6 +261,19 @@ def test_format_1_compute_times_do_not_give_the_real_order(client, tmp_path):
     old = events.simulate(compute.make(f"trace:path={tmp_path}"), 200)
     assert not old.equal(asyncrun.recorded_schedule(rec))
     assert asyncrun.schedule_reproduced(rec)
+
+
+def test_the_event_clock_is_strictly_increasing_on_a_grid_where_sums_are_exact():
+    from verify.models.compute import TRACE_TICK
+
+    assert asyncrun.event_time(0.3, 0.0) == 322122547 * TRACE_TICK  # round(0.3 * 2^30) ticks
+    assert asyncrun.event_time(0.3, 0.3) == 0.3 + TRACE_TICK and asyncrun.event_time(0.1, 0.3) == 0.3 + TRACE_TICK
+    # times on the grid: differences and sums are exact (the trace model's end - start, the simulator's start + d)
+    rng = np.random.default_rng(0)
+    s = np.sort(rng.uniform(0, 1000, (2000, 2)), axis=1)
+    q = [(asyncrun.event_time(x, 0.0), asyncrun.event_time(y, 0.0)) for x, y in s]
+    assert all(x + (y - x) == y and (y - x) / TRACE_TICK == round((y - x) / TRACE_TICK) for x, y in q)
+    assert all(x % TRACE_TICK == 0 for pair in q for x in pair)
 
 
 def test_trace_durations_by_hand():

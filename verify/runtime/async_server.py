@@ -180,6 +180,12 @@ class AsyncRecord:
                 "cancelled": sum(c["status"] == "cancelled" for c in self.computations)}
 
 
+def event_time(seconds: float, last: float) -> float:
+    """The event clock (module docstring): ``seconds`` rounded to a multiple of TRACE_TICK, and at least
+    one tick after the previous event ``last``."""
+    return max(round(seconds / TRACE_TICK) * TRACE_TICK, last + TRACE_TICK)
+
+
 class _Server:
     """reference_run's adaptive-delay hook: at step t, the delay of the gradient that arrived."""
 
@@ -212,9 +218,8 @@ class _Server:
         self.seen: set[str] = set(self.workers)
 
     def _clock(self) -> float:
-        """The next event's time: now on the tick grid, and at least one tick after the last event."""
-        now = round((time.perf_counter() - self.t0) / TRACE_TICK) * TRACE_TICK
-        self.event = max(now, self.event + TRACE_TICK)
+        """The next event's time (:func:`event_time`)."""
+        self.event = event_time(time.perf_counter() - self.t0, self.event)
         return self.event
 
     def _issue(self, slot: str, snapshot: np.ndarray, step: int) -> None:
