@@ -68,7 +68,7 @@ __all__ = ["ComputeModel", "MODELS", "make", "parse_spec", "scaled_workers", "KI
 KIND_DRAWS = 0  #: duration = shift_i + scale_i * z_j
 KIND_UNIVERSAL = 1  #: duration from the piecewise-constant power profile
 KIND_TRACE = 2  #: duration = the worker's k-th recorded time (cycled)
-#: the tick of picky async-run's event clock (seconds, 2^-30): recorded times are multiples of it
+#: the tick of picky async-run's event clock, 2^-30 s; recorded times are multiples of it
 TRACE_TICK = 2.0 ** -30
 
 
