@@ -323,3 +323,5 @@ def test_cli_ringmaster_saves_every_computation_and_replays(tmp_path, capsys):
     assert main(["async-run", "--algorithm", "ringmaster", "--workers", "2", "--steps", "5", "--eps", "0.25",
                  "--rho", "0.1"]) == 2
     assert "parameter 'rho' does not apply to algorithm 'ringmaster'" in capsys.readouterr().err
+    assert main(["async-run", "--algorithm", "picky", "--steps", "5", "--eps", "0.25", "--R", "3"]) == 2
+    assert "parameter 'R' (= 3) only applies to algorithm 'ringmaster'; got algorithm 'picky'" in capsys.readouterr().err
