@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from verify.runtime import async_server as asyncrun
+from verify.engine import events_reference
 from verify.models import delays as D
 from verify.models.noise import make_noise
 from verify.cli import main
@@ -106,6 +107,7 @@ def test_a_worker_killed_mid_run(client):
     assert victim[0] in w["lost"] or w["restarted_or_new"], w  # and the record says what happened
     rep = asyncrun.replay(rec, "logsum", 5)
     assert _same(rep, rec.result)
+    assert asyncrun.schedule_reproduced(rec)  # the event simulation on its compute times too (the slot is the worker)
 
 
 def test_cli_saves_and_reports(tmp_path, capsys):
@@ -118,6 +120,7 @@ def test_cli_saves_and_reports(tmp_path, capsys):
     detail = json.loads((d / "async.json").read_text())
     assert len(detail["steps_detail"]) == 60 and {"worker", "task", "issued", "compute_s", "arrival_s"} <= set(
         detail["steps_detail"][0])
+    assert out["schedule_reproduced"] is True and len(detail["computations"]) == 60 + 2 - 1
 
 
 def test_a_saved_noisy_trace_replays_in_picky_simulate(tmp_path, capsys):
@@ -167,3 +170,160 @@ def test_the_shipped_real_traces_are_valid_and_checked_by_claims_1_and_2():
     noisy = [e for e in ev2.instances if e.get("real_trace")]
     assert len(noisy) == len(real) and all(e["noise"] == "gaussian, keyed by task" for e in noisy)
     assert all(e["verdict"] == "pass" and e["n"] == common.PROFILES["test"].seeds for e in noisy), noisy
+
+
+# --- issue 24, "Real runs": every computation recorded; the trace model replays the run's schedule ---------------
+def _capture_iterates(rec, seq):
+    """x_1 .. x_{T+1} of the run's rule object on ``seq`` (delays and tasks), in the reference loop."""
+    from verify import algorithms
+    from verify.models import problems
+
+    seen = {}
+
+    def hook(t, xs, problem):
+        seen["xs"] = xs
+        return int(seq.delays[t - 1])
+    alg = algorithms.from_dict(rec.result.config)
+    algorithms.reference_run(problems.make("logsum", 5), hook, alg, seed=rec.result.seed, T=len(seq),
+                             noise=make_noise(rec.result.noise["spec"]), noise_keys=lambda t: int(seq.tasks[t - 1]))
+    return np.array(seen["xs"])
+
+
+@pytest.mark.parametrize("algorithm, speeds, base, R", [
+    ("picky", "pareto:alpha=1.5", 0.002, None),
+    ("picky", "uniform", 0.0002, None),  # near-simultaneous arrivals: 3 equal workers at 0.2 ms
+    ("ringmaster", "straggler:factor=10", 0.002, None),  # R = 4 from theory.timing
+    ("ringmaster", "uniform:jitter=0.5", 0.002, 1),  # R = 1: every arrival stops both other computations
+])
+def test_the_trace_model_replays_the_real_schedule_and_iterates(client, tmp_path, algorithm, speeds, base, R):
+    from verify.engine import events
+    from verify.models import compute
+
+    T = 200
+    rec = asyncrun.run(algorithm, "logsum", 5, 3, speeds, T, eps=0.25, sigma=0.5, seed=4, client=client,
+                       base_seconds=base, overrides=None if R is None else {"R": R})
+    assert len(rec.steps) == T and rec.gradient_mismatches == 0
+    comps = rec.computations
+    # every computation is recorded, by task = its global start index (0-based), with start <= end
+    assert [c["task"] for c in comps] == list(range(len(comps))) == list(range(3 + T - 1 + rec.summary()["cancelled"]))
+    assert all(c["status"] in ("applied", "cancelled", "unfinished") and c["start_s"] < c["end_s"] for c in comps)
+    assert sum(c["status"] == "applied" for c in comps) == T and sum(c["status"] == "unfinished" for c in comps) == 2
+    assert sorted(c["t"] for c in comps if c["status"] == "applied") == list(range(1, T + 1))
+    if algorithm == "ringmaster":
+        assert rec.policy == "ringmaster-stops" and rec.R == (R or 4)  # ceil(sigma^2/eps^2) = ceil(0.25/0.0625)
+        # logsum has beta = 2: gamma = min(1/(2 R beta), eps^2/(4 beta sigma^2)) = min(1/16, 1/32) (R = 4; 1: 1/32 too)
+        assert rec.result.config["R"] == (R or 4) and rec.result.config["eta"] == 0.03125
+        cancelled = [c for c in comps if c["status"] == "cancelled"]
+        assert len(cancelled) >= 3  # the straggler's computations reach delay R and are stopped
+        if R == 1:  # each of the first 199 arrivals stops the two others' computations
+            assert len(cancelled) == 2 * (T - 1) and rec.result.delays.delays.max() == 0
+        # the cancelled: cancelled at the event when the delay reached R, i.e. at the arrival of step issued + R - 1
+        arrival = {s["t"]: s["arrival_s"] for s in rec.steps}
+        assert all(c["end_s"] == arrival[c["issued"] + rec.R - 1] for c in cancelled)
+        assert rec.result.delays.delays.max() <= rec.R - 1 and rec.result.rejected == 0
+    else:
+        assert rec.policy == "async" and rec.R is None and "cancelled" not in {c["status"] for c in comps}
+    # the trace model of the saved async.json (as picky async-run --save writes it) ...
+    (tmp_path / "async.json").write_text(json.dumps({"steps_detail": rec.steps, "computations": comps}))
+    cm = compute.make(f"trace:path={tmp_path}")
+    assert cm.n == 3 and cm.params["workers"] == sorted(rec.workers["requested"])
+    # ... through the event simulation gives the run's schedule: arrival times bit for bit, workers, tasks, delays
+    sched = events.simulate(cm, T, policy=rec.policy, R=rec.R)
+    idx = {w: i for i, w in enumerate(cm.params["workers"])}
+    assert np.array_equal(sched.time.view(np.int64), np.array([s["arrival_s"] for s in rec.steps]).view(np.int64))
+    assert sched.worker.tolist() == [idx[s["worker"]] for s in rec.steps]
+    assert sched.task.tolist() == [s["task"] for s in rec.steps]
+    assert np.array_equal(sched.delays, rec.result.delays.delays)
+    assert sorted(sched.dropped_task.tolist()) == [c["task"] for c in comps if c["status"] == "cancelled"]
+    assert sched.starts == len(comps)
+    assert sched.equal(asyncrun.recorded_schedule(rec)) and asyncrun.schedule_reproduced(rec)
+    # the heapq reference gives it too
+    z = np.ones(len(comps) + 3)
+    ref = (events_reference.asynchronous(cm, T, z) if rec.R is None else events_reference.ringmaster(cm, T, z, rec.R, True))
+    assert ref.equal(sched)
+    # and the run's rule object on the simulated schedule gives the run's iterates bit for bit
+    seq = events.delay_sequence(sched, "trace", {}, None)
+    assert rec.iterates.shape == (T + 1, 5)
+    assert np.array_equal(_capture_iterates(rec, seq), rec.iterates)
+    for engine in ("reference", "numba"):
+        rep = asyncrun.replay(rec, "logsum", 5, engine=engine, delays=seq)
+        assert _same(rep, rec.result) and rep.final_f == rec.result.final_f
+
+
+def test_format_1_compute_times_do_not_give_the_real_order(client, tmp_path):
+    """Why the trace holds the server's end - start: the workers' own times (format 1) leave out the
+    server's overhead, and the simulated order is then not the run's."""
+    from verify.engine import events
+    from verify.models import compute
+
+    rec = asyncrun.run("picky", "logsum", 5, 3, "uniform:jitter=0.3", 200, eps=0.25, seed=5, client=client)
+    (tmp_path / "async.json").write_text(json.dumps({"steps_detail": rec.steps}))
+    old = events.simulate(compute.make(f"trace:path={tmp_path}"), 200)
+    real = asyncrun.recorded_schedule(rec)
+    assert not old.equal(real)
+    assert old.worker.tolist() != real.worker.tolist()  # not only the times: the order (about 60% of steps differ)
+    assert asyncrun.schedule_reproduced(rec)
+
+
+def test_the_event_clock_is_strictly_increasing_on_a_grid_where_sums_are_exact():
+    from verify.models.compute import TRACE_TICK
+
+    assert asyncrun.event_time(0.3, 0.0) == 322122547 * TRACE_TICK  # round(0.3 * 2^30) ticks
+    assert asyncrun.event_time(0.3, 0.3) == 0.3 + TRACE_TICK and asyncrun.event_time(0.1, 0.3) == 0.3 + TRACE_TICK
+    # times on the grid: differences and sums are exact (the trace model's end - start, the simulator's start + d)
+    rng = np.random.default_rng(0)
+    s = np.sort(rng.uniform(0, 1000, (2000, 2)), axis=1)
+    q = [(asyncrun.event_time(x, 0.0), asyncrun.event_time(y, 0.0)) for x, y in s]
+    assert all(x + (y - x) == y and (y - x) / TRACE_TICK == round((y - x) / TRACE_TICK) for x, y in q)
+    assert all(x % TRACE_TICK == 0 for pair in q for x in pair)
+
+
+def test_trace_durations_by_hand():
+    """A hand-made format-2 record of Ringmaster with stops, R = 1, two workers a (index 0) and b (1):
+    durations end - start, one tick more for a computation that never arrived, and the event
+    simulation on them gives the run's schedule (hand values)."""
+    from verify.engine import events
+    from verify.models import compute
+
+    tick = compute.TRACE_TICK
+    assert tick == 2.0 ** -30
+    comps = [
+        {"task": 0, "worker": "a", "start_s": 0.0, "end_s": 1.0, "status": "cancelled"},  # at step 1 (delay reached 1)
+        {"task": 1, "worker": "b", "start_s": 0.0, "end_s": 1.0, "status": "applied"},  # step 1
+        {"task": 2, "worker": "b", "start_s": 1.0, "end_s": 1.25, "status": "cancelled"},  # at step 2
+        {"task": 3, "worker": "a", "start_s": 1.0, "end_s": 1.25, "status": "applied"},  # step 2
+        {"task": 4, "worker": "a", "start_s": 1.25, "end_s": 1.75, "status": "applied"},  # step 3
+        {"task": 5, "worker": "b", "start_s": 1.25, "end_s": 1.75, "status": "unfinished"},
+    ]
+    assert compute.trace_durations(comps) == {"a": [1.0 + tick, 0.25, 0.5], "b": [1.0, 0.25 + tick, 0.5 + tick]}
+    cm = compute.trace_model({"computations": comps})
+    for s in (events.simulate(cm, 3, policy="ringmaster-stops", R=1),
+              events_reference.ringmaster(cm, 3, np.ones(8), 1, True)):
+        # a's cancelled task 0 must not arrive at 1.0 before b (a has the lower index): the tick
+        assert s.time.tolist() == [1.0, 1.25, 1.75] and s.worker.tolist() == [1, 0, 0] and s.task.tolist() == [1, 3, 4]
+        assert s.read.tolist() == [1, 2, 3] and s.starts == 6
+        assert s.dropped_task.tolist() == [0, 2] and s.dropped_worker.tolist() == [0, 1]
+        assert s.dropped_time.tolist() == [1.0, 1.25]
+    with pytest.raises(ValueError, match=r"computations\[0\]\.status must be 'applied', 'cancelled' or 'unfinished'; got 'x'"):
+        compute.trace_durations([dict(comps[0], status="x")])
+    with pytest.raises(ValueError, match=r"computations\[0\] must end after it starts"):
+        compute.trace_durations([dict(comps[1], end_s=0.0)])
+
+
+def test_cli_ringmaster_saves_every_computation_and_replays(tmp_path, capsys):
+    d = tmp_path / "run"
+    code = main(["async-run", "--algorithm", "ringmaster", "--workers", "2", "--speeds", "straggler:factor=8",
+                 "--steps", "80", "--eps", "0.25", "--sigma", "0.5", "--R", "2", "--save", str(d), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["replay_reproduced"] is True and out["schedule_reproduced"] is True
+    assert out["R"] == 2 and out["policy"] == "ringmaster-stops" and out["cancelled"] >= 1 and out["tau_max"] <= 1
+    saved = json.loads((d / "async.json").read_text())
+    assert saved["schema"] == "picky-async-run/2" and len(saved["computations"]) == out["computations_started"]
+    from verify.models import compute
+
+    assert compute.make(f"trace:path={d}").n == 2
+    assert main(["async-run", "--algorithm", "ringmaster", "--workers", "2", "--steps", "5", "--eps", "0.25",
+                 "--rho", "0.1"]) == 2
+    assert "parameter 'rho' does not apply to algorithm 'ringmaster'" in capsys.readouterr().err
+    assert main(["async-run", "--algorithm", "picky", "--steps", "5", "--eps", "0.25", "--R", "3"]) == 2
+    assert "parameter 'R' (= 3) only applies to algorithm 'ringmaster'; got algorithm 'picky'" in capsys.readouterr().err

@@ -25,7 +25,7 @@ __all__ = ["catalog", "build", "source_hash", "cache_file"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: bump when the layout of the catalog changes
-_FORMAT = 6
+_FORMAT = 7
 
 
 def source_hash() -> str:
@@ -74,6 +74,7 @@ def build() -> dict[str, Any]:
         "claim_profiles": list(claims.PROFILES),
         "figures": list(figures.NAMES),
         "speeds": list(asyncrun.SPEEDS),
+        "async_algorithms": [n for n in algorithms.ALGORITHMS if n != "stale-drop"] + list(asyncrun.ALGORITHMS),
         "hunt_symbols": list(hunter.SYMBOLS),
         "hunt_run_symbols": list(hunter.RUN_SYMBOLS),
         "hunt_default_dim": hunter.DEFAULT_DIM,

@@ -1,12 +1,19 @@
 """``picky async-run``: a real asynchronous parameter server on a Dask LocalCluster (:mod:`verify.runtime.async_server`).
 
 ``picky async-run --algorithm A --problem P --workers N --speeds MODEL --steps T --eps E [--sigma S]
-[--noise NOISE] [--seed K] [--eta X] [--rho X] [--tau-max X] [--base-seconds X] [--save DIR] [--json]``. Prints the realised
-tau_avg and tau_max, the run's outcome and whether replaying the recorded trace in the simulator reproduces
-it exactly (exit 1 if not). ``--save DIR`` writes the run (verify.io.runstore's layout, atomically) plus
-``async.json`` (per step: worker, task, issue step, compute time, arrival time; workers lost or restarted)
-and ``trace.json``, the realised delays with each step's arrival time and task (the noise is keyed by
-task, so a replay reproduces it), which ``picky simulate --delays replay:path=DIR/trace.json`` reads.
+[--noise NOISE] [--seed K] [--eta X] [--rho X] [--R N] [--tau-max X] [--base-seconds X] [--save DIR] [--json]``.
+``--algorithm ringmaster``: Ringmaster ASGD with stops (the server cancels a computation whose delay
+reaches R and restarts its worker at the current iterate; R and the step from theory.timing's
+ringmaster_parameters unless ``--R``/``--eta``). Prints the realised tau_avg and tau_max, the run's
+outcome and whether replaying it in the simulator reproduces it exactly (exit 1 if not): the recorded
+trace through the reference loop, and the recorded compute times through the event simulation (the
+``trace`` computation model): the same schedule (arrival times, workers, tasks, delays, cancellations).
+``--save DIR`` writes the run (verify.io.runstore's layout, atomically) plus ``async.json`` (format 2:
+per step: worker, task, issue step, compute time, arrival time; ``computations``: every computation
+started, cancelled ones too, with its start and end on the server's event clock; workers lost or
+restarted) and ``trace.json``, the realised delays with each step's arrival time and task (the noise is
+keyed by task, so a replay reproduces it), which ``picky simulate --delays replay:path=DIR/trace.json``
+reads; ``trace:path=DIR`` is its computation model.
 """
 from __future__ import annotations
 
@@ -17,13 +24,14 @@ from typing import Any
 from ..catalog import catalog
 from .common import dim_int, dump, fmt, nonneg_float, positive_float, positive_int, seed_int, steps_int
 
-SCHEMA = "picky-async-run/1"
+SCHEMA = "picky-async-run/2"  # 2: + computations (every computation, on the event clock)
 
 
 def add_parser(sub: Any) -> None:
     a = sub.add_parser("async-run", help="a real asynchronous parameter server on Dask workers (replayable trace)",
                        description=__doc__.split("\n\n", 1)[0])
-    a.add_argument("--algorithm", required=True, choices=[n for n in catalog()["algorithms"] if n != "stale-drop"])
+    a.add_argument("--algorithm", required=True, choices=catalog()["async_algorithms"],
+                   help="picky, delayed-sgd, delay-adaptive, sgd, or ringmaster (Ringmaster ASGD with stops)")
     a.add_argument("--problem", default="logsum", metavar="P[:k=v]")
     a.add_argument("--dim", type=dim_int, default=10, metavar="D")
     a.add_argument("--workers", type=positive_int, default=4, metavar="N", help="Dask worker processes (default 4)")
@@ -37,6 +45,8 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--seed", type=seed_int, default=0, metavar="K")
     a.add_argument("--eta", type=positive_float, default=None, metavar="X")
     a.add_argument("--rho", type=positive_float, default=None, metavar="X")
+    a.add_argument("--R", type=positive_int, default=None, metavar="N",
+                   help="ringmaster: the delay threshold (default: theory.timing's ringmaster_parameters)")
     a.add_argument("--tau-max", type=positive_float, default=None, metavar="X",
                    help="a bound on the delays known in advance (for defaults that need tau_max)")
     a.add_argument("--base-seconds", type=positive_float, default=0.002, metavar="X",
@@ -53,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     check("distributed", "picky async-run")  # before any work (the Dask workers are the point)
     out = OutputDir(args.save, force=args.force, flag="--save") if args.save else None
-    overrides = {k: v for k, v in (("eta", args.eta), ("rho", args.rho)) if v is not None}
+    overrides = {k: v for k, v in (("eta", args.eta), ("rho", args.rho), ("R", args.R)) if v is not None}
     try:
         from verify.runtime import async_server as asyncrun
         from verify.io import runstore
@@ -65,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
         rep = asyncrun.replay(rec, args.problem, args.dim)
         same = all(getattr(rep, f) == getattr(rec.result, f) for f in ("first_hit", "accepted", "rejected", "steps_run",
                                                                            "final_grad_norm", "min_grad_norm"))
+        schedule = asyncrun.schedule_reproduced(rec)
         summary = {"schema": SCHEMA, "command": args.argv, **rec.summary(), "replay_reproduced": same,
-                   "result": rec.result.summary()}
+                   "schedule_reproduced": schedule, "result": rec.result.summary()}
         if out is not None:
             runstore.write(out, [rec.result], {"schema": SCHEMA, "command": args.argv, "environment": environment()})
-            out.write_json("async.json", {**summary, "steps_detail": rec.steps})
+            out.write_json("async.json", {**summary, "steps_detail": rec.steps, "computations": rec.computations})
             out.write_text("trace.json", json.dumps(rec.result.delays.to_json_dict()))  # --delays replay:path=...
             out.commit({"command": args.argv})
     except BaseException:
@@ -88,4 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  workers: {len(w['requested'])} started, lost {len(w['lost'])}, restarted/new {len(w['restarted_or_new'])}; "
               f"gradients checked against the snapshot: {s['gradient_mismatches']} mismatches")
         print(f"  replay of the trace in the simulator: {'reproduced exactly' if same else 'DIFFERS'}")
-    return 0 if same and not rec.gradient_mismatches else 1
+        print(f"  its compute times (trace model) through the event simulation ({rec.policy}"
+              f"{'' if rec.R is None else f', R = {rec.R}'}): {'the same schedule' if schedule else 'DIFFERS'}; "
+              f"{s['cancelled']} of {s['computations_started']} computations cancelled")
+    return 0 if same and schedule and not rec.gradient_mismatches else 1

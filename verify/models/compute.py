@@ -22,8 +22,18 @@ model          duration of a computation                                        
                ``outage_end``) for worker ``outage_worker`` (an outage)           ``outage_start/end``
 ``trace``      the per-worker compute times of a recorded ``picky async-run``     ``path`` (its
                (``DIR/async.json``): worker i's k-th computation takes its k-th   async.json)
-               recorded time (cycled when the run is longer)
+               recorded time (cycled when the run is longer): end - start on the
+               server's event clock (:func:`trace_durations`)
 =============  =================================================================  ======================
+
+Which time a ``trace`` holds: an ``async.json`` of format 2 (``computations``, every computation
+started, cancelled ones too) gives end_s - start_s on the server's event clock (start: the event that
+handed the computation out; end: its arrival), and end_s - start_s + :data:`TRACE_TICK` for a
+computation that never arrived (cancelled, or still running at the end: it had not finished by end_s).
+Those times are multiples of TRACE_TICK = 2^-30 s, so start + (end - start) = end exactly and the
+event simulation's arrival times and order are the run's (tests/test_asyncrun.py). Format 1 (only
+``steps_detail``: each applied gradient's ``compute_s``, the worker's own measurement) is still read,
+but its times leave out the server's overhead and cannot reproduce the run's order.
 
 Laws of ``fixed`` (i = 1..n): ``const`` tau_i = scale, ``sqrt`` tau_i = scale sqrt(i) (the authors'
 simulators use 1 + sqrt(i)), ``linear`` tau_i = scale i, ``log`` log-spaced in [scale, scale x spread].
@@ -52,11 +62,14 @@ from theory.validation import check_int
 from verify.io import specs
 from verify.params import MAX_SEED, Param
 
-__all__ = ["ComputeModel", "MODELS", "make", "parse_spec", "scaled_workers", "KIND_DRAWS", "KIND_UNIVERSAL", "KIND_TRACE"]
+__all__ = ["ComputeModel", "MODELS", "make", "parse_spec", "scaled_workers", "KIND_DRAWS", "KIND_UNIVERSAL", "KIND_TRACE",
+           "TRACE_TICK", "trace_durations", "trace_model"]
 
 KIND_DRAWS = 0  #: duration = shift_i + scale_i * z_j
 KIND_UNIVERSAL = 1  #: duration from the piecewise-constant power profile
 KIND_TRACE = 2  #: duration = the worker's k-th recorded time (cycled)
+#: the tick of picky async-run's event clock, 2^-30 s; recorded times are multiples of it
+TRACE_TICK = 2.0 ** -30
 
 
 @dataclass(frozen=True, eq=False)
@@ -298,25 +311,70 @@ def _trace(name: str, given: Mapping[str, Any], p: dict[str, Any]) -> ComputeMod
         raise ValueError(f"cannot read compute trace {str(path)!r}: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise ValueError(f"cannot read compute trace {str(path)!r}: {exc}") from None
+    return trace_model(data, str(path), p)
+
+
+def trace_model(data: Any, where: str = "async.json", params: dict[str, Any] | None = None) -> ComputeModel:
+    """The ``trace`` model of an async.json's content ``data`` (format 2's ``computations``, else
+    format 1's ``steps_detail``); workers are numbered in the sorted order of their names (the
+    server's order)."""
+    comps = data.get("computations") if isinstance(data, Mapping) else None
+    if comps is not None:
+        per = trace_durations(comps, where)
+    else:
+        per = _steps_detail_times(data, where)
+    names = sorted(per)
+    off = np.cumsum([0] + [len(per[w]) for w in names]).astype(np.int64)
+    trace = np.concatenate([np.array(per[w]) for w in names])
+    mean = np.array([np.mean(per[w]) for w in names])
+    p = dict(params or {"path": where}, workers=names)
+    return ComputeModel("trace", p, len(names), KIND_TRACE, mean, np.zeros(len(names)), trace=trace, off=off)
+
+
+def trace_durations(comps: Any, where: str = "computations") -> dict[str, list[float]]:
+    """Per worker, the durations of its computations in start order (format 2, module docstring):
+    end_s - start_s for an applied one, end_s - start_s + TRACE_TICK for one that never arrived
+    (``status`` "cancelled" or "unfinished")."""
+    if not isinstance(comps, list) or not comps:
+        raise ValueError(f"compute trace {where!r}: 'computations' must be a nonempty list (per computation: task, "
+                         "worker, start_s, end_s, status)")
+    per: dict[str, list[float]] = {}
+    rows = []
+    for k, c in enumerate(comps):
+        try:
+            task, w, a, b, st = int(c["task"]), str(c["worker"]), float(c["start_s"]), float(c["end_s"]), c["status"]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"compute trace {where!r}: computations[{k}] needs 'task', 'worker', numeric 'start_s' and "
+                             "'end_s', and 'status'") from None
+        if st not in ("applied", "cancelled", "unfinished"):
+            raise ValueError(f"compute trace {where!r}: computations[{k}].status must be 'applied', 'cancelled' or "
+                             f"'unfinished'; got {st!r}")
+        d = b - a + (TRACE_TICK if st != "applied" else 0.0)
+        if not (math.isfinite(d) and d > 0):
+            raise ValueError(f"compute trace {where!r}: computations[{k}] must end after it starts (finite times); got "
+                             f"start_s={a!r}, end_s={b!r}")
+        rows.append((task, w, d))
+    for _, w, d in sorted(rows):  # start order = task order
+        per.setdefault(w, []).append(d)
+    return per
+
+
+def _steps_detail_times(data: Any, where: str) -> dict[str, list[float]]:
+    """Format 1: each applied gradient's worker-measured ``compute_s``, per worker in arrival order."""
     steps = data.get("steps_detail") if isinstance(data, Mapping) else None
     if not isinstance(steps, list) or not steps:
-        raise ValueError(f"compute trace {str(path)!r} must be picky async-run's async.json with a nonempty "
-                         "'steps_detail' list (per step: worker, compute_s)")
+        raise ValueError(f"compute trace {where!r} must be picky async-run's async.json with a nonempty "
+                         "'computations' or 'steps_detail' list (per step: worker, compute_s)")
     per: dict[str, list[float]] = {}
     for k, s in enumerate(steps):
         try:
             w, c = str(s["worker"]), float(s["compute_s"])
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"compute trace {str(path)!r}: steps_detail[{k}] needs 'worker' and a numeric 'compute_s'") from None
+            raise ValueError(f"compute trace {where!r}: steps_detail[{k}] needs 'worker' and a numeric 'compute_s'") from None
         if not (math.isfinite(c) and c > 0):
-            raise ValueError(f"compute trace {str(path)!r}: steps_detail[{k}].compute_s must be a finite time > 0; got {c!r}")
+            raise ValueError(f"compute trace {where!r}: steps_detail[{k}].compute_s must be a finite time > 0; got {c!r}")
         per.setdefault(w, []).append(c)
-    names = sorted(per)
-    off = np.cumsum([0] + [len(per[w]) for w in names]).astype(np.int64)
-    trace = np.concatenate([np.array(per[w]) for w in names])
-    mean = np.array([np.mean(per[w]) for w in names])
-    p = dict(p, workers=names)
-    return ComputeModel(name, p, len(names), KIND_TRACE, mean, np.zeros(len(names)), trace=trace, off=off)
+    return per
 
 
 # --------------------------------------------------------------------------------------------

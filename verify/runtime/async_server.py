@@ -21,10 +21,35 @@ could differ in the last bit). The recorded trace carries each step's delay, arr
 replaying the trace (``reference_run(problem, trace, alg, seed=seed)``, or the compiled engine, or
 ``picky simulate --delays replay:path=trace.json``) reproduces the run's iterates exactly; this is tested.
 
+Ringmaster ASGD with stops (``algorithm="ringmaster"``): after each arrival the server cancels the
+Dask future of every computation whose delay has reached R (k - s >= R, x_k the current iterate, s the
+iterate it read) and hands that worker x_k (a restart); every gradient that arrives therefore has delay
+<= R - 1 and is applied with Ringmaster's step. The rule object is stale-drop's with R and step gamma
+from :func:`theory.timing.ringmaster_parameters` (unless given; its accept test d_t < R never fires).
+Dask cannot interrupt a running task: a cancelled computation's worker thread finishes its sleep first,
+so the restarted one may queue behind it; the recorded times include that.
+
+The server's event clock. Every event (an arrival, and the cancellations and restarts it triggers)
+gets one time on a clock of ticks of :data:`verify.models.compute.TRACE_TICK` = 2^-30 s (the
+perf_counter time since the start, rounded to a tick, and at least one tick after the previous
+event): arrival times are strictly increasing in arrival order, and, being dyadic, their differences
+and sums are exact in float64. Each computation is recorded (:attr:`AsyncRecord.computations`, also
+the cancelled ones and those still running at the end) with its task (the global start index, 0-based,
+as in the event simulation), worker, issue step (the iterate it read), ``start_s`` (the event at which
+it was handed out: 0 for the first n, else the arrival that freed its worker) and ``end_s`` (its
+arrival, or the event that cancelled it, or the last arrival for one still running). So the trace
+computation model (``trace:path=DIR``, :func:`verify.models.compute.trace_durations`: end - start as
+the server saw it, one tick more for a computation that had not arrived) replays the run in the event
+simulation with the same order, delays, tasks and times, bit for bit (tests/test_asyncrun.py): the
+order cannot differ, because the recorded times *are* the server's order. ``submitted_s`` is the time
+the server actually submitted it (after the update: the server's own overhead), and ``compute_s``
+the worker's own measurement (sleep + gradient).
+
 The record (:class:`AsyncRecord`) holds the run's :class:`verify.io.records.RunResult` (its delays are the
 realised trace, model ``async-run``), and per step: the worker, the task, the issue step, the compute
-time and the wall-clock arrival time; plus the workers seen, lost and restarted (a worker killed
-mid-run: the others go on, its task is rescheduled by Dask and arrives later; the record says so).
+time and the arrival time (the event clock); every computation (above); every iterate; plus the
+workers seen, lost and restarted (a worker killed mid-run: the others go on, its task is rescheduled by
+Dask and arrives later; the record says so).
 """
 from __future__ import annotations
 
@@ -38,6 +63,7 @@ import numpy as np
 
 from verify import algorithms
 from verify.models import problems
+from verify.models.compute import TRACE_TICK
 from verify.models.noise import make_noise
 from verify.models.delays import DelaySequence
 from verify.params import Param
@@ -45,7 +71,8 @@ from verify.io.records import RunResult
 from verify.io.specs import parse_spec
 from verify.optional import require
 
-__all__ = ["SPEEDS", "run", "replay", "AsyncRecord", "worker_gradient"]
+__all__ = ["SPEEDS", "ALGORITHMS", "run", "replay", "AsyncRecord", "worker_gradient", "ringmaster_choice",
+           "simulated_schedule", "schedule_reproduced", "recorded_schedule"]
 
 #: speed models: per-worker slowdown factors (mean compute time = base x factor), plus per-task load
 #: jitter (a log-normal multiplier with this sigma; 0 = none)
@@ -59,6 +86,20 @@ SPEEDS: dict[str, dict[str, Param]] = {
                   "count": Param(int, 1, low=1.0, doc="how many workers are slow"),
                   "jitter": Param(float, 0.0, low=0.0, doc="log-normal load jitter per task")},
 }
+
+
+#: the algorithms of async-run beyond verify.algorithms': name -> the event simulation's policy
+#: (``ringmaster``: stale-drop's rule with Ringmaster's R and step, on the ringmaster-stops schedule)
+ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops"}
+
+
+def ringmaster_choice(beta: float, sigma: float, eps: float) -> tuple[int, float]:
+    """Ringmaster's (R, gamma) from :func:`theory.timing.ringmaster_parameters` (UNCONFIRMED
+    recollections of Thm 4.1, labelled there)."""
+    from theory import timing
+
+    p = timing.ringmaster_parameters(beta=beta, sigma=sigma, eps=eps)
+    return int(p["R"]), float(p["gamma"])
 
 
 def speed_factors(spec: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, float, dict[str, Any]]:
@@ -120,29 +161,47 @@ class AsyncRecord:
     workers: dict[str, Any] = field(default_factory=dict)
     speeds: dict[str, Any] = field(default_factory=dict)
     gradient_mismatches: int = 0
+    #: every computation started, by task (0-based): task, worker, worker_index, issued, start_s,
+    #: submitted_s, end_s, status ("applied" with its step t, "cancelled" or "unfinished")
+    computations: list[dict[str, Any]] = field(default_factory=list)
+    #: the event simulation's policy that gives this run's schedule ("async" or "ringmaster-stops"), its R
+    policy: str = "async"
+    R: int | None = None
+    #: x_1 .. x_{T+1}, the server's iterates (rows)
+    iterates: np.ndarray | None = None
 
     def summary(self) -> dict[str, Any]:
         d = self.result.delays.delays
         return {"steps": len(self.steps), "tau_avg": float(d.mean()) if d.size else 0.0,
                 "tau_max": int(d.max()) if d.size else 0, "workers": self.workers, "speeds": self.speeds,
                 "gradient_mismatches": self.gradient_mismatches, "first_hit": self.result.first_hit,
-                "accepted": self.result.accepted, "rejected": self.result.rejected}
+                "accepted": self.result.accepted, "rejected": self.result.rejected, "policy": self.policy,
+                "R": self.R, "computations_started": len(self.computations),
+                "cancelled": sum(c["status"] == "cancelled" for c in self.computations)}
+
+
+def event_time(seconds: float, last: float) -> float:
+    """The event clock (module docstring): ``seconds`` rounded to a multiple of TRACE_TICK, and at least
+    one tick after the previous event ``last``."""
+    return max(round(seconds / TRACE_TICK) * TRACE_TICK, last + TRACE_TICK)
 
 
 class _Server:
     """reference_run's adaptive-delay hook: at step t, the delay of the gradient that arrived."""
 
     def __init__(self, client: Any, problem_spec: str, dim: int, factors: np.ndarray, jitter: float, base: float,
-                 rng: np.random.Generator, noise_spec: str, sigma: float, seed: int):
+                 rng: np.random.Generator, noise_spec: str, sigma: float, seed: int, R: int | None = None):
         as_completed = require("distributed", "picky async-run").as_completed
 
         self.client, self.spec, self.dim = client, problem_spec, dim
         self.noise_spec, self.sigma, self.seed = noise_spec, float(sigma), int(seed)
+        self.R = R  # Ringmaster's threshold: cancel a computation whose delay reaches R (None: never)
         self.task_at: dict[int, int] = {}  # server step -> the task whose gradient arrived
         self.workers = sorted(client.scheduler_info()["workers"])
         if len(self.workers) < len(factors):
             raise ValueError(f"--workers: the cluster has {len(self.workers)} workers, fewer than {len(factors)}")
         self.workers = self.workers[: len(factors)]
+        self.index = {w: i for i, w in enumerate(self.workers)}
         self.factor = dict(zip(self.workers, factors))
         self.jitter, self.base, self.rng = jitter, base, rng
         self.pending: str | None = None
@@ -151,37 +210,68 @@ class _Server:
         self.tasks = 0
         self.run_id = uuid.uuid4().hex[:12]  # task keys unique across runs on one cluster
         self.steps: list[dict[str, Any]] = []
+        self.computations: list[dict[str, Any]] = []  # by task
         self.mismatches = 0
         self.t0 = time.perf_counter()
+        self.event = 0.0  # the event clock's last event (module docstring)
+        self.xs: list | None = None
         self.seen: set[str] = set(self.workers)
+
+    def _clock(self) -> float:
+        """The next event's time (:func:`event_time`)."""
+        self.event = event_time(time.perf_counter() - self.t0, self.event)
+        return self.event
 
     def _issue(self, slot: str, snapshot: np.ndarray, step: int) -> None:
         secs = self.base * self.factor[slot]
         if self.jitter:  # time-varying load
             secs *= float(np.exp(self.jitter * self.rng.standard_normal()))
+        task = self.tasks  # the global start index (0-based), the event simulation's task
         self.tasks += 1
         fut = self.client.submit(worker_gradient, self.spec, self.dim, snapshot, secs, self.noise_spec, self.sigma,
-                                 self.seed, self.tasks, key=f"picky-grad-{self.run_id}-{self.tasks}",
+                                 self.seed, task, key=f"picky-grad-{self.run_id}-{task}",
                                  pure=False, workers=[slot], allow_other_workers=True)
-        self.info[fut] = (slot, self.tasks, step, secs)
+        self.info[fut] = (slot, task, step, secs)
+        self.computations.append({"task": task, "worker": slot, "worker_index": self.index[slot], "issued": step,
+                                  "start_s": self.event,
+                                  "submitted_s": time.perf_counter() - self.t0, "end_s": None,
+                                  "status": "running", "sleep_s": secs})
         self.ac.add(fut)
 
+    def _stops(self, k: int, snapshot: np.ndarray) -> None:
+        """Ringmaster's stops at the current iterate x_k: cancel every computation with k - s >= R and
+        restart its worker at x_k, in worker-index order (the event simulation's order)."""
+        stale = sorted((self.index[slot], fut) for fut, (slot, _, s, _) in self.info.items() if k - s >= self.R)
+        for _, fut in stale:
+            slot, task, _, _ = self.info.pop(fut)
+            fut.cancel()
+            self.computations[task].update(end_s=self.event, status="cancelled")
+            self._issue(slot, snapshot, k)
+
     def __call__(self, t: int, xs: list, problem: Any) -> int:
+        self.xs = xs
         if t == 1:
             for w in self.workers:
                 self._issue(w, xs[0], 1)
         elif self.pending is not None:
             self._issue(self.pending, xs[t - 1], t)  # the worker that delivered at step t-1 gets x_t
-        fut = next(self.ac)
+            if self.R is not None:
+                self._stops(t, xs[t - 1])
+        while True:
+            fut = next(self.ac)
+            if fut in self.info:  # (a cancelled future may still come out of as_completed)
+                break
+        arrival = self._clock()
         slot, task, issued, secs = self.info.pop(fut)
         g, compute = fut.result()
         expect = stochastic_gradient(problem, _noise(self.noise_spec), self.sigma, self.seed, task, xs[issued - 1])
         if not np.array_equal(g, expect):
             self.mismatches += 1
         self.task_at[t] = task
+        self.computations[task].update(end_s=arrival, status="applied", t=t, compute_s=compute)
         who = self.client.who_has([fut]).get(fut.key) or ()
         self.steps.append({"t": t, "delay": t - issued, "worker": slot, "computed_on": list(who), "task": task,
-                           "issued": issued, "compute_s": compute, "arrival_s": time.perf_counter() - self.t0})
+                           "issued": issued, "compute_s": compute, "arrival_s": arrival})
         self.pending = slot
         return t - issued
 
@@ -192,6 +282,7 @@ class _Server:
     def close(self) -> dict[str, Any]:
         for fut in list(self.info):
             fut.cancel()
+            self.computations[self.info[fut][1]].update(end_s=self.event, status="unfinished")
         now = set(self.client.scheduler_info()["workers"])
         return {"requested": self.workers, "at_end": sorted(now), "lost": sorted(set(self.workers) - now),
                 "restarted_or_new": sorted(now - set(self.workers)), "tasks": self.tasks}
@@ -204,7 +295,9 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     LocalCluster of ``workers`` processes on 127.0.0.1 is started and stopped). Defaults that need
     tau_avg use workers - 1 (the steady-state average delay of N busy workers), those that need the
     concurrency use N (KSJ 2022 Definition 1: N always-busy workers); defaults that need
-    tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``."""
+    tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``. ``algorithm="ringmaster"``:
+    Ringmaster ASGD with stops, ``overrides`` may give ``R`` and ``eta`` (default: Ringmaster's R and
+    gamma, :func:`ringmaster_choice`)."""
     Client = require("distributed", "picky async-run").Client
 
     from verify.runtime.executors import local_cluster
@@ -214,14 +307,30 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     bounds: dict[str, float] = {"tau_avg": float(workers - 1), "concurrency": float(workers)}
     if tau_max is not None:
         bounds["tau_max"] = float(tau_max)
+    overrides = dict(overrides or {})
+    R = None
+    policy = ALGORITHMS.get(algorithm, "async")
+    if algorithm == "ringmaster":
+        bad = sorted(set(overrides) - {"R", "eta"})
+        if bad:
+            raise ValueError(f"parameter {bad[0]!r} does not apply to algorithm 'ringmaster' (it takes R and eta)")
+        R_th, gamma = ringmaster_choice(prob.beta, sigma, eps)
+        overrides.setdefault("R", R_th)
+        overrides.setdefault("eta", gamma)
+        R = overrides["R"]
+        algorithm = "stale-drop"  # Ringmaster's rule object here: stale-drop with R (module docstring)
+    elif "R" in overrides and algorithm != "stale-drop":
+        raise ValueError(f"parameter 'R' (= {overrides['R']!r}) only applies to algorithm 'ringmaster'; got algorithm "
+                         f"{algorithm!r}")
     try:
-        alg = algorithms.resolve(algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, delays=bounds,
-                                 **(overrides or {}))
+        alg = algorithms.resolve(algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, delays=bounds, **overrides)
     except ValueError as exc:
         if "tau_max" in str(exc) and tau_max is None:
             raise ValueError(f"{algorithm}'s defaults need tau_max (the delay bounds known in advance): give "
                              "--tau-max, or --eta") from None
         raise
+    if R is not None:
+        R = int(alg.R)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
     factors, jitter, sp = speed_factors(speeds, workers, rng)
     cluster = None
@@ -230,7 +339,7 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
         cluster = local_cluster(workers)
         client = Client(cluster)
     try:
-        server = _Server(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed)
+        server = _Server(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed, R)
         res = algorithms.reference_run(prob, server, alg, seed=seed, T=steps, noise=noise_model,
                                        noise_keys=server.task_of)
         info = server.close()
@@ -243,22 +352,60 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
                           wall_clock=[s["arrival_s"] for s in server.steps[:n]],
                           tasks=[s["task"] for s in server.steps[:n]])
     res = replace(res, delays=trace, adaptive=False, engine="async-run")
+    xs = np.array(server.xs) if server.xs is not None else None
     return AsyncRecord(res, server.steps, info, {**sp, "factors": factors.tolist(), "base_seconds": base_seconds},
-                       server.mismatches)
+                       server.mismatches, server.computations, policy, R, xs)
 
 
-def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference") -> RunResult:
+def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: DelaySequence | None = None,
+           trace_every: int | None = None) -> RunResult:
     """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
-    trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``."""
+    trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``. ``delays``:
+    another sequence instead of the recorded one (e.g. the event simulation's,
+    :func:`simulated_schedule`)."""
     r = rec.result
     prob = problems.make(problem, dim)
-    cfg = {k: v for k, v in r.config.items() if k in algorithms.OVERRIDES.get(r.algorithm, ()) and v is not None}
-    alg = algorithms.resolve(r.algorithm, beta=prob.beta, F=prob.F, eps=r.config["eps"], sigma=r.config["sigma"], **cfg)
+    alg = algorithms.from_dict(r.config)  # the run's rule object and parameters, as recorded
     noise = make_noise(r.noise["spec"])
+    seq = r.delays if delays is None else delays
     if engine == "numba":
         from verify.engine import run_batch
 
-        return run_batch(prob, r.delays, alg, [r.seed], noise=noise)[0]
+        return run_batch(prob, seq, alg, [r.seed], noise=noise, trace_every=trace_every)[0]
     if engine != "reference":
         raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
-    return algorithms.reference_run(prob, r.delays, alg, seed=r.seed, T=len(r.delays), noise=noise)
+    return algorithms.reference_run(prob, seq, alg, seed=r.seed, T=len(seq), noise=noise, trace_every=trace_every)
+
+
+def simulated_schedule(rec: AsyncRecord) -> Any:
+    """The event simulation's schedule (:func:`verify.engine.events.simulate`, the run's policy and R)
+    on the run's recorded compute times (the ``trace`` computation model of its computations)."""
+    from verify.engine import events
+    from verify.models import compute
+
+    cm = compute.trace_model({"computations": rec.computations}, "the run's computations")
+    return events.simulate(cm, len(rec.steps), policy=rec.policy, R=rec.R)
+
+
+def recorded_schedule(rec: AsyncRecord) -> Any:
+    """The run's own schedule as a :class:`~verify.engine.events_reference.Schedule`: per step its
+    arrival time (event clock), worker index, task and issue step; the cancelled computations
+    (task, worker index, cancel time) in the order the server cancelled them; the number started."""
+    from verify.engine.events_reference import Schedule
+
+    st = rec.steps
+    cancelled = [c for c in sorted(rec.computations, key=lambda c: (c["end_s"], c["worker_index"]))
+                 if c["status"] == "cancelled"]
+    index = {c["worker"]: c["worker_index"] for c in rec.computations}
+    return Schedule(np.array([s["arrival_s"] for s in st], dtype=np.float64),
+                    np.array([index[s["worker"]] for s in st], dtype=np.int64),
+                    np.array([s["task"] for s in st], dtype=np.int64),
+                    np.array([s["issued"] for s in st], dtype=np.int64),
+                    np.array([c["task"] for c in cancelled], dtype=np.int64),
+                    np.array([c["worker_index"] for c in cancelled], dtype=np.int64),
+                    np.array([c["end_s"] for c in cancelled], dtype=np.float64), len(rec.computations))
+
+
+def schedule_reproduced(rec: AsyncRecord) -> bool:
+    """Whether the event simulation on the recorded compute times gives the run's schedule bit for bit."""
+    return simulated_schedule(rec).equal(recorded_schedule(rec))
