@@ -69,8 +69,8 @@ from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test
 __all__ = ["CLAIM", "METHODS", "ORDER_BAND", "ordering_verdict", "Method", "NS", "SEEDS", "SIGMA", "run_method", "rejections_by_speed",
            "verdict"]
 
-NS = {"test": (1, 4, 16), "quick": (1, 4, 16, 64, 256), "full": (1, 4, 16, 64, 256, 1024, 4096, 10000)}
-SEEDS = {"test": 6, "quick": 16, "full": 48}
+NS = {"test": (1, 4, 16, 64, 256), "quick": (1, 4, 16, 64, 256), "full": (1, 4, 16, 64, 256, 1024, 4096, 10000)}
+SEEDS = {"test": 16, "quick": 16, "full": 48}
 #: the n at which the rejections are measured (a fixed horizon, no stop at eps)
 REJECTION_NS = {"test": (16,), "quick": (64, 256), "full": (256, 1024)}
 REJECTION_T = {"test": 1500, "quick": 4000, "full": 20000}
