@@ -112,7 +112,7 @@ def plot(table: Table):
     ax.set_yscale("log")
     ax.set_xlabel("delay x (steps)")
     ax.set_ylabel("P(d_t >= x)  (dot: τ_avg)")
-    ax.legend(loc="lower left", fontsize=7.5)
+    ax.legend(loc="upper right", fontsize=7.5)
     fig.suptitle(f"Figure 12. {TITLE}", x=0.01, ha="left", fontsize=11)
     fig.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.25)
     style.caption(fig, table.meta["caption"], width=150)

@@ -51,8 +51,9 @@ def _keep(steps: int) -> np.ndarray:
 
 
 def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None) -> Table:
-    """Rows: kind "trace" (method, t, seconds, grad_norm), kind "summary" (method, steps_median,
-    seconds_median, reached, runs, traced_steps, traced_seconds, hit)."""
+    """Rows: kind "trace" (method, t, seconds, grad_norm: the traced run of seed ``seed``) and kind "summary"
+    (method, steps_median, seconds_median, reached, runs over the seeds; steps_seed, seconds_seed: seed
+    ``seed``'s run among them; hit: the traced run's first eps-stationary step)."""
     inst, prob, eps = sc.instance()
     cm = cmodels.make(FLEET.get(profile, FLEET["quick"]))
     n = cm.n
@@ -64,9 +65,11 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
         runs = sc.method_runs(m, prob, cm, eps, seeds, ps.horizon(n))
         st, se = sc.summary([r["steps"] for r in runs]), sc.summary([r["seconds"] for r in runs])
         summ[m.name] = (st["median"], se["median"])
-        hits[m.name] = next(r["steps"] for r in runs if r["seed"] == seed)
+        mine = next(r for r in runs if r["seed"] == seed)
+        hits[m.name] = mine["steps"]
         rows.append({"kind": "summary", "method": m.name, "steps_median": st["median"], "seconds_median": se["median"],
-                     "reached": se["reached"], "runs": se["runs"]})
+                     "reached": se["reached"], "runs": se["runs"], "steps_seed": mine["steps"],
+                     "seconds_seed": mine["seconds"]})
     # the traced runs (seed ``seed``): until the hit, or as long as the slowest hit of the others
     longest = max([h for h in hits.values() if h is not None] or [1000])
     for m in sc.METHODS:
