@@ -95,13 +95,16 @@ def test_summary_is_order_statistics_of_the_runs(tables, fig, x):
 def test_theory_lines(tables, fig):
     """T_homog minimises over m the expression time-asgd evaluates at m = n (both C = 1): T_homog <= T_asgd. By hand
     (beta F/eps^2 = 2, beta F sigma^2/eps^4 = 8): one worker of 1 s gives H_1 (2 + 8) = 10; n workers of 1 s (a = 0)
-    give min_m (2 + 8/m) = 2 + 8/n at m = n."""
+    give min_m (2 + 8/m) = 2 + 8/n at m = n; tau_i = sqrt(i), n = 4: H_4 (2 + 8/4) = 16/(1 + 1/sqrt 2 + 1/sqrt 3 + 1/2)."""
     th = tables[fig].select(kind="theory")
     for r in th:
         assert r["T_homog"] <= r["T_asgd"] * (1 + 1e-12), r
     if fig == "seconds-vs-workers":
         (one,) = [r for r in th if r["n"] == 1]
         assert one["T_homog"] == pytest.approx(10.0, rel=1e-12) and one["T_asgd"] == pytest.approx(10.0, rel=1e-12)
+        # n = 4, tau = 1, sqrt 2, sqrt 3, 2: H_m (2 + 8/m) is 10, 7.03, 6.13, 5.75 for m = 1..4
+        (four,) = [r for r in th if r["n"] == 4]
+        assert four["T_homog"] == pytest.approx(16 / (1.5 + 2 ** -0.5 + 3 ** -0.5), rel=1e-12) and four["m_star"] == 4
     else:  # a = 0: n workers of 1 s; m = n minimises 2 + 8/m
         (hom,) = [r for r in th if r["a"] == 0.0]
         n = figures.get(fig).N["test"]
@@ -132,6 +135,15 @@ def test_steps_and_seconds_traces(tables):
     want = [[a, b] for a, (sa, ta) in summ.items() for b, (sb, tb) in summ.items()
             if None not in (sa, ta, sb, tb) and sa < sb and ta > tb]
     assert meta["reversals"] == want
+
+
+def test_reversals_by_hand():
+    """A wins in steps and loses in seconds against B: strictly fewer median steps and strictly more median seconds;
+    a tie or a method that did not reach eps is no reversal."""
+    rev = figures.get("steps-and-seconds").reversals
+    summ = {"a": (10.0, 3.0), "b": (100.0, 2.0), "c": (50.0, 2.5), "d": (None, None), "e": (10.0, 1.0)}
+    assert rev(summ) == [("a", "b"), ("a", "c"), ("c", "b")]
+    assert rev({"a": (10.0, 3.0), "b": (10.0, 2.0), "c": (5.0, 2.0)}) == []  # ties in steps or in seconds
 
 
 def test_compute_delays_counts(tables):
