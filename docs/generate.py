@@ -3,7 +3,7 @@
 Everything here is read, never recomputed: the claims from the registry (:data:`verify.claims.CLAIMS`)
 beside the committed quick report (``report/results.json``), the statements from ``theory`` (``theory.ids()``,
 ``theory.latex``), the figures from the committed ``figures/`` (PNG + ``*.meta.json``), and the API pages from
-the packages' module lists. The output is deterministic: same inputs, same bytes (sorted everywhere, no dates).
+the packages' module lists; the time statements from ``theory.timing.time_ids()``. The output is deterministic: same inputs, same bytes (sorted everywhere, no dates).
 
     python docs/generate.py [OUT]      # default docs/generated
 """
@@ -132,7 +132,8 @@ def theory_pages(out: Path) -> None:
           "Generated from `theory.ids()` and `theory.latex(id)` (`theory/results.py`). The provenance label says "
           "how sure the package is of each statement (see [the labels](../index.md#provenance-labels)); a rate "
           "form's constant is an explicit symbol whose default 1 is a *placeholder*, never the paper's. The algorithms' "
-          "accept tests and steps are on the [rules page](rules.md).\n\n"
+          "accept tests and steps are on the [rules page](rules.md); the time statements (seconds under a "
+          "computation model) on the [time page](time.md).\n\n"
           + table(["id", "statement", "provenance", "kind"], rows)
           + "\n```{toctree}\n:hidden:\n\n" + "\n".join(f"theory/{rid}" for rid in ids) + "\n```\n")
     for rid in ids:
@@ -178,6 +179,54 @@ def theory_pages(out: Path) -> None:
             md.append("\n## Checked by\n\n" + "".join(f"- [claim {c.number}: {cell(c.title)}](../claims/{c.id}.md)\n"
                                                        for c in users))
         write(out / "theory" / f"{rid}.md", "".join(md))
+
+
+def time_page(out: Path) -> None:
+    """Every time statement (``theory.timing``: seconds under a computation model), one section each: its
+    LaTeX, provenance label and text, the rule for m, and the calculators that evaluate it."""
+    from theory import timing
+
+    ids = timing.time_ids()
+    md = ["# Time statements: seconds to an eps-stationary point\n\n",
+          "Generated from `theory.timing.time_ids()` and `theory.get_time(id)` (`theory/timing.py`). The step "
+          "statements of the [theory page](theory.md) count steps; these count *seconds* under the fixed computation "
+          "model: worker i needs at most $\\tau_i$ seconds per stochastic gradient, $\\tau_1 \\le \\dots \\le \\tau_n$ "
+          "(a time, not a delay). $H_m$ is the harmonic mean of the m fastest times, $h_m = \\tau_m$. Every bound is "
+          "in the norm convention; a Theta/O form's constant is an explicit symbol whose default 1 is a *placeholder*. "
+          "The provenance labels are [those of the step statements](../index.md#provenance-labels).\n\n",
+          table(["id", "statement", "provenance", "kind", "m"],
+                [[f"[`{rid}`](#{rid})", cell(timing.get_time(rid).title), f"`{timing.get_time(rid).status.value}`",
+                  timing.get_time(rid).kind.value, "min over m in [n]" if timing.get_time(rid).workers == "min" else "m = n"]
+                 for rid in ids])]
+    for rid in ids:
+        s = timing.get_time(rid)
+        over = "\\min_{m \\in [n]}\\; " if s.workers == "min" else ""
+        lhs = "" if rid == "batch-time" else "T_{\\mathrm{seconds}} \\;\\ge\\; " if s.kind.value == "lower" else \
+            "T_{\\mathrm{seconds}} \\;\\le\\; "
+        md.append(f"\n({rid})=\n## `{rid}`: {cell(s.title)}\n\n$$\n{lhs}{over}{s.latex()}\n$$\n\n")
+        if rid != "batch-time" and s.workers == "all":
+            md.append("with m = n (every worker).\n\n")
+        rows = [["provenance label", f"`{s.status.value}`"], ["provenance", cell(s.provenance)],
+                ["citation", cell(s.citation)], ["kind", s.kind.value],
+                ["convention", f"{s.convention.value} (source: {s.source_convention.value})"],
+                ["computation model", s.model], ["guarantee", cell(s.guarantee)],
+                ["parameters", ", ".join(f"`{p}`" for p in s.parameters) or "--"],
+                ["calculators", ", ".join(f"`theory.timing.{c}`" for c in timing.calculators(rid))]]
+        if s.constant is not None:
+            c = s.constant
+            rows.append(["unknown constant", f"`{c.symbol}`: default {c.default} (`{c.status.value}`)"])
+        md.append(table(["field", "value"], rows))
+        for what, sym, note in (("step_size", "\\text{step size}", s.step_size_note),
+                                ("threshold", "\\text{threshold}", s.threshold_note)):
+            if getattr(s, what) is not None:
+                md.append(f"\n$$\n{sym} = {s.latex(what)}\n$$\n\n" + (f"{cell(note)}\n" if note else ""))
+        for name in s.aux:
+            md.append(f"\n`{name}`:\n\n$$\n{s.latex(name)}\n$$\n")
+        if s.assumptions:
+            md.append("\nAssumptions:\n\n" + "".join(f"- {cell(a)}\n" for a in s.assumptions))
+        if s.notes:
+            md.append(f"\nNotes: {cell(s.notes)}\n")
+    write(out / "time.md", "".join(md))
 
 
 def rules_page(out: Path) -> None:
@@ -404,6 +453,7 @@ def generate(out: Path = DOCS / "generated") -> Path:
     out.mkdir(parents=True, exist_ok=True)
     _WRITTEN.clear()
     theory_pages(out)
+    time_page(out)
     rules_page(out)
     claim_pages(out)
     gallery(out)

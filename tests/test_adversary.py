@@ -101,5 +101,14 @@ def test_budget_bounds_feed_sequence_dependent_defaults():
 
     assert alg.eta == eta_at(30) and alg.eta != eta_at(29)
     assert "tau_max <= 30 known in advance" in alg.source["eta"]
-    with pytest.raises(ValueError, match="tau_avg and tau_max"):
+    da = A.resolve("delay-adaptive", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays=b)
+    # concurrency <= tau_max + 1 = 31: the gradients in flight at step t arrive at steps t..t + 30, one per step
+    assert da.tau_C == 31 and "concurrency <= 31 known in advance" in da.source["tau_C"]
+    assert da.eta == 1 / (4 * 1.0 * 31)  # sigma = 0: no noise cap
+    with pytest.raises(ValueError, match=r"the default eta needs tau_max known in advance; got \{'tau_avg': 1.0\}"):
         A.resolve("delayed-sgd", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays={"tau_avg": 1.0})
+    with pytest.raises(ValueError, match="delay bounds known in advance are tau_avg, tau_max, concurrency; got 'tau'"):
+        A.resolve("delayed-sgd", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays={"tau": 1.0})
+    # delay-adaptive needs only the concurrency (n busy workers: n), not tau_max
+    da = A.resolve("delay-adaptive", beta=1.0, F=0.5, eps=0.5, sigma=0.0, delays={"tau_avg": 2.0, "concurrency": 3.0})
+    assert da.tau_C == 3 and da.eta == 1 / 12

@@ -56,6 +56,21 @@ def test_one_page_per_claim_and_statement_with_the_reports_numbers(tmp_path):
     for rid in theory.ids():
         page = (out / "theory" / f"{rid}.md").read_text()
         assert theory.latex(rid) in page and f"`{theory.get(rid).status.value}`" in page
+    time_md = (out / "time.md").read_text()  # every time statement: its LaTeX, label and calculators
+    from theory import timing
+    assert len(timing.time_ids()) >= 7
+    for rid in timing.time_ids():
+        st = timing.get_time(rid)
+        section = time_md.split(f"\n({rid})=\n## `{rid}`: ", 1)[1].split("\n(", 1)[0]
+        assert st.latex() in section and f"| provenance label | `{st.status.value}` |" in section
+        for calc in timing.calculators(rid):
+            assert callable(getattr(timing, calc)) and f"`theory.timing.{calc}`" in section
+    # by hand: Rennala's batch time t(S) = 2 H_m (1 + S/m) and its calculator; Picky's time is ours (derived)
+    assert "`theory.timing.batch_time`" in time_md.split("(batch-time)=", 1)[1].split("(time-ringmaster)=", 1)[0]
+    ringmaster = time_md.split("(time-ringmaster)=", 1)[1].split("(time-asgd)=", 1)[0]
+    assert "`theory.timing.ringmaster_time`" in ringmaster and "`theory.timing.ringmaster_parameters`" in ringmaster
+    assert "`theory.timing.rennala_parameters`" in time_md.split("(time-rennala)=", 1)[1].split("(batch-time)=", 1)[0]
+    assert "| provenance label | `derived` |" in time_md.split("(time-picky)=", 1)[1]
     rules = (out / "rules.md").read_text()
     for rid in theory.RULES:
         assert f"## `{rid}`:" in rules
@@ -122,7 +137,7 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-5000:]
     for page in ("index", "getting-started", "architecture", "guide/calculators", "guide/checks", "guide/figures",
-                 "generated/claims", "generated/theory", "generated/gallery", "generated/api", "generated/api/theory"):
+                 "generated/claims", "generated/theory", "generated/time", "generated/gallery", "generated/api", "generated/api/theory"):
         assert (out / f"{page}.html").is_file(), page
     for cid in claims.CLAIMS:
         assert (out / "generated" / "claims" / f"{cid}.html").is_file(), cid

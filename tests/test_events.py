@@ -192,6 +192,30 @@ def test_rennala_rounds_within_t_S_and_compiled_equals_reference(times, S, round
         assert np.all(np.diff(ends) <= theory.batch_time(S, worker_times=t) * (1 + 1e-12))
 
 
+def test_concurrency_function_by_hand():
+    """verify.models.delays.concurrency, c_t = #{u >= t : u - d_u <= t}, on sequences worked out by hand."""
+    assert delays.concurrency([0, 0, 0]) == (1, 1.0)  # plain SGD: one worker
+    # d = 0,1,1,1: s_u = 1,1,2,3; in flight at t = 1..4: {1,2}, {2,3}, {3,4}, {4} -> 2,2,2,1
+    assert delays.concurrency([0, 1, 1, 1]) == (2, 7 / 4)
+    # a straggler: d = 0,0,0,0,4 (s_5 = 1): the straggler's gradient is in flight at every step -> 2,2,2,2,1
+    assert delays.concurrency([0, 0, 0, 0, 4]) == (2, 9 / 5)
+    for bad in ([1], [], [0, 2]):
+        with pytest.raises(ValueError):
+            delays.concurrency(bad)
+
+
+def test_delay_adaptive_tau_c_default_is_the_worker_count():
+    """KSJ 2022 Definition 1: n always-busy workers have concurrency n. The delay-adaptive default tau_C on
+    the event simulation of 4 workers is 4 (the old default ceil(tau_avg) = ceil(2.978) was 3)."""
+    from verify import algorithms
+
+    seq = delays.make("workers:n=4", 500, seed=1)
+    assert seq.stats().tau_avg < 3  # so ceil(tau_avg) would be 3: the test tells the two defaults apart
+    da = algorithms.resolve("delay-adaptive", beta=1.0, F=1.0, eps=0.1, sigma=0.0, delays=seq)
+    assert da.tau_C == 4 and da.eta == 1 / 16  # 1/(4 beta tau_C), sigma = 0
+    assert algorithms.resolve("delay-adaptive", beta=1.0, F=1.0, eps=0.1, sigma=0.0, delays=seq, tau_C=2.5).tau_C == 2.5
+
+
 def test_concurrency_by_hand():
     """constant:tau=2, T = 5: d = 0,1,2,2,2, read s_u = 1,1,1,2,3; in flight at t: #{u : s_u <= t <= u}
     = 3,3,3,2,1 (the last two undercount: their later arrivals are beyond T). The asynchronous schedule

@@ -147,7 +147,13 @@ def test_default_steps_are_theorys():
     assert sd.R == math.ceil(2 * seq.delays.mean()) + 1
     assert sd.eta == theory.step_size("delayed-sgd", beta=2.0, sigma=1.0, eps=0.1, tau_max=float(sd.R - 1))
     da = A.resolve("delay-adaptive", delays=seq, **kw)
-    assert da.tau_C == max(1, math.ceil(seq.delays.mean())) and da.rule == "ksj"
+    # tau_C: the sequence's maximum concurrency (KSJ Definition 1), by a literal count (not the package's
+    # cumulative sum): the gradient applied at u is in flight at every step s_u = u - d_u .. u
+    in_flight = np.zeros(len(seq) + 1, dtype=np.int64)
+    for u, du in enumerate(seq.delays.tolist(), start=1):
+        in_flight[u - du:u + 1] += 1
+    assert da.tau_C == in_flight.max() > math.ceil(seq.delays.mean()) and da.rule == "ksj"
+    assert da.eta == 1 / (2.0 * max(4 * da.tau_C, 4 / 0.1**2, 16 / 0.1))  # by hand: the noise cap 400 wins
     assert da.step(int(da.tau_C)) == da.eta and da.step(1000) == min(da.eta, 1 / (4 * 2.0 * 1000))
     mish = A.resolve("delay-adaptive", delays=seq, rule="mishchenko", **kw)
     assert mish.step(1000) == mish.eta * mish.tau_C / 1000
@@ -196,12 +202,14 @@ def test_delay_adaptive_base_step_is_one_over_four_beta_tau_c():
     prob = P.make("quadratic", 3)
     seq = D.make("constant:tau=16", 2000)
     da = A.resolve("delay-adaptive", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0, delays=seq)
-    assert da.tau_C == 16
-    assert da.eta == 1 / (4 * prob.beta * 16)
+    # tau_C = the maximum concurrency, by hand: with d_u = 16 for u > 16, the gradients in flight at a step
+    # t >= 17 are those applied at u = t..t+16 (computed at u - 16 <= t): 17 of them (17 busy workers)
+    assert da.tau_C == 17
+    assert da.eta == 1 / (4 * prob.beta * 17)
     user = A.resolve("delay-adaptive", beta=prob.beta, F=prob.F, eps=0.05, sigma=0.0, delays=seq, tau_C=8)
     assert user.eta == 1 / (4 * prob.beta * 8)  # a tau_C given by the user sets eta's default too
     noisy = A.resolve("delay-adaptive", beta=2.0, F=1.0, eps=0.1, sigma=1.0, delays=seq)
-    assert noisy.eta == 1 / (2.0 * max(4 * 16, 4 / 0.1**2, 16 / 0.1))
+    assert noisy.eta == 1 / (2.0 * max(4 * 17, 4 / 0.1**2, 16 / 0.1))
 
 
 def test_delay_adaptive_base_step_is_below_delayed_gds_stability_limit():

@@ -155,7 +155,7 @@ for rid in rulefns.rule_ids():
     p = [0.1, 0.05, 2.0, 3.0, 1.0][: len(rulefns.inputs(rid))]
     out["decide " + rid] = [list(f(p, dist, d)) for dist in (0.0, 0.04, 0.2) for d in (0, 1, 5)]
     for name, _ in rulefns.parameters(rid):
-        ctx = dict(beta=2.0, F=3.0, eps=0.25, sigma=0.7, tau_avg=1.5, tau_max=9.0, tau_C=2.0, R=4)
+        ctx = dict(beta=2.0, F=3.0, eps=0.25, sigma=0.7, tau_avg=1.5, tau_max=9.0, concurrency=3.0, tau_C=2.0, R=4)
         out[f"default {rid} {name}"] = rulefns.default_value(rid, name, **ctx)
 out["sympy imported"] = "sympy" in sys.modules
 print(json.dumps(out, default=repr))

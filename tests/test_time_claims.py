@@ -119,10 +119,10 @@ def test_picky_seconds_verdict_boundary():
     assert picky_seconds.verdict(None) == evidence.INCONCLUSIVE
 
 
-def test_method_list_names_the_missing_batch_methods():
+def test_method_list_has_every_method_of_issue_24():
     names = [m.name for m in picky_seconds.METHODS]
-    assert names == ["picky", "delayed-sgd", "delay-adaptive", "stale-drop", "ringmaster"]
-    assert set(picky_seconds.MISSING) == {"rennala", "minibatch"} and not set(names) & set(picky_seconds.MISSING)
+    assert names == ["picky", "delayed-sgd", "delay-adaptive", "stale-drop", "ringmaster", "rennala", "minibatch"]
+    assert all(m.runner is not None for m in picky_seconds.METHODS if m.name in ("rennala", "minibatch"))
 
 
 def test_time_lemmas_claim_fails_with_a_halved_bound(monkeypatch):
@@ -154,3 +154,18 @@ def test_outage_checks_fail_on_a_schedule_that_runs_through_the_outage(monkeypat
     bad = time_models._outage_checks("test")
     assert any(e["arrivals_inside_outage"] > 0 for e in bad)
     assert any(e["verdict"] == evidence.FAIL for e in bad if e["policy"] == "async")
+
+
+def test_ordering_verdict_boundaries():
+    """The time orderings on constructed CIs, at each edge (band 0.25): inside passes, entirely outside
+    fails, across an edge is inconclusive; a growing method's CI must lie above 0."""
+    ok = {"rennala": [-0.1, 0.1], "ringmaster": [-0.25, 0.25], "delayed-sgd": [0.01, 0.5], "minibatch": [1e-9, 0.3]}
+    assert picky_seconds.ordering_verdict(ok)[0] == evidence.PASS
+    assert picky_seconds.ordering_verdict({**ok, "rennala": [0.2, 0.3]})[0] == evidence.INCONCLUSIVE
+    assert picky_seconds.ordering_verdict({**ok, "rennala": [0.26, 0.4]})[0] == evidence.FAIL
+    assert picky_seconds.ordering_verdict({**ok, "ringmaster": [-0.5, -0.26]})[0] == evidence.FAIL
+    assert picky_seconds.ordering_verdict({**ok, "minibatch": [0.0, 0.3]})[0] == evidence.INCONCLUSIVE
+    assert picky_seconds.ordering_verdict({**ok, "delayed-sgd": [-0.2, 0.0]})[0] == evidence.FAIL
+    assert picky_seconds.ordering_verdict({**ok, "minibatch": None})[0] == evidence.INCONCLUSIVE
+    v, each = picky_seconds.ordering_verdict({**ok, "delayed-sgd": [-0.2, -0.1], "rennala": [0.2, 0.3]})
+    assert v == evidence.FAIL and each["delayed-sgd"] == evidence.FAIL and each["rennala"] == evidence.INCONCLUSIVE

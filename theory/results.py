@@ -278,7 +278,8 @@ _add(
         source_convention=Convention.SQUARED,
         kind=Kind.UPPER,
         guarantee="(1/(T+1)) sum_t E||grad f(x_t)||^2 <= eps^2",
-        delay_quantity="tau_C (concurrency; = n when all n workers are busy) and tau_max",
+        delay_quantity=("tau_C, the maximum concurrency (KSJ Definition 1: max_t of the number of active workers; = n "
+                        "when all n workers are busy) and tau_max"),
         assumptions=(_SMOOTH, _ORACLE),
         bound=_rate(_C_ksj, sp.sqrt(tau_C * tau_max)),
         constant=UnknownConstant(_C_ksj, 1.0, Status.UNCONFIRMED, _PLACEHOLDER),
@@ -301,7 +302,8 @@ _add(
         source_convention=Convention.SQUARED,
         kind=Kind.UPPER,
         guarantee="(1/(T+1)) sum_t E||grad f(x_t)||^2 <= eps^2",
-        delay_quantity="tau_C (concurrency); Cor. 9: tau_avg in its place for constant concurrency",
+        delay_quantity=("tau_C, the maximum concurrency (KSJ Definition 1: max_t of the number of active workers; = n "
+                        "when all n workers are busy); Cor. 9: tau_avg in its place for constant concurrency"),
         assumptions=(_SMOOTH, _ORACLE),
         bound=_rate(_C_da, tau_C),
         step_size=1 / (beta * sp.Max(4 * sp.Max(1, tau_C), 4 * sigma**2 / eps**2, 16 * sigma / eps)),

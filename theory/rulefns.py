@@ -84,7 +84,7 @@ def _default_function(rule_id: str, name: str) -> tuple[tuple[str, ...], Callabl
 
 def default_value(rule_id: str, name: str, /, **values: float) -> float:
     """The default of parameter ``name`` of rule ``rule_id`` at ``values`` (beta, F, eps, sigma,
-    tau_avg, tau_max and earlier parameters, as needed; each validated)."""
+    tau_avg, tau_max, concurrency and earlier parameters, as needed; each validated)."""
     names, fn = _default_function(rule_id, name)
     return evaluate_default(f"the default {name} of rule {rule_id!r}", names, fn, values, unchecked=("R",))
 

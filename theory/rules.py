@@ -8,7 +8,8 @@ y_t = x_{t-d_t}. An :class:`UpdateRule` says what the algorithm does with it:
 * ``step`` -- eta_t, a SymPy expression in ``d`` and the rule's parameters;
 * ``parameters`` -- each with its default: a SymPy expression in the problem constants (beta, F),
   the target eps, the noise level sigma and the statistics of the delay sequence (tau_avg,
-  tau_max), and possibly in earlier parameters;
+  tau_max, and ``concurrency``: the largest number of gradients in flight at one step), and
+  possibly in earlier parameters;
 * ``uses_delays`` -- False for plain SGD, which sees d_t = 0 whatever the sequence says.
 
 ``verify.algorithms`` compiles these expressions (``sympy.lambdify``, then numba) into the
@@ -27,7 +28,7 @@ import sympy as sp
 
 from .results import ETA_D, RHO_D, get
 from .statement import Status
-from .symbols import NAMES, F, beta, eps, sigma, tau_avg, tau_max
+from .symbols import NAMES, F, beta, concurrency, eps, sigma, tau_avg, tau_max
 
 __all__ = ["UpdateRule", "Parameter", "RULES", "get_rule", "decide_function", "default_value", "needs", "dist", "d", "eta", "rho", "R", "tau_C",
            "user_rule", "parse_user_expr", "decide_lambdified", "default_lambdified"]
@@ -42,7 +43,7 @@ R = sp.Symbol("R", positive=True, integer=True)
 tau_C = sp.Symbol("tau_C", nonnegative=True)
 
 #: the quantities a default may depend on (the problem, the target and the delay statistics)
-CONTEXT = (beta, F, eps, sigma, tau_avg, tau_max)
+CONTEXT = (beta, F, eps, sigma, tau_avg, tau_max, concurrency)
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,12 @@ _DA_STEP = get("delay-adaptive").step_size
 def _delay_adaptive_parameters(eta_source: str) -> tuple[Parameter, Parameter]:
     """tau_C and eta of both delay-adaptive rules (the same defaults; only eta's provenance differs)."""
     return (  # tau_C first: eta's default is in tau_C (a tau_C given by the user sets eta's default too)
-        Parameter(tau_C, sp.Max(1, sp.ceiling(tau_avg)), "max(1, ceil(tau_avg)) of the sequence (choice made here)",
-                  Status.UNCONFIRMED),
+        Parameter(tau_C, concurrency,
+                  "the sequence's maximum concurrency: KSJ 2022 Definition 1 (verbatim in the digest) defines "
+                  "tau_C = max_t |C_t|, C_t the active workers at step t (= n when all n workers are busy), and "
+                  "Theorem 8's rule keeps eta for delays <= tau_C; measured here (derived: the package's reading "
+                  "for a delay sequence) as the largest number of gradients in flight at one step, "
+                  "max_t #{u >= t : u - d_u <= t}", Status.DERIVED),
         Parameter(eta, _DA_STEP, eta_source, Status.UNCONFIRMED),
     )
 
@@ -245,7 +250,7 @@ USER_FUNCTIONS: dict[str, Any] = {
 USER_RULE_CONTEXT: dict[str, sp.Symbol] = {"beta": beta, "eps": eps, "sigma": sigma}
 #: the quantities a user rule's defaults may read besides earlier parameters
 USER_DEFAULT_CONTEXT: dict[str, sp.Symbol] = {"beta": beta, "F": F, "eps": eps, "sigma": sigma, "tau_avg": tau_avg,
-                                              "tau_max": tau_max}
+                                              "tau_max": tau_max, "concurrency": concurrency}
 #: theory's symbols for the parameters of the built-in rules (a user parameter of that name is that symbol)
 _KNOWN_PARAMETERS: dict[str, sp.Symbol] = {"eta": eta, "rho": rho, "R": R, "tau_C": tau_C}
 _RESERVED = {"dist", "d", "d_t", "source", "name", "params", "rule", *USER_DEFAULT_CONTEXT, *USER_FUNCTIONS}
@@ -300,7 +305,7 @@ def user_rule(rule_id: str, accept: Any, step: Any, params: dict[str, Any] | Non
 
     ``accept``: a Boolean in ``dist`` = ||x_t - x_{t-d_t}||, ``d_t`` (or ``d``), the parameters and
     beta, eps, sigma; ``step``: eta_t in the same names but ``dist``; ``params``: name -> default, in
-    order, each an expression in beta, F, eps, sigma, tau_avg, tau_max and the earlier parameters.
+    order, each an expression in beta, F, eps, sigma, tau_avg, tau_max, concurrency and the earlier parameters.
     A parameter named eta, rho, R or tau_C is theory's symbol of that name (so a user rule equal to a
     built-in is the same SymPy). ValueError (one line) on anything else."""
     if not isinstance(rule_id, str) or not rule_id.strip():

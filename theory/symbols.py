@@ -19,6 +19,10 @@ tau_avg = sp.Symbol("tau_avg", nonnegative=True)
 tau_max = sp.Symbol("tau_max", nonnegative=True)
 tau_q = sp.Symbol("tau_q", nonnegative=True)
 tau_C = sp.Symbol("tau_C", nonnegative=True)
+#: the measured maximum concurrency of a delay sequence: max over steps t of the number of gradients
+#: in flight at t (KSJ 2022 Definition 1's tau_C, the maximum number of active workers, measured on the
+#: sequence by verify.models.delays.concurrency): a statistic of the sequence beside tau_avg and tau_max
+concurrency = sp.Symbol("concurrency", positive=True)
 q = sp.Symbol("q", positive=True)
 T = sp.Symbol("T", positive=True)
 delta = sp.Symbol("delta", positive=True)
@@ -38,6 +42,7 @@ NAMES: dict[sp.Symbol, str] = {
     tau_max: "tau_max",
     tau_q: "tau_q",
     tau_C: "tau_C",
+    concurrency: "concurrency",
     q: "q",
     T: "T",
     delta: "delta",

@@ -46,6 +46,7 @@ __all__ = [
     "TIME_RESULTS",
     "get_time",
     "time_ids",
+    "calculators",
     "H_m",
     "h_m",
     "m",
@@ -62,6 +63,7 @@ __all__ = [
     "picky_time_steps",
     "rennala_parameters",
     "ringmaster_parameters",
+    "minibatch_parameters",
 ]
 
 # --- symbols of the fleet -------------------------------------------------------------------------
@@ -317,7 +319,23 @@ def get_time(result_id: str) -> TimeStatement:
 
 
 def time_ids() -> list[str]:
+    """The ids of :data:`TIME_RESULTS`, in registry order."""
     return list(TIME_RESULTS)
+
+
+#: the calculators that evaluate each time statement (every statement: :func:`time`,
+#: :func:`optimal_workers` and :func:`time_ratio`; these as well)
+_OWN_CALCULATORS: dict[str, tuple[str, ...]] = {
+    "batch-time": ("batch_time",),
+    "time-rennala": ("rennala_parameters",),
+    "time-ringmaster": ("ringmaster_time", "ringmaster_parameters"),
+}
+
+
+def calculators(result_id: str) -> tuple[str, ...]:
+    """The names (in :mod:`theory.timing`) of the calculators that evaluate time statement ``result_id``."""
+    get_time(result_id)
+    return ("time", "optimal_workers", "time_ratio") + _OWN_CALCULATORS.get(result_id, ())
 
 
 def picky_time_steps() -> str:
@@ -540,18 +558,38 @@ def _evaluate(expr: sp.Expr, params: dict[str, Any], convention: str) -> Any:
     return float(out) if np.ndim(out) == 0 else np.asarray(out, dtype=float)
 
 
-def rennala_parameters(*, beta: Any, sigma: Any, eps: Any, convention: str = "norm") -> dict[str, Any]:
+def rennala_parameters(*, beta: Any, sigma: Any, eps: Any, S: int | None = None, convention: str = "norm") -> dict[str, Any]:
     """Rennala SGD's batch size S = max{1, ceil(sigma^2/eps^2)} and step gamma = min{1/beta, eps^2 S/(2 beta sigma^2)}
-    (norm-eps; THIRD-PARTY: the authors' group's code, not the theorem's text)."""
+    (norm-eps; THIRD-PARTY: the authors' group's code, not the theorem's text). ``S`` given: the step at that
+    batch size (S itself is then the caller's)."""
     p = {"beta": beta, "sigma": sigma, "eps": eps}
-    return {"S": _evaluate(S_RENNALA, p, convention), "gamma": _evaluate(TIME_RESULTS["time-rennala"].step_size, p, convention),
-            "status": Status.SECONDARY.value, "source": "THIRD-PARTY code (github.com/vectozavr/ringmaster-lmo)"}
+    if S is None:
+        return {"S": _evaluate(S_RENNALA, p, convention), "gamma": _evaluate(TIME_RESULTS["time-rennala"].step_size, p, convention),
+                "status": Status.SECONDARY.value, "source": "THIRD-PARTY code (github.com/vectozavr/ringmaster-lmo)"}
+    S = check_int("S", S, 1)
+    return {"S": float(S), "gamma": _evaluate(GAMMA_RENNALA.subs(S_batch, S), p, convention),
+            "status": Status.SECONDARY.value, "source": "THIRD-PARTY code (github.com/vectozavr/ringmaster-lmo), at the given S"}
 
 
-def ringmaster_parameters(*, beta: Any, sigma: Any, eps: Any, convention: str = "norm") -> dict[str, Any]:
+def ringmaster_parameters(*, beta: Any, sigma: Any, eps: Any, R: int | None = None, convention: str = "norm") -> dict[str, Any]:
     """Ringmaster ASGD's threshold R = max{1, ceil(sigma^2/eps^2)} and step gamma = min{1/(2 R beta),
-    eps^2/(4 beta sigma^2)} (norm-eps): UNCONFIRMED recollections, labelled choices, not the theorem's."""
+    eps^2/(4 beta sigma^2)} (norm-eps): UNCONFIRMED recollections, labelled choices, not the theorem's.
+    ``R`` given: the step at that threshold (R itself is then the caller's)."""
     p = {"beta": beta, "sigma": sigma, "eps": eps}
     st = TIME_RESULTS["time-ringmaster"]
-    return {"R": _evaluate(st.threshold, p, convention), "gamma": _evaluate(st.step_size, p, convention),
-            "status": Status.UNCONFIRMED.value, "source": "recollection of Thm 4.1, not checked against the text"}
+    if R is None:
+        return {"R": _evaluate(st.threshold, p, convention), "gamma": _evaluate(st.step_size, p, convention),
+                "status": Status.UNCONFIRMED.value, "source": "recollection of Thm 4.1, not checked against the text"}
+    R = check_int("R", R, 1)
+    return {"R": float(R), "gamma": _evaluate(GAMMA_RINGMASTER.subs(globals()["R"], R), p, convention),
+            "status": Status.UNCONFIRMED.value, "source": "recollection of Thm 4.1, not checked against the text; at the given R"}
+
+
+def minibatch_parameters(*, beta: Any, sigma: Any, eps: Any, m: int, convention: str = "norm") -> dict[str, Any]:
+    """Minibatch SGD's step with m gradients (all at the same iterate) averaged per server step:
+    gamma = min{1/beta, eps^2 m/(2 beta sigma^2)} -- Rennala's step rule :data:`GAMMA_RENNALA` at S = m
+    (the same expression, not retyped). A CHOICE MADE HERE, not a source's: minibatch SGD is SGD whose
+    gradient has variance sigma^2/m, which is Rennala's step with a batch of S = m (norm-eps)."""
+    gamma = rennala_parameters(beta=beta, sigma=sigma, eps=eps, S=check_int("m", m, 1), convention=convention)["gamma"]
+    return {"gamma": gamma, "status": Status.DERIVED.value,
+            "source": "choice made here: Rennala's step rule (THIRD-PARTY code) at S = m"}

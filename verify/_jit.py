@@ -34,7 +34,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 #: keeps the cache (a change elsewhere under theory/ or verify/ recompiles, ~20 s)
 _NOT_COMPILED = ("verify/cli/", "verify/claims/", "verify/figures/", "verify/runtime/", "verify/search/", "verify/io/",
                  "verify/worstcase/", "verify/api.py", "verify/catalog.py", "verify/optional.py", "verify/models/traces.py",
-                 "verify/algorithms/user.py")
+                 "verify/algorithms/user.py", "verify/algorithms/batch.py")
 
 
 def source_hash() -> str:

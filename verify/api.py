@@ -138,7 +138,9 @@ def simulate(
     delay model: one sequence for every lane, or with ``delay_draw="per-seed"`` one draw per seed,
     seeded from ``delay_seed`` and the lane's seed) and ``adversary`` (an adaptive adversary per lane;
     runs the reference loop); an algorithm may be your own rule (:func:`verify.algorithms.define`).
-    ``params``: the algorithms' parameters ``eta, rho, R, tau_C, rule``
+    ``params``: the algorithms' parameters ``eta, rho, R, tau_C, rule`` and ``batch`` (rennala's S,
+    minibatch's m; with ``delays="compute:spec=..."`` the names ``ringmaster``, ``ringmaster-stops``,
+    ``rennala``, ``minibatch`` run on their own schedules, as ``picky simulate --compute``)
     (default: the theory's, :func:`verify.algorithms.resolve`). ``progress``: a progress bar on
     stderr (default: only when stderr is a terminal).
 
@@ -152,7 +154,7 @@ def simulate(
                               "sigma": sigma, "delay_draw": delay_draw, "delay_seed": delay_seed, "seed0": seed0,
                               "eps": eps, "steps": steps, "seeds": seeds, "trace_every": trace_every, "engine": engine}
     extra = dict(params or {})
-    allowed = ("eta", "rho", "R", "tau_C", "rule")
+    allowed = ("eta", "rho", "R", "tau_C", "rule", "batch")
     for k in extra:
         if k not in allowed:
             raise ValueError(f"params: unknown parameter {k!r}; allowed: {', '.join(allowed)}")

@@ -25,7 +25,7 @@ __all__ = ["catalog", "build", "source_hash", "cache_file"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: bump when the layout of the catalog changes
-_FORMAT = 6
+_FORMAT = 7
 
 
 def source_hash() -> str:
@@ -65,6 +65,7 @@ def build() -> dict[str, Any]:
         "algorithms": list(algorithms.ALGORITHMS),
         "overrides": {a: list(v) for a, v in algorithms.OVERRIDES.items()},
         "rules": list(algorithms.RULES),
+        "compute_algorithms": {a: list(v) for a, v in simulation.POLICY_OVERRIDES.items()},
         "adversaries": list(adversary.ADVERSARIES),
         "delay_draws": list(simulation.DELAY_DRAWS),
         "engines": list(simulation.ENGINES),

@@ -30,12 +30,12 @@ from theory import rulefns
 from theory.validation import check, validate_delays
 
 from .._jit import switch
-from verify.models.delays import DelaySequence
+from verify.models.delays import DelaySequence, concurrency
 from ..params import Param
 
 __all__ = [
     "Algorithm", "Picky", "DelayedSGD", "DelayAdaptive", "StaleDrop", "SGD", "ALGORITHMS",
-    "RULE_IDS", "decide_any", "resolve", "from_dict",
+    "RULE_IDS", "decide_any", "resolve", "from_dict", "Ringmaster", "RingmasterStops", "POLICY_ALGORITHMS",
 ]
 
 #: theory's rules, in the order of their compiled codes
@@ -138,8 +138,9 @@ class Algorithm:
         """This algorithm with every parameter not in ``given`` (``None`` = not given) set to its
         default from :mod:`theory.rules`. ``delays`` is needed for the defaults that depend on the
         sequence (delayed SGD's tau_max, stale-drop's R, delay-adaptive's tau_C); a mapping
-        ``{"tau_avg": ..., "tau_max": ...}`` gives bounds known in advance instead (an adaptive
-        adversary's budget, :meth:`verify.models.adversaries.PickyRejector.bounds`)."""
+        ``{"tau_avg": ..., "tau_max": ...}`` (and optionally ``"concurrency"``, else tau_max + 1) gives
+        bounds known in advance instead (an adaptive adversary's budget,
+        :meth:`verify.models.adversaries.PickyRejector.bounds`)."""
         ctx = {"beta": check("beta", beta), "F": check("F", F), "eps": check("eps", eps), "sigma": check("sigma", sigma)}
         given = {k: v for k, v in given.items() if v is not None}
         bad = [k for k in given if k not in cls.params]
@@ -154,9 +155,13 @@ class Algorithm:
             if par_name in vals:
                 continue
             need = fns.needs(rule_id, par_name)
-            seq_stats = [n for n in need if n in ("tau_avg", "tau_max")]
+            seq_stats = [n for n in need if n in _SEQUENCE_STATS]
             if seq_stats and not stats:
                 stats = _delay_stats(cls.name, par_name, delays)
+            missing = [n for n in seq_stats if n not in stats]
+            if missing:  # bounds known in advance that lack one this default needs
+                raise ValueError(f"{cls.name}: the default {par_name} needs {' and '.join(missing)} known in advance; "
+                                 f"got {dict(delays)!r} (give {missing[0]}, or set {par_name})")
             value = fns.default_value(rule_id, par_name, **ctx, **stats, **vals)
             vals[par_name] = cls.params[par_name].coerce(f"algorithm {cls.name!r} (default)", par_name,
                                                          int(round(value)) if cls.params[par_name].kind is int else value)
@@ -184,18 +189,29 @@ class Algorithm:
         return type(self)(**kw)
 
 
+#: the statistics of the delay sequence a default may need (theory.rules.CONTEXT's sequence symbols)
+_SEQUENCE_STATS = ("tau_avg", "tau_max", "concurrency")
+
+
 def _delay_stats(name: str, what: str, delays: Any) -> dict[str, float]:
+    """The sequence's tau_avg, tau_max and concurrency (the max of :func:`verify.models.delays.concurrency`).
+    From a mapping of bounds known in advance: those it gives (each validated; other keys are an error),
+    the concurrency, when not given, bounded by tau_max + 1 if tau_max is (DERIVED: every gradient in
+    flight at step t arrives at one of the steps t..t + tau_max, one per step)."""
     if delays is None:
         raise ValueError(f"{name}: the default {what} depends on the delay sequence; pass delays= or set {what}")
     if isinstance(delays, Mapping):  # bounds known in advance (an adaptive adversary's budget)
-        missing = [k for k in ("tau_avg", "tau_max") if k not in delays]
-        if missing:
-            raise ValueError(f"{name}: delay bounds need tau_avg and tau_max; got {dict(delays)!r}")
-        return {"tau_avg": check("tau_avg", float(delays["tau_avg"])), "tau_max": check("tau_max", float(delays["tau_max"]))}
+        unknown = [k for k in delays if k not in _SEQUENCE_STATS]
+        if unknown:
+            raise ValueError(f"{name}: delay bounds known in advance are {', '.join(_SEQUENCE_STATS)}; got {unknown[0]!r}")
+        out = {k: check(k, float(delays[k])) for k in _SEQUENCE_STATS if k in delays}
+        if "concurrency" not in out and "tau_max" in out:
+            out["concurrency"] = out["tau_max"] + 1.0
+        return out
     d = delays.delays if isinstance(delays, DelaySequence) else validate_delays(delays)
     if d.size == 0:
         raise ValueError(f"{name}: the default {what} needs a delay sequence of at least one step; got length 0")
-    return {"tau_avg": float(d.mean()), "tau_max": float(d.max())}
+    return {"tau_avg": float(d.mean()), "tau_max": float(d.max()), "concurrency": float(concurrency(d)[0])}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,6 +282,57 @@ class SGD(Algorithm):
     name: ClassVar[str] = "sgd"
     params: ClassVar[dict[str, Param]] = {"eta": Param(**_POSITIVE, doc="step size")}
     eta: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ringmaster(StaleDrop):
+    """Ringmaster ASGD (Maranjyan, Tyurin, Richtarik, ICML 2025) without stops: stale-drop's rule (accept
+    iff d_t < R, step eta) run on the ``ringmaster`` schedule of :mod:`verify.engine.events`, whose steps are
+    the applied updates (an arrival of delay >= R, counted in updates, is ignored there and its worker
+    restarts at the current iterate). Defaults: R and eta from :func:`theory.timing.ringmaster_parameters`
+    (R = max{1, ceil(sigma^2/eps^2)}, eta = min{1/(2 R beta), eps^2/(4 beta sigma^2)}: UNCONFIRMED
+    recollections of the paper, labelled as such). Not in :data:`ALGORITHMS`: it needs a computation model
+    (``verify.runtime.simulation.run_on_compute``, ``picky simulate --compute``)."""
+
+    name: ClassVar[str] = "ringmaster"
+
+    @property
+    def rule_id(self) -> str:
+        return "stale-drop"
+
+    @classmethod
+    def _rule_id_for(cls, values: Mapping[str, Any]) -> str:
+        return "stale-drop"
+
+    @classmethod
+    def resolve(cls, *, beta: float, F: float, eps: float, sigma: float, delays: Any = None, eta: float | None = None,
+                R: int | None = None, **given: Any) -> "Ringmaster":
+        bad = [k for k, v in given.items() if v is not None]
+        if bad:
+            raise ValueError(f"parameter(s) {bad} do not apply to algorithm {cls.name!r} (it takes {list(cls.params)})")
+        source = {"R": "user", "eta": "user"}
+        if R is None:
+            R = int(theory.timing.ringmaster_parameters(beta=beta, sigma=sigma, eps=eps)["R"])
+            source["R"] = "theory timing R_RINGMASTER = max{1, ceil(sigma^2/eps^2)} (UNCONFIRMED recollection)"
+        else:
+            R = cls.params["R"].coerce(f"algorithm {cls.name!r}", "R", R)
+        if eta is None:  # the step at the R used (the user's or the default)
+            eta = theory.timing.ringmaster_parameters(beta=beta, sigma=sigma, eps=eps, R=R)["gamma"]
+            source["eta"] = ("theory timing GAMMA_RINGMASTER = min{1/(2 R beta), eps^2/(4 beta sigma^2)} "
+                             f"(UNCONFIRMED recollection; R = {R})")
+        return cls(eps=eps, sigma=sigma, beta=beta, eta=eta, R=R, source=source)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RingmasterStops(Ringmaster):
+    """Ringmaster ASGD with stops: as :class:`Ringmaster`, on the ``ringmaster-stops`` schedule (a computation
+    whose delay reaches R is cancelled and restarted at the current iterate, so every arrival is applied)."""
+
+    name: ClassVar[str] = "ringmaster-stops"
+
+
+#: the asynchronous methods that need a computation model's schedule (not a bare delay sequence)
+POLICY_ALGORITHMS: dict[str, type[Algorithm]] = {c.name: c for c in (Ringmaster, RingmasterStops)}
 
 
 #: every algorithm, by name

@@ -19,8 +19,10 @@ eps-stationary iterate:
 * ``ringmaster``: Ringmaster ASGD with stops = delayed SGD with Ringmaster's step on the
   ``ringmaster-stops`` schedule (its applied delays are < R by construction).
 
-Batch methods (Rennala SGD, minibatch SGD) are not algorithms on this branch: :data:`MISSING` names
-them in the evidence; adding them is one :class:`Method` entry each with its own ``runner``.
+* ``rennala``: Rennala SGD (theory's S and gamma), rounds of S kept arrivals averaged into one step;
+* ``minibatch``: minibatch SGD over all n workers (its step: Rennala's rule at S = n, a choice made
+  here, :func:`theory.timing.minibatch_parameters`); both through
+  :func:`verify.runtime.simulation.run_on_compute` (a batch method's step is a round).
 
 Measured: seconds to eps (the arrival time of the step that produced the first eps-stationary
 iterate, :func:`verify.runtime.simulation.seconds_to_hit`) divided by T_homog
@@ -33,9 +35,18 @@ Ringmaster's threshold drops by worker on the ``ringmaster`` schedule (without s
 accept rule act like Ringmaster's threshold?" is answered by whether Picky's rejections also grow
 with tau_i.
 
-Verdict: ``pass`` when the measurements ran and produced Picky's slope (every seed reached eps at
-every n); ``inconclusive`` when Picky's slope could not be measured. No outcome of the measurement
-is a ``fail``: no bound is claimed (the evidence carries the numbers).
+The time ORDERINGS (issue 24; a check that can fail): the optimal methods' time is Theta(T_homog)
+(Rennala: Tyurin & Richtarik 2023; Ringmaster: Maranjyan et al. 2025; SAME-AUTHOR RESTATEMENTS,
+theory.timing), so their ratio's log-log slope in n must stay in the band [-ORDER_BAND, ORDER_BAND]
+(ORDER_BAND = 0.25, a stated tolerance, not a theorem's); asynchronous SGD's and minibatch SGD's
+times are not optimal on tau_i = sqrt(i) and their ratios must GROW (slope > 0). Each of the four is
+judged on its bootstrap CI at level 1 - 0.05/4 (Bonferroni over the four: family-wise false-alarm
+rate <= 0.05 when every ordering holds with its slope at the band's edge): a CI inside the band,
+resp. above 0, passes; a CI outside it, resp. below 0, fails; a CI across the edge is inconclusive.
+
+Verdict: the orderings' verdict (above; :func:`ordering_verdict`) when Picky's slope was measured;
+``inconclusive`` when Picky's slope could not be measured. Picky's own numbers are measured, never
+judged: no time bound for Picky SGD is claimed (the evidence carries the numbers).
 """
 from __future__ import annotations
 
@@ -53,9 +64,10 @@ from verify.engine import events
 from verify.models import compute
 from verify.runtime.simulation import seconds_to_hit
 from .common import INSTANCES, Claim, Context, run_lanes, slope_ci_bootstrap
-from .evidence import INCONCLUSIVE, PASS, Evidence, Row, Test
+from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test
 
-__all__ = ["CLAIM", "METHODS", "MISSING", "Method", "method_sequence", "NS", "SEEDS", "SIGMA", "run_method", "rejections_by_speed",
+__all__ = ["CLAIM", "METHODS", "ORDER_BAND", "ordering_verdict", "Method", "method_sequence", "NS", "SEEDS", "SIGMA",
+           "run_method", "rejections_by_speed",
            "verdict"]
 
 NS = {"test": (1, 4, 16), "quick": (1, 4, 16, 64, 256), "full": (1, 4, 16, 64, 256, 1024, 4096, 10000)}
@@ -120,9 +132,32 @@ METHODS: tuple[Method, ...] = (
                                                             eta=ringmaster_choice(prob, eps, sigma)[1]),
            horizon_free=True),
 )
-#: methods of issue 24 not yet runnable here (batch steps); the lead adds them as Method entries
-MISSING = {"rennala": "Rennala SGD: a batch method (one step per S + 1 gradients), not an algorithm on this branch",
-           "minibatch": "minibatch SGD: a batch method (one step per round of n gradients), not an algorithm on this branch"}
+
+
+def _batch_runner(name: str) -> Callable[..., list[tuple[float | None, int | None]]]:
+    """A batch method's run per seed (its schedule from compute seed 0, or seed s with random_schedule):
+    :func:`verify.runtime.simulation.run_on_compute` with theory's parameters, stopped at eps."""
+
+    def run(prob: Any, cm: compute.ComputeModel, eps: float, sigma: float, T: int, seeds: Sequence[int], *,
+            random_schedule: bool = False) -> list[tuple[float | None, int | None]]:
+        from verify.runtime.simulation import run_on_compute
+
+        out = []
+        for s in seeds:
+            r = run_on_compute(prob, cm, name, T=T, eps=eps, sigma=sigma, seed=int(s),
+                               compute_seed=int(s) if random_schedule else 0, stop_at_hit=True)
+            out.append((r.extra["seconds_to_eps"], r.first_hit))
+        return out
+
+    return run
+
+
+METHODS = METHODS + (
+    Method("rennala", "rennala", "Rennala SGD (theory's S and gamma): rounds of S kept arrivals, one averaged step",
+           runner=_batch_runner("rennala"), horizon_free=True),
+    Method("minibatch", "minibatch", "minibatch SGD over all n workers (step: Rennala's rule at S = n, a choice made "
+           "here)", runner=_batch_runner("minibatch"), horizon_free=True),
+)
 
 
 def method_sequence(method: Method, prob: Any, cm: compute.ComputeModel, eps: float, sigma: float, T: int,
@@ -139,10 +174,10 @@ def run_method(method: Method, prob: Any, cm: compute.ComputeModel, eps: float, 
                seeds: Sequence[int], *, random_schedule: bool = False) -> list[tuple[float | None, int | None]]:
     """(seconds to eps, first hit) per seed of ``method`` on the schedule of ``cm``. ``random_schedule``:
     seed s also draws the schedule (compute times from default_rng(s)); else one schedule (seed 0)."""
-    if method.runner is not None:
-        return method.runner(prob, cm, eps, sigma, T, seeds)
-
     def once(T_run: int) -> list[tuple[float | None, int | None]]:
+        if method.runner is not None:
+            return method.runner(prob, cm, eps, sigma, T_run, seeds, random_schedule=random_schedule)
+
         def seq_of(s: int) -> Any:
             return method_sequence(method, prob, cm, eps, sigma, T_run, s)
 
@@ -183,6 +218,33 @@ def rejections_by_speed(worker: np.ndarray, rejected_steps: np.ndarray, tau: np.
         rho, p = float(res.statistic), float(res.pvalue)
     return {"by_speed_quantile": by_bin, "spearman_rho_fraction_vs_tau": rho, "spearman_p": p,
             "rejected": int(rej.sum()), "arrivals": int(arrivals.sum())}
+
+
+#: the band of the optimal methods' log-log slope in n (a stated tolerance), their names, and the methods
+#: whose ratio must grow; the CIs' family-wise level (Bonferroni over the four)
+ORDER_BAND = 0.25
+OPTIMAL = ("rennala", "ringmaster")
+GROWING = ("delayed-sgd", "minibatch")
+ORDER_ALPHA = 0.05
+
+
+def ordering_verdict(cis: dict[str, Sequence[float] | None], band: float = ORDER_BAND) -> tuple[str, dict[str, str]]:
+    """The time orderings on the slopes' CIs: every OPTIMAL method's CI inside [-band, band] and every
+    GROWING method's CI above 0 -> pass; any CI entirely outside (resp. entirely <= 0) -> fail; otherwise
+    (a CI across an edge, or a slope not measured) inconclusive. Returns (verdict, per-method verdict)."""
+    each: dict[str, str] = {}
+    for name in OPTIMAL + GROWING:
+        ci = cis.get(name)
+        if ci is None:
+            each[name] = INCONCLUSIVE
+            continue
+        lo, hi = float(ci[0]), float(ci[1])
+        if name in OPTIMAL:
+            each[name] = PASS if -band <= lo and hi <= band else FAIL if hi < -band or lo > band else INCONCLUSIVE
+        else:
+            each[name] = PASS if lo > 0 else FAIL if hi <= 0 else INCONCLUSIVE
+    v = FAIL if FAIL in each.values() else INCONCLUSIVE if INCONCLUSIVE in each.values() else PASS
+    return v, each
 
 
 def verdict(picky_slope: dict[str, Any] | None) -> str:
@@ -274,6 +336,16 @@ def check(ctx: Context) -> Evidence:
                             "why": "some seed did not reach eps within the horizon at some n: "
                                    + ", ".join(f"n={e['n']}: {e['reached']}/{e['seeds']}" for e in entries
                                                if e["reached"] < e["seeds"])}
+    level = 1 - ORDER_ALPHA / len(OPTIMAL + GROWING)
+    order_cis: dict[str, Any] = {}
+    for name in OPTIMAL + GROWING:
+        entries = per[name]
+        if slopes[name]["slope"] is not None:
+            order_cis[name] = list(slope_ci_bootstrap([e["n"] for e in entries], [e["_ratios"] for e in entries], seed=0,
+                                                      confidence=level)[1])
+        else:
+            order_cis[name] = None
+    order, order_each = ordering_verdict(order_cis)
     for entries in per.values():
         for e in entries:
             e.pop("_ratios")
@@ -285,8 +357,10 @@ def check(ctx: Context) -> Evidence:
     picky_last = per["picky"][-1]
     return Evidence(
         claim=CLAIM.id, title=CLAIM.title, result=CLAIM.result, status=CLAIM.status,
-        verdict=verdict(slopes.get("picky")),
+        verdict=order if verdict(slopes.get("picky")) == PASS else INCONCLUSIVE,
         measured={"slope_in_n": slopes,
+                  "orderings": {"verdict": order, "per_method": order_each, "band": ORDER_BAND,
+                                "ci_level": level, "ci": order_cis},
                   "picky_ratio_median_by_n": {str(e["n"]): e["ratio_median"] for e in per["picky"]},
                   "picky_rejection_fraction_by_speed_quantile": {
                       str(r["n"]): [b["fraction"] for b in r["picky"]["by_speed_quantile"]] for r in rej},
@@ -298,32 +372,32 @@ def check(ctx: Context) -> Evidence:
         bound={"known_time_bound_for_picky": None, "lower_bound": "T_homog (Tyurin, ICLR 2025 covers Picky SGD), "
                                                                   "ratio >= 1/c for an unknown c"},
         ratio=picky_last["ratio_median"], ci=slopes["picky"]["ci95"],
-        test=Test("measurement (no hypothesis tested); slope CI: percentile bootstrap over seeds (scipy.stats.bootstrap)",
-                  "none: no time bound for Picky SGD is known (an open question)", 0.0,
-                  correction="none (nothing is rejected)"),
+        test=Test("time orderings: log-log slope CIs in n, percentile bootstrap over seeds (scipy.stats.bootstrap); "
+                  "Picky SGD: measured only", f"Rennala's and Ringmaster's slopes in [-{ORDER_BAND}, {ORDER_BAND}], "
+                  "delayed SGD's and minibatch SGD's > 0 (no time bound for Picky SGD is known: an open question)",
+                  ORDER_ALPHA, correction=f"Bonferroni over the {len(OPTIMAL + GROWING)} orderings: each CI at level {level:g}"),
         what="OPEN QUESTION, measured: Picky SGD's seconds to eps / T_homog against n (tau_i = sqrt(i)) beside the "
-             "asynchronous methods and Ringmaster ASGD, and its rejections by worker speed",
+             "asynchronous methods, Ringmaster ASGD, Rennala and minibatch SGD, and its rejections by worker speed",
         instances=instances, rows=rows,
         parameters={"instance": inst.describe(), "sigma": SIGMA, "ns": list(ns), "seeds": len(seeds),
-                    "horizon": "20000 + 20 n steps", "T_homog": theory_rows, "missing_methods": MISSING,
+                    "horizon": "20000 + 20 n steps", "T_homog": theory_rows,
                     "ringmaster_R_gamma": list(ringmaster_choice(prob, eps, SIGMA))},
         notes=["OPEN QUESTION: no time bound for Picky SGD is known; Tyurin (ICLR 2025) shows its lower bound covers Picky "
-               "SGD (time >= T_homog up to a constant). This claim measures and claims nothing: its verdict is pass "
-               "whenever the measurement produced Picky's slope",
+               "SGD (time >= T_homog up to a constant). Picky's numbers are measured and judged by nothing; the verdict is "
+               "the time orderings' (Rennala's and Ringmaster's slopes in the band, delayed and minibatch SGD's > 0)",
                "ratios are to T_homog with its unknown Theta constant set to 1: they are up to that constant",
                "workers_delivered_before_hit_median: once it is below n, the slower workers had not delivered a single "
                "gradient when eps was reached, so adding more of them cannot change that method's seconds (a flat "
                "ratio there says slow workers do not hurt, not that they help)",
                "ratio: Picky's median seconds-to-eps / T_homog at the largest n",
                "stale-drop on the asynchronous schedule is not Ringmaster ASGD: a rejected arrival counts as a step, "
-               "so once n >> R every delay is >= R and everything is dropped; 'ringmaster' is the real method",
-               "missing methods (batch steps, not algorithms on this branch): " + ", ".join(MISSING)],
+               "so once n >> R every delay is >= R and everything is dropped; 'ringmaster' is the real method"],
     )
 
 
 CLAIM = Claim(
     id="picky-seconds", number=18,
-    title="Picky SGD in seconds (open question, measured): seconds to eps / T_homog against n, rejections by speed",
+    title="Seconds to eps / T_homog against n: the time orderings (checked) and Picky SGD (open question, measured)",
     result="time-homog",
     measures="seconds to eps / T_homog per method and n, log-log slope in n with a bootstrap CI; Picky's rejected "
              "fraction by worker speed beside Ringmaster's drops",

@@ -1,7 +1,8 @@
 """``picky list``: the algorithms, problems, delay models and noise models (with defaults).
 
-``--json``: schema ``picky-list/1``, keys ``schema, algorithms`` ({name: {overrides}}), ``problems,
-delay_models, compute_models, noises`` ({name: {description, defaults}}).
+``--json``: schema ``picky-list/1``, keys ``schema, algorithms`` ({name: {overrides}}),
+``compute_algorithms`` ({name: {overrides}}: the methods with their own schedule, ``--compute`` only),
+``problems, delay_models, compute_models, noises`` ({name: {description, defaults}}).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def _listing() -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "algorithms": {a: {"overrides": [FLAGS[k] for k in cat["overrides"][a]]} for a in cat["algorithms"]},
+        "compute_algorithms": {a: {"overrides": [FLAGS[k] for k in v]} for a, v in cat["compute_algorithms"].items()},
         "problems": cat["problems"],
         "delay_models": cat["delay_models"],
         "noises": cat["noises"],
@@ -43,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print("algorithms (picky simulate --algorithm A[,A...]; parameters from the theory unless overridden):")
     print_table(("  name", "overrides"), [(f"  {a}", " ".join(v["overrides"])) for a, v in data["algorithms"].items()])
+    print()
+    print("with --compute only (each on the schedule its policy induces; --eta is rennala's and minibatch's gamma):")
+    print_table(("  name", "overrides"), [(f"  {a}", " ".join(v["overrides"])) for a, v in data["compute_algorithms"].items()])
     sections = (("problems", "--problem NAME[:k=v,...], with --dim D"), ("delay_models", "--delays MODEL[:k=v,...]"),
                 ("compute_models", "--compute MODEL[:k=v,...], instead of --delays"), ("noises", "--noise NAME[:k=v,...]"))
     titles = {"problems": "problems", "delay_models": "delay models", "compute_models": "computation-time models",

@@ -9,8 +9,8 @@ non-finite floats are written as ``null``):
   ``per-seed``), ``eps``, ``steps`` (T), ``seeds`` (K), ``seed0``, ``eta``, ``rho``, ``R``,
   ``tau_C``, ``rule`` (``null`` = default from :func:`verify.algorithms.resolve`), ``stop_at_hit``,
   ``trace_every``, ``engine``, ``adversary`` (spec or ``null``; with an adversary ``delays`` is
-  ``null`` and ``engine`` is ``reference``), and ``user_rule`` (the ``--user-rule`` specs; only when
-  given);
+  ``null`` and ``engine`` is ``reference``), ``user_rule`` (the ``--user-rule`` specs; only when
+  given) and ``batch`` (``--batch``: rennala's S / minibatch's m; only when given);
 - ``problem``, ``noise``: ``describe()`` of the problem (beta, F, exactness flags) and noise;
 - ``delay_stats``: with a shared sequence, ``model``, ``params``, ``seed``, ``clipped`` and the
   statistics ``T, tau_avg, tau_max, sum, n_nonzero, quantiles`` (``q50, q90, q99``),
@@ -42,7 +42,8 @@ non-finite floats are written as ``null``):
   ``async-run`` trace) also ``seconds_to_eps_median, seconds_to_eps_min, seconds_to_eps_max`` (the arrival
   time of the update that produced x_{first_hit}; 0 for x_1; ``null`` for ``sgd``, which ignores the delays);
 - ``time_theory``: with ``--compute fixed:...``, ``{"worker_times", "rows"}``: ``theory.time`` of
-  time-homog, time-asgd and time-picky for the fleet (``id, status, seconds, workers_used``); else ``null``;
+  time-homog, time-asgd and time-picky for the fleet (``id, status, seconds, workers_used``), and of
+  time-ringmaster, time-rennala, time-minibatch when those lanes run; else ``null``;
 - ``diverged_lanes``: one object per lane that diverged: ``lane, algorithm, seed, step, reason``
   (the table lists them too);
 - ``traces``: ``null`` without ``--trace-every``; else per lane ``lane, algorithm, seed, steps,
@@ -51,6 +52,16 @@ non-finite floats are written as ``null``):
   written ``null``, mapped to ``"nan"``, ``"inf"`` or ``"-inf"`` (:mod:`verify.io.jsonsafe`);
 - with ``--replay`` also ``replay``: ``{"directory", "original_command", "lanes", "reproduced",
   "mismatches"}``.
+
+With ``--compute``, ``--algorithm`` also takes ``ringmaster``, ``ringmaster-stops``, ``rennala`` and
+``minibatch``: each runs on the schedule its policy induces (:func:`verify.runtime.simulation.run_on_compute`,
+drawn with the seed of the lane's asynchronous schedule); their steps are server steps (a batch method's
+step averages its round's gradients; its time is the round's end). ``--save`` then also writes each of
+their schedules, ``trace-<algorithm>.json`` (shared) or ``trace-<algorithm>-seed-<s>.json``: Ringmaster's in
+the trace format plus ``policy``, ``R`` and ``dropped`` (task, worker, time of every ignored or cancelled
+computation); a batch method's one row per gradient averaged (``delays`` = the row's position in its
+batch, ``wall_clock`` = its step's time, ``tasks``) plus ``policy`` and ``batch``. ``--replay`` regenerates
+their schedules from the spec and compares every lane.
 
 A directory written by ``picky simulate --save DIR`` (:mod:`verify.io.runstore`, atomically through
 :class:`verify.io.output.OutputDir`: it appears complete or not at all, and ``--force`` replaces an old
@@ -101,12 +112,12 @@ FLAGS = {
     "tau_C": "--tau-C", "rule": "--rule", "stop_at_hit": "--stop-at-hit", "trace_every": "--trace-every",
     "engine": "--engine", "adversary": "--adversary", "save": "--save", "force": "--force", "trace_csv": "--trace-csv",
     "compute": "--compute",
-    "user_rule": "--user-rule",
+    "user_rule": "--user-rule", "batch": "--batch",
 }
 #: output options and shorthands: not parameters of the run (--compute SPEC is saved as its --delays)
 _OUTPUT = ("algorithm", "save", "force", "trace_csv", "compute")
 #: parameters recorded only when given (a run without them keeps the keys and the schema it had)
-_OPTIONAL = ("user_rule",)
+_OPTIONAL = ("user_rule", "batch")
 #: required unless --replay (and --delays unless --adversary)
 _REQUIRED = ("algorithm", "eps", "steps", "seeds")
 
@@ -137,7 +148,9 @@ def add_parser(sub: Any) -> None:
     )
     grp = s.add_argument_group("run")
     grp.add_argument("--algorithm", action="append", default=None, metavar="A[,A...]",
-                     help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(catalog()['algorithms'])}")
+                     help=f"(required) algorithm(s), repeatable or comma-separated: {', '.join(catalog()['algorithms'])}; "
+                          f"with --compute also {', '.join(catalog()['compute_algorithms'])} (each on the schedule its "
+                          "policy induces)")
     grp.add_argument("--user-rule", action="append", default=None, metavar="NAME:accept=EXPR,step=EXPR[,p=EXPR...]",
                      help="define your own algorithm NAME (repeatable) and run it with --algorithm NAME: accept in dist, "
                           "d_t, its parameters, beta, eps, sigma; step in the same but dist; each parameter's default in "
@@ -171,6 +184,9 @@ def add_parser(sub: Any) -> None:
     par.add_argument("--R", type=positive_int, default=None, metavar="N", help="stale-drop: accept iff d_t < R")
     par.add_argument("--tau-C", type=nonneg_float, default=None, metavar="X", help="delay-adaptive: delays <= tau_C keep eta")
     par.add_argument("--rule", choices=catalog()["rules"], default=None, help="delay-adaptive: step rule for d_t > tau_C")
+    par.add_argument("--batch", type=positive_int, default=None, metavar="N",
+                     help="with --compute: rennala's batch S (gradients averaged per step; default max{1, ceil(sigma^2/eps^2)}) "
+                          "or minibatch's m (the m fastest workers; default all). --eta sets their step gamma, --R ringmaster's threshold")
     out = s.add_argument_group("execution and output")
     out.add_argument("--stop-at-hit", action="store_true", help="stop each lane at its first hit")
     out.add_argument("--trace-every", type=positive_int, default=None, metavar="N", help="record ||grad f|| and f every N steps")
@@ -210,7 +226,7 @@ def _user_rule_names(specs: list[str] | None) -> list[str]:
 
 def _algorithm_names(values: list[str], user: list[str] = ()) -> list[str]:
     names = [n.strip() for v in values for n in v.split(",") if n.strip()]
-    known = [*catalog()["algorithms"], *user]
+    known = [*catalog()["algorithms"], *catalog()["compute_algorithms"], *user]
     allowed = ", ".join(known)
     if not names:
         raise ValueError(f"--algorithm: no algorithm given; allowed: {allowed}")
@@ -259,6 +275,7 @@ def _theory_cell(row: dict[str, Any], th: dict[str, Any], shared: bool) -> str:
 
 def _table_row(row: dict[str, Any], th: dict[str, Any], shared: bool) -> tuple[str, ...]:
     other = [f"{k}={fmt(row[k])}" for k in ("R", "tau_C", "rule") if row.get(k) is not None]
+    other += [f"{k}={row['config'][k]}" for k in ("S", "m") if row["config"].get(k) is not None]  # batch methods
     med, lo, hi = row["first_hit_median"], row["first_hit_min"], row["first_hit_max"]
     eta = fmt(row["eta"]) if row["eta"] is not None else f"{fmt(row['eta_min'], 3)}..{fmt(row['eta_max'], 3)}"
     return (
@@ -321,6 +338,11 @@ def _print(rep: dict[str, Any]) -> None:
     if rep["aggregate"] and "seconds_to_eps_median" in rep["aggregate"][0]:
         print("seconds to eps: the arrival time of the update that produced x_{first_hit} (0 for x_1), on the "
               "schedule's clock (its wall_clock).")
+    own = [r["algorithm"] for r in rep["aggregate"] if r["algorithm"] in catalog()["compute_algorithms"]]
+    if own:
+        print(f"{', '.join(own)}: each on the schedule its policy induces (drawn with the asynchronous schedule's seed); a step is "
+              "a server update (rennala: the average of the round's first S arrivals; minibatch: of one gradient per "
+              "worker used), its time the arrival that completes it.")
     if rep.get("time_theory"):
         tt = rep["time_theory"]
         print(f"theory (fixed model, worker times {tt['worker_times']}): " + "; ".join(
@@ -406,9 +428,14 @@ def load_saved(path: str, flag: str = "--replay", schemas: tuple[str, ...] = REA
     if p["adversary"] is not None:
         return head, None, saved
     seqs: dict[int, delay_models.DelaySequence] = {}
+    policy = catalog()["compute_algorithms"]
     for r in saved:
+        if r.algorithm in policy:  # a policy lane runs on its own schedule, regenerated from the --compute spec
+            continue
         if seqs.setdefault(r.seed, r.delays) is not r.delays and not np.array_equal(seqs[r.seed].delays, r.delays.delays):
             raise ValueError(f"{flag}: the lanes of seed {r.seed} in {path!r} ran on different delay sequences")
+    if not seqs:  # policy lanes only: every schedule is regenerated (and compared lane by lane)
+        return head, None, saved
     if p["delay_draw"] == "shared" and len({id(s) for s in seqs.values()}) != 1:
         raise ValueError(f"{flag}: {where!r} says delay_draw = shared but the lanes ran on different sequences")
     return head, seqs, saved
@@ -485,8 +512,8 @@ def _replay(args: argparse.Namespace) -> int:
     record, seqs, saved = load_saved(args.replay)
     p = record["parameters"]
     lanes = flagged("--replay", simulation.build, p, sequences=seqs)
-    if len(lanes.seeds) != len(saved):
-        raise ValueError(f"--replay: run.json describes {len(lanes.seeds)} lanes but {len(saved)} lane files are listed")
+    if lanes.count != len(saved):
+        raise ValueError(f"--replay: run.json describes {lanes.count} lanes but {len(saved)} lane files are listed")
     results = simulation.execute(lanes, args.progress)
     diffs = {i: _differences(s, n) for i, (s, n) in enumerate(zip(saved, results))}
     bad = [f"lane {i:04d} ({saved[i].algorithm}, seed {saved[i].seed}): {m}" for i, ms in diffs.items() for m in ms]
@@ -514,9 +541,17 @@ def _save_schedules(out: OutputDir, lanes: Any) -> None:
     by_seed = lanes.sequences_by_seed()
     if lanes.shared:
         out.write_text("trace.json", json.dumps(next(iter(by_seed.values())).to_json_dict()))
-        return
-    for s, seq in by_seed.items():
-        out.write_text(f"trace-seed-{s}.json", json.dumps(seq.to_json_dict()))
+    else:
+        for s, seq in by_seed.items():
+            out.write_text(f"trace-seed-{s}.json", json.dumps(seq.to_json_dict()))
+    # the policy lanes' schedules (ringmaster: applied steps and the dropped computations; rennala, minibatch:
+    # one row per gradient averaged, with policy and batch): trace-<algorithm>.json (shared) or ...-seed-<s>.json
+    written: set[str] = set()
+    for (a, s), tr in lanes.schedules.items():
+        name = f"trace-{a}.json" if lanes.shared else f"trace-{a}-seed-{s}.json"
+        if name not in written:
+            out.write_text(name, json.dumps(tr))
+            written.add(name)
 
 
 def run(args: argparse.Namespace) -> int:

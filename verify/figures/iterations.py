@@ -38,7 +38,7 @@ CURVES: tuple[tuple[str, str, str, str, str], ...] = (
     ("picky-D", "picky-explicit", "picky", "D", "Picky SGD, Theorem D (derived here), τ_avg"),
     ("picky-Dprime", "picky-explicit-sharp", "picky", "D'", "Picky SGD, Theorem D' (derived here), τ_avg"),
     ("delayed-sgd", "delayed-sgd", "delayed-sgd", "rate", "delayed SGD (Stich-Karimireddy; C=1), τ_max"),
-    ("delay-adaptive", "delay-adaptive", "delay-adaptive-ksj", "alt", "delay-adaptive SGD (KSJ Cor. 9; C=1), τ_C = τ_avg (= Picky's rate)"),
+    ("delay-adaptive", "delay-adaptive", "delay-adaptive-ksj", "alt", "delay-adaptive SGD (KSJ Cor. 9: τ_avg in τ_C's place; C=1) (= Picky's rate)"),
     ("stale-drop", "quantile", "stale-drop", "rate", "stale-drop SGD via the quantile rate (AGK; C=1), q = P(d<R)"),
     ("sgd", "sgd", "sgd", "rate", "SGD without delays (Ghadimi-Lan, derived)"),
     ("lower-bound", "lower-bound", "lower bound", "rate", "lower bound (Arjevani et al.; c=1)"),

@@ -57,7 +57,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
     lo, hi = exps[0], exps[-1]
     meta = {
         "title": TITLE, "seeds": seeds, "seed": seed, "n": n, "command": sc.COMMAND.format(name=NAME, profile=profile),
-        "methods": [m.name for m in sc.METHODS], "missing_methods": dict(ps.MISSING),
+        "methods": [m.name for m in sc.METHODS],
         "sentence": (f"Seconds to eps at n = {n} workers with tau_i = i^a: median seconds / T_homog (C = 1) from a = {lo:g} "
                      f"(homogeneous) to a = {hi:g} (tau_n/tau_1 = {th[hi]['tau_ratio']:.3g}): "
                      + ", ".join(f"{sc.name(m.name)} {ratio(m.name, lo)} -> {ratio(m.name, hi)}" for m in sc.METHODS)
@@ -68,8 +68,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
                     f"eps within 20000 + 20 n steps counted as infinite (open marker at the top: median not reached). "
                     "Methods: claim 18's list (see figure 9); stale-drop is run on the asynchronous schedule where a "
                     "rejected arrival is a step (not Ringmaster ASGD). Dashed: T_homog (time-homog) and asynchronous SGD's "
-                    "time (time-asgd) of theory.timing with C = 1, a placeholder. Not yet here: " + ", ".join(ps.MISSING)
-                    + "."),
+                    "time (time-asgd) of theory.timing with C = 1, a placeholder."),
         "source": "verify.claims.picky_seconds.run_method (METHODS) on verify.engine.events schedules; theory.time",
     }
     return Table(rows, meta)

@@ -49,7 +49,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
     parts = [f"{sc.name(k)} {v:.2g}x" if v is not None else f"{sc.name(k)} not reached" for k, v in ratio.items()]
     meta = {
         "title": TITLE, "seeds": seeds, "seed": seed, "command": sc.COMMAND.format(name=NAME, profile=profile),
-        "methods": [m.name for m in sc.METHODS], "missing_methods": dict(ps.MISSING),
+        "methods": [m.name for m in sc.METHODS],
         "sentence": (f"Seconds to eps on quad (eps = 1/2, sigma = 1) under tau_i = sqrt(i) for n = {ns[0]}..{last}: "
                      f"median seconds / T_homog (C = 1) at n = {last}: " + ", ".join(parts) + "."),
         "caption": (f"Instance quad (beta = 1, F = 1/2, eps = 1/2, R^4), sigma = 1, Gaussian noise keyed by task. Fixed model "
@@ -59,7 +59,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
                     + "; ".join(f"{sc.name(m.name)}: {m.describe}" for m in sc.METHODS) + ". Dashed: theory.timing's "
                     "T_homog (time-homog, min over m) and asynchronous SGD's time (time-asgd, all n workers), both with "
                     "their unknown constant C = 1, a placeholder: a method below a dashed line says nothing about the "
-                    "constant. Not yet here: " + ", ".join(ps.MISSING) + " (batch methods)."),
+                    "constant."),
         "source": "verify.claims.picky_seconds.run_method (METHODS) on verify.engine.events schedules; theory.time",
     }
     return Table(rows, meta)

@@ -3,9 +3,11 @@ the step t and against the time x_t exists (the arrival time of step t - 1; 0 fo
 eps-stationary iterate.
 
 Methods on the same schedule (the asynchronous ones) keep their order from steps to seconds: a step
-arrives at the same time for each. Ringmaster ASGD runs on its own schedule (computations of delay R
-cancelled), so its steps are fewer but each costs more: on a wide, nearly homogeneous fleet (n = 256,
-tau_i log-spaced in [1, 2] s) it reaches eps in far fewer steps than Picky SGD and yet later in seconds.
+arrives at the same time for each. Ringmaster ASGD (computations of delay R cancelled) and the batch
+methods (Rennala, minibatch SGD: a step is a round of gradients, traced with
+:func:`verify.runtime.simulation.run_on_compute` as claim 18 runs them) have their own schedules, so
+their steps can be fewer while each costs more: on a wide, nearly homogeneous fleet (n = 256, tau_i
+log-spaced in [1, 2] s) Ringmaster reaches eps in far fewer steps than Picky SGD and yet later in seconds.
 The figure finds each such reversal in the medians over the profile's seeds (meta ``reversals``) and
 says so (or that none happened); the traces are the runs of seed ``seed``.
 """
@@ -19,6 +21,7 @@ from verify import engine
 from verify.claims import picky_seconds as ps
 from verify.models import compute as cmodels
 from verify.models.noise import make_noise
+from verify.runtime.simulation import run_on_compute
 from . import seconds_common as sc, style
 from .context import Context
 from .table import Table, column
@@ -74,11 +77,16 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
     longest = max([h for h in hits.values() if h is not None] or [1000])
     for m in sc.METHODS:
         T = hits[m.name] or longest
-        # a method whose parameters depend on the schedule (tau_max) is built on claim 18's horizon, as there
-        seq = ps.method_sequence(m, prob, cm, eps, ps.SIGMA, T if m.horizon_free else max(T, ps.horizon(n)), 0)
-        alg = m.build(prob, eps, ps.SIGMA, seq)
-        (r,) = engine.run_batch(prob, seq, alg, [seed], T=T, noise=make_noise("gaussian"), trace_every=1,
-                                stop_at_hit=True, record_rejections=False)
+        if m.runner is not None:  # a batch method (its own runner in claim 18): the same run, traced
+            r = run_on_compute(prob, cm, m.name, T=T, eps=eps, sigma=ps.SIGMA, seed=seed, compute_seed=0,
+                               trace_every=1, stop_at_hit=True)
+            seq = r.delays
+        else:
+            # a method whose parameters depend on the schedule (tau_max) is built on claim 18's horizon, as there
+            seq = ps.method_sequence(m, prob, cm, eps, ps.SIGMA, T if m.horizon_free else max(T, ps.horizon(n)), 0)
+            alg = m.build(prob, eps, ps.SIGMA, seq)
+            (r,) = engine.run_batch(prob, seq, alg, [seed], T=T, noise=make_noise("gaussian"), trace_every=1,
+                                    stop_at_hit=True, record_rejections=False)
         t_all = np.asarray(r.trace_steps, dtype=np.int64)
         g_all = np.asarray(r.trace_grad_norm, dtype=float)
         keep = np.isin(t_all, _keep(int(t_all.max())))
@@ -105,14 +113,16 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
         "sentence": sentence,
         "caption": (f"Instance quad (beta = 1, F = 1/2, eps = 1/2, R^4), sigma = 1. Fleet {FLEET.get(profile, FLEET['quick'])} "
                     f"(n = {n}, tau_i log-spaced in [1, 2] s). Traces: seed {seed}, every method on its own policy's "
-                    "schedule (Ringmaster ASGD: computations of delay R = 4 cancelled; the others: every arrival a step), "
+                    "schedule (Ringmaster ASGD: computations of delay R = 4 cancelled; Rennala and minibatch SGD: a step is a "
+                    "round, its time the round's end; the others: every arrival a step), "
                     "||grad f(x_t)|| at log-spaced steps until the first t with ||grad f(x_t)|| <= eps (marker); "
                     "right: the same points at the second x_t exists (arrival of step t - 1). The asynchronous methods "
                     "share one schedule, so their order cannot change from steps to seconds; Ringmaster's can. "
                     f"Winning/losing judged on the medians over seeds {seeds[0]}..{seeds[-1]} (meta 'reversals'). "
                     "A method that does not reach eps within 20000 + 20 n steps is traced as long as the slowest other "
                     "method's run."),
-        "source": "verify.claims.picky_seconds.method_sequence + verify.engine.run_batch (trace_every = 1)",
+        "source": ("verify.claims.picky_seconds.method_sequence + verify.engine.run_batch (trace_every = 1); batch "
+                   "methods: verify.runtime.simulation.run_on_compute"),
     }
     return Table(rows, meta)
 

@@ -70,6 +70,7 @@ __all__ = [
     "DelaySequence",
     "DelayStats",
     "DelaySequenceError",
+    "concurrency",
     "Model",
     "Param",
     "MODELS",
@@ -215,16 +216,8 @@ class DelaySequence:
     __hash__ = None  # type: ignore[assignment]  # holds mutable-typed arrays
 
     def concurrency(self) -> tuple[int, float]:
-        """(max, mean) over steps t of the number of gradients in flight at step t: those applied at a
-        step u >= t that were computed at an iterate s_u = u - d_u <= t (the one arriving at t included).
-        KSJ 2022's concurrency tau_C^(t) (Definition 1: the active workers at step t; = n for n always-busy
-        workers); near T it undercounts the gradients that arrive after T."""
-        T = len(self)
-        u = np.arange(1, T + 1)
-        diff = np.bincount(u - self.delays, minlength=T + 2).astype(np.int64)
-        diff[2:T + 2] -= 1  # the gradient applied at u leaves after step u
-        c = np.cumsum(diff)[1:T + 1]
-        return int(c.max()), float(c.mean())
+        """(max, mean) over steps of the gradients in flight: :func:`concurrency` of the delays."""
+        return concurrency(self.delays)
 
     def stats(self, upto: int | None = None) -> DelayStats:
         """Statistics of the first ``upto`` steps (all T steps by default)."""
@@ -277,6 +270,26 @@ class DelaySequence:
         if "T" in data and data["T"] != len(seq):
             raise DelaySequenceError(f"delays must have length T = {data['T']!r}; got length {len(seq)}")
         return seq
+
+
+def concurrency(delays: Any) -> tuple[int, float]:
+    """(max, mean) over steps t = 1..T of the number of gradients in flight at step t: those applied at
+    a step u >= t that were computed at an iterate s_u = u - d_u <= t (the one arriving at t included),
+    c_t = #{u >= t : u - d_u <= t}.
+
+    KSJ 2022's concurrency tau_C^(t) (Definition 1: the active workers at step t; = n for n always-busy
+    workers); the max is their tau_C, the default threshold of the delay-adaptive rules
+    (``theory.rules``' symbol ``concurrency``). This is the one place it is computed. Near T it
+    undercounts the gradients that arrive after T. ``delays`` is validated (0 <= d_t <= t - 1, T >= 1)."""
+    d = validate_delays(delays)
+    T = int(d.size)
+    if T == 0:
+        raise DelaySequenceError("concurrency needs at least one step (T >= 1); got length 0")
+    u = np.arange(1, T + 1)
+    diff = np.bincount(u - d, minlength=T + 2).astype(np.int64)
+    diff[2:T + 2] -= 1  # the gradient applied at u leaves after step u
+    c = np.cumsum(diff)[1:T + 1]
+    return int(c.max()), float(c.mean())
 
 
 def _check_tasks(tasks: Any, T: int) -> np.ndarray:

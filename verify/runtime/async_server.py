@@ -202,7 +202,8 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
         overrides: dict[str, Any] | None = None, tau_max: float | None = None, noise: str = "gaussian") -> AsyncRecord:
     """One asynchronous run (see the module docstring). ``client``: an existing Dask client (else a
     LocalCluster of ``workers`` processes on 127.0.0.1 is started and stopped). Defaults that need
-    tau_avg use workers - 1 (the steady-state average delay of N busy workers); defaults that need
+    tau_avg use workers - 1 (the steady-state average delay of N busy workers), those that need the
+    concurrency use N (KSJ 2022 Definition 1: N always-busy workers); defaults that need
     tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``."""
     Client = require("distributed", "picky async-run").Client
 
@@ -210,7 +211,7 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
 
     prob = problems.make(problem, dim)
     noise_model = make_noise(noise)
-    bounds: dict[str, float] = {"tau_avg": float(workers - 1)}
+    bounds: dict[str, float] = {"tau_avg": float(workers - 1), "concurrency": float(workers)}
     if tau_max is not None:
         bounds["tau_max"] = float(tau_max)
     try:
