@@ -117,7 +117,7 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
                     "round, its time the round's end; the others: every arrival a step), "
                     "||grad f(x_t)|| at log-spaced steps until the first t with ||grad f(x_t)|| <= eps (marker); "
                     "right: the same points at the second x_t exists (arrival of step t - 1). The asynchronous methods "
-                    "share one schedule, so their order cannot change from steps to seconds; Ringmaster's can. "
+                    "share one schedule, so their order cannot change from steps to seconds; the others' can. "
                     f"Winning/losing judged on the medians over seeds {seeds[0]}..{seeds[-1]} (meta 'reversals'). "
                     "A method that does not reach eps within 20000 + 20 n steps is traced as long as the slowest other "
                     "method's run."),
