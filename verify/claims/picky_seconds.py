@@ -66,7 +66,8 @@ from verify.runtime.simulation import seconds_to_hit
 from .common import INSTANCES, Claim, Context, run_lanes, slope_ci_bootstrap
 from .evidence import FAIL, INCONCLUSIVE, PASS, Evidence, Row, Test
 
-__all__ = ["CLAIM", "METHODS", "ORDER_BAND", "ordering_verdict", "Method", "NS", "SEEDS", "SIGMA", "run_method", "rejections_by_speed",
+__all__ = ["CLAIM", "METHODS", "ORDER_BAND", "ordering_verdict", "Method", "method_sequence", "NS", "SEEDS", "SIGMA",
+           "run_method", "rejections_by_speed",
            "verdict"]
 
 NS = {"test": (1, 4, 16, 64, 256), "quick": (1, 4, 16, 64, 256), "full": (1, 4, 16, 64, 256, 1024, 4096, 10000)}
@@ -159,20 +160,26 @@ METHODS = METHODS + (
 )
 
 
+def method_sequence(method: Method, prob: Any, cm: compute.ComputeModel, eps: float, sigma: float, T: int,
+                    seed: int = 0) -> Any:
+    """The delay sequence (with ``wall_clock`` and ``tasks``) that a per-step ``method`` runs on: the schedule
+    of its policy under ``cm`` for T steps, compute times drawn from default_rng(seed) (Ringmaster's R from
+    :func:`ringmaster_choice` for the ringmaster policies)."""
+    R = ringmaster_choice(prob, eps, sigma)[0] if method.policy.startswith("ringmaster") else None
+    sched = events.simulate(cm, T, seed=seed, policy=method.policy, R=R)
+    return events.delay_sequence(sched, cm.name, dict(cm.params), seed)
+
+
 def run_method(method: Method, prob: Any, cm: compute.ComputeModel, eps: float, sigma: float, T: int,
                seeds: Sequence[int], *, random_schedule: bool = False) -> list[tuple[float | None, int | None]]:
     """(seconds to eps, first hit) per seed of ``method`` on the schedule of ``cm``. ``random_schedule``:
     seed s also draws the schedule (compute times from default_rng(s)); else one schedule (seed 0)."""
-    R = ringmaster_choice(prob, eps, sigma)[0] if method.policy.startswith("ringmaster") else None
-    spec = cm.name
-
     def once(T_run: int) -> list[tuple[float | None, int | None]]:
         if method.runner is not None:
             return method.runner(prob, cm, eps, sigma, T_run, seeds, random_schedule=random_schedule)
 
         def seq_of(s: int) -> Any:
-            sched = events.simulate(cm, T_run, seed=s, policy=method.policy, R=R)
-            return events.delay_sequence(sched, spec, dict(cm.params), s)
+            return method_sequence(method, prob, cm, eps, sigma, T_run, s)
 
         seqs = [seq_of(s) for s in seeds] if random_schedule else [seq_of(0)] * len(seeds)
         algs = [method.build(prob, eps, sigma, q) for q in seqs]

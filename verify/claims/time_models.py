@@ -32,7 +32,7 @@ from .common import INSTANCES, Claim, Context, noop_test
 from .evidence import FAIL, PASS, Evidence, Row, combine
 from .picky_seconds import INSTANCE, METHODS, SIGMA, horizon, run_method
 
-__all__ = ["CLAIM", "MODELS", "NS", "SEEDS", "arrivals_in_outage", "work_error", "outage_verdict", "OUTAGE_POLICIES"]
+__all__ = ["CLAIM", "MODELS", "model_spec", "NS", "SEEDS", "arrivals_in_outage", "work_error", "outage_verdict", "OUTAGE_POLICIES"]
 
 NS = {"test": (16,), "quick": (16, 64), "full": (16, 64, 256, 1024)}
 SEEDS = {"test": 6, "quick": 16, "full": 48}
@@ -50,7 +50,8 @@ OUTAGE_STEPS = {"test": 600, "quick": 2000, "full": 8000}
 REL_TOL = 1e-9
 
 
-def _spec(model: str, n: int) -> str:
+def model_spec(model: str, n: int) -> str:
+    """The spec of model ``model`` of :data:`MODELS` for the fleet tau_i = sqrt(i), i = 1..n."""
     name, rest = MODELS[model].split(":", 1)
     return f"{name}:n={n},law=sqrt,{rest}"
 
@@ -123,18 +124,18 @@ def check(ctx: Context) -> Evidence:
     rows: list[Row] = []
     for n in NS.get(profile, NS["quick"]):
         for model in MODELS:
-            cm = compute.make(_spec(model, n))
+            cm = compute.make(model_spec(model, n))
             ctx.progress(f"time-models: {model} n={n}")
             for m in METHODS:
                 res = run_method(m, prob, cm, inst.eps, SIGMA, horizon(n), seeds, random_schedule=cm.random)
                 secs = np.array([s for s, _ in res if s is not None], dtype=float)
-                measured.append({"model": model, "spec": _spec(model, n), "n": n, "method": m.name,
+                measured.append({"model": model, "spec": model_spec(model, n), "n": n, "method": m.name,
                                  "reached": int(secs.size), "seeds": len(res),
                                  "seconds_median": float(np.median(secs)) if secs.size else None,
                                  "seconds_q10_q90": ([float(np.quantile(secs, 0.1)), float(np.quantile(secs, 0.9))]
                                                      if secs.size else None)})
                 for s, (sec, _) in zip(seeds, res):
-                    rows.append(Row(m.name, prob.spec, _spec(model, n), s, "seconds_to_eps", sec))
+                    rows.append(Row(m.name, prob.spec, model_spec(model, n), s, "seconds_to_eps", sec))
     checks = _outage_checks(profile)
     return Evidence(
         claim=CLAIM.id, title=CLAIM.title, result=CLAIM.result, status=CLAIM.status,

@@ -5,18 +5,22 @@ atomically (:class:`verify.io.output.OutputDir`): ``NAME.png``, ``NAME.svg``, ``
 plotted data), ``NAME.meta.json`` (caption, seeds, fitted values), ``README.md`` (the index) and
 ``MANIFEST.json``.
 
-=====  =======================  =====================================================================
- no.   name                     what it shows (module)
-=====  =======================  =====================================================================
- 1     theory-iterations        every bound's steps against eps for one skewed delay distribution
- 2     theory-advantage         Picky's bound over delayed SGD's against tau_max/tau_avg; crossover
- 3     headline                 measured steps vs tau_max (fixed tau_avg) and vs tau_avg (fixed tau_max)
- 4     measured-vs-bound        measured / bound for every checked instance; the adversarial worst
- 5     delay-distributions      histograms of the delay models, the worker pool, the constructions
- 6     threshold                Picky's rejected fraction and steps against rho, gentle and hard
- 7     hunter                   a refuted conjecture: the counterexample and its run vs Theorem D'
- 8     digits                   the paper's experiment, reconstructed (MLP on scikit-learn digits)
-=====  =======================  =====================================================================
+=====  ==========================  ===========================================================================
+ no.   name                        what it shows (module)
+=====  ==========================  ===========================================================================
+ 1     theory-iterations           every bound's steps against eps for one skewed delay distribution
+ 2     theory-advantage            Picky's bound over delayed SGD's against tau_max/tau_avg; crossover
+ 3     headline                    measured steps vs tau_max (fixed tau_avg) and vs tau_avg (fixed tau_max)
+ 4     measured-vs-bound           measured / bound for every checked instance; the adversarial worst
+ 5     delay-distributions         histograms of the delay models, the worker pool, the constructions
+ 6     threshold                   Picky's rejected fraction and steps against rho, gentle and hard
+ 7     hunter                      a refuted conjecture: the counterexample and its run vs Theorem D'
+ 8     digits                      the paper's experiment, reconstructed (MLP on scikit-learn digits)
+ 9     seconds-vs-workers          seconds to eps against n (tau_i = sqrt(i)), every method, T_homog dashed
+ 10    seconds-vs-heterogeneity    seconds to eps against the exponent a of tau_i = i^a at fixed n
+ 11    steps-and-seconds           one run per method in steps and in seconds: winning in one, losing in other
+ 12    compute-delays              the delays each computation model induces (CCDF), tau_avg, tau_max
+=====  ==========================  ===========================================================================
 """
 from __future__ import annotations
 
@@ -37,6 +41,10 @@ _MODULES: dict[str, str] = {
     "threshold": "threshold",
     "hunter": "hunter_fig",
     "digits": "digits",
+    "seconds-vs-workers": "seconds_workers",
+    "seconds-vs-heterogeneity": "seconds_hetero",
+    "steps-and-seconds": "steps_seconds",
+    "compute-delays": "compute_delays",
 }
 NAMES: tuple[str, ...] = tuple(_MODULES)
 

@@ -13,6 +13,9 @@ key                            colour     used for
 ``delay-adaptive-mishchenko``  sky blue   delay-adaptive SGD, Mishchenko et al. step rule
 ``stale-drop``                 purple     stale-drop SGD (drop d_t >= R)
 ``sgd``                        orange     plain SGD without delays
+``ringmaster``                 brown      Ringmaster ASGD (with stops)
+``rennala``                    olive      Rennala SGD (batch rounds)
+``minibatch``                  wine       minibatch SGD (synchronous rounds)
 ``lower bound``                black      the lower bound (Arjevani et al.; Carmon et al.)
 =============================  =========  ==================================================
 """
@@ -39,6 +42,9 @@ COLORS: dict[str, str] = {
     "delay-adaptive-mishchenko": "#56B4E9",
     "stale-drop": "#CC79A7",
     "sgd": "#E69F00",
+    "ringmaster": "#8C564B",
+    "rennala": "#999933",
+    "minibatch": "#882255",
     "lower bound": "#000000",
 }
 NAMES: dict[str, str] = {
@@ -48,6 +54,9 @@ NAMES: dict[str, str] = {
     "delay-adaptive-mishchenko": "delay-adaptive SGD (Mishchenko)",
     "stale-drop": "stale-drop SGD",
     "sgd": "SGD (no delays)",
+    "ringmaster": "Ringmaster ASGD",
+    "rennala": "Rennala SGD",
+    "minibatch": "minibatch SGD",
     "lower bound": "lower bound",
 }
 #: line styles of the three forms of a bound (theory figures)
