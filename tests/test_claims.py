@@ -500,7 +500,8 @@ def test_time_claims_evidence(run_all):
     ps = ev["picky-seconds"]
     assert ps.verdict == evidence.PASS and "OPEN QUESTION" in ps.notes[0]
     assert ps.measured["slope_in_n"]["picky"]["slope"] is not None and ps.ci == ps.measured["slope_in_n"]["picky"]["ci95"]
-    assert set(ps.parameters["missing_methods"]) == {"rennala", "minibatch"}
+    assert set(ps.measured["orderings"]["per_method"]) == {"rennala", "ringmaster", "delayed-sgd", "minibatch"}
+    assert ps.measured["orderings"]["verdict"] == evidence.PASS and ps.measured["orderings"]["ci_level"] == 1 - 0.05 / 4
     fr = ps.measured["picky_rejection_fraction_by_speed_quantile"]["16"]
     assert len(fr) == 4 and all(f is not None for f in fr)
     tm = ev["time-models"]
