@@ -21,7 +21,7 @@ from verify.claims.common import INSTANCES
 from verify.models import compute
 from . import style
 
-__all__ = ["METHODS", "instance", "method_runs", "summary", "theory_times", "color", "name", "fleet_spec",
+__all__ = ["METHODS", "plot_two_panels", "instance", "method_runs", "summary", "theory_times", "color", "name", "fleet_spec",
            "COMMAND"]
 
 #: the methods of every seconds figure (claim 18's list)
@@ -90,3 +90,43 @@ def name(method: str) -> str:
 def describe(method: str) -> str:
     """The method's one-line description in claim 18 (the policy and parameters it runs with)."""
     return next((m.describe for m in METHODS if m.name == method), method)
+
+
+def plot_two_panels(fig: Any, table: Any, x: str) -> tuple[Any, Any, list[dict[str, Any]], float]:
+    """Figures 9 and 10's two panels against the column ``x`` of the table's rows: each method's median
+    seconds to eps with its 10%-90% band (left) and the same over T_homog (right), a method that never
+    reached eps marked at the top; T_homog and asynchronous SGD's time dashed (C = 1 placeholders).
+    Returns (left axis, right axis, theory rows sorted by x, the top of the left axis)."""
+    from .table import column
+
+    ax, axr = fig.subplots(1, 2)
+    th = sorted(table.select(kind="theory"), key=lambda r: r[x])
+    x_th, homog = column(th, x), column(th, "T_homog")
+    summ = table.select(kind="summary")
+    methods = list(dict.fromkeys(r["method"] for r in summ))
+    finite = [v for r in summ for v in (r.get("q90"), r.get("median")) if v is not None] + list(column(th, "T_asgd"))
+    top = max(finite) * 2.0
+    for i, m in enumerate(methods):
+        rs = sorted(table.select(kind="summary", method=m), key=lambda r: r[x])
+        xs = column(rs, x)
+        med, lo, hi = column(rs, "median"), column(rs, "q10"), column(rs, "q90")
+        hom = np.array([homog[list(x_th).index(v)] for v in xs])
+        col = color(m, i)
+        for a, scale in ((ax, 1.0), (axr, hom)):
+            a.plot(xs, med / scale, color=col, marker="o", ms=3.5, label=name(m))
+            a.fill_between(xs, lo / scale, np.where(np.isnan(hi), top / scale, hi / scale), color=col, alpha=0.15,
+                           lw=0)
+        never = [v for v, m_ in zip(xs, med) if np.isnan(m_)]
+        if never:
+            ax.plot(never, [top] * len(never), ls="none", marker="^", mfc="white", mec=col, ms=6, clip_on=False)
+    ax.plot(x_th, homog, color="black", ls="--", lw=1.5, label="T_homog (time-homog, C = 1 placeholder)")
+    ax.plot(x_th, column(th, "T_asgd"), color="#777777", ls="--", lw=1.5,
+            label="asynchronous SGD's time (time-asgd, C = 1 placeholder)")
+    axr.axhline(1.0, color="black", ls="--", lw=1.5)
+    axr.plot(x_th, column(th, "T_asgd") / homog, color="#777777", ls="--", lw=1.5)
+    ax.set_ylim(top=top * 1.05)
+    ax.set_ylabel("seconds to eps (median, 10%-90% band)")
+    axr.set_ylabel("seconds to eps / T_homog (C = 1)")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.275), ncol=4, fontsize=8)
+    return ax, axr, th, top

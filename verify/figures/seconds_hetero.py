@@ -76,30 +76,8 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
 
 def plot(table: Table):
     fig = style.new_figure(13, 7.0)
-    ax, axr = fig.subplots(1, 2)
-    th = sorted(table.select(kind="theory"), key=lambda r: r["a"])
-    a_th, homog = column(th, "a"), column(th, "T_homog")
-    summ = table.select(kind="summary")
-    methods = list(dict.fromkeys(r["method"] for r in summ))
-    finite = [v for r in summ for v in (r.get("q90"), r.get("median")) if v is not None] + list(column(th, "T_asgd"))
-    top = max(finite) * 2.0
-    for i, m in enumerate(methods):
-        rs = sorted(table.select(kind="summary", method=m), key=lambda r: r["a"])
-        a = column(rs, "a")
-        med, lo, hi = column(rs, "median"), column(rs, "q10"), column(rs, "q90")
-        hom = np.array([homog[list(a_th).index(x)] for x in a])
-        col = sc.color(m, i)
-        for ax_, scale in ((ax, 1.0), (axr, hom)):
-            ax_.plot(a, med / scale, color=col, marker="o", ms=3.5, label=sc.name(m))
-            ax_.fill_between(a, lo / scale, np.where(np.isnan(hi), top / scale, hi / scale), color=col, alpha=0.15, lw=0)
-        xs = [x for x, v in zip(a, med) if np.isnan(v)]
-        if xs:
-            ax.plot(xs, [top] * len(xs), ls="none", marker="^", mfc="white", mec=col, ms=6, clip_on=False)
-    ax.plot(a_th, homog, color="black", ls="--", lw=1.5, label="T_homog (time-homog, C = 1 placeholder)")
-    ax.plot(a_th, column(th, "T_asgd"), color="#777777", ls="--", lw=1.5,
-            label="asynchronous SGD's time (time-asgd, C = 1 placeholder)")
-    axr.axhline(1.0, color="black", ls="--", lw=1.5)
-    axr.plot(a_th, column(th, "T_asgd") / homog, color="#777777", ls="--", lw=1.5)
+    ax, axr, th, _ = sc.plot_two_panels(fig, table, "a")
+    a_th = column(th, "a")
     n = table.meta.get("n")
     for ax_ in (ax, axr):
         ax_.set_yscale("log")
@@ -108,11 +86,6 @@ def plot(table: Table):
         sec.set_xticks(list(a_th))
         sec.set_xticklabels([style.fmt(r["tau_ratio"]) for r in th], fontsize=7)
         sec.set_xlabel("tau_n / tau_1", fontsize=8)
-    ax.set_ylim(top=top * 1.05)
-    ax.set_ylabel("seconds to eps (median, 10%-90% band)")
-    axr.set_ylabel("seconds to eps / T_homog (C = 1)")
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.275), ncol=4, fontsize=8)
     fig.suptitle(f"Figure 10. {TITLE}", x=0.01, ha="left", fontsize=11.5)
     fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.36, wspace=0.2)
     style.caption(fig, table.meta["caption"], width=190)

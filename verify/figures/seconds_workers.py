@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from verify.claims import picky_seconds as ps
 from verify.models import compute as cmodels
 from . import seconds_common as sc, style
 from .context import Context
-from .table import Table, column
+from .table import Table
 
 NAME = "seconds-vs-workers"
 TITLE = "Seconds to eps against the number of workers (tau_i = sqrt(i)), every method, beside T_homog"
@@ -65,48 +63,15 @@ def compute(profile: str = "quick", seed: int = 0, *, ctx: Context | None = None
     return Table(rows, meta)
 
 
-def _top_markers(ax: Any, xs: list[float], top: float, col: str) -> None:
-    if xs:
-        ax.plot(xs, [top] * len(xs), ls="none", marker="^", mfc="white", mec=col, ms=6, clip_on=False)
-
-
 def plot(table: Table):
     fig = style.new_figure(13, 7.0)
-    ax, axr = fig.subplots(1, 2)
-    th = sorted(table.select(kind="theory"), key=lambda r: r["n"])
-    n_th = column(th, "n")
-    homog = column(th, "T_homog")
-    summ = table.select(kind="summary")
-    methods = list(dict.fromkeys(r["method"] for r in summ))
-    finite = [v for r in summ for v in (r.get("q90"), r.get("median")) if v is not None] + list(column(th, "T_asgd"))
-    top = max(finite) * 2.0
-    for i, m in enumerate(methods):
-        rs = sorted(table.select(kind="summary", method=m), key=lambda r: r["n"])
-        n = column(rs, "n")
-        med, lo, hi = column(rs, "median"), column(rs, "q10"), column(rs, "q90")
-        hom = np.array([homog[list(n_th).index(x)] for x in n])
-        col = sc.color(m, i)
-        for a, scale in ((ax, 1.0), (axr, hom)):
-            a.plot(n, med / scale, color=col, marker="o", ms=3.5, label=sc.name(m))
-            a.fill_between(n, lo / scale, np.where(np.isnan(hi), top / scale, hi / scale), color=col, alpha=0.15,
-                           lw=0)
-        _top_markers(ax, [x for x, v in zip(n, med) if np.isnan(v)], top, col)
-    ax.plot(n_th, homog, color="black", ls="--", lw=1.5, label="T_homog (time-homog, C = 1 placeholder)")
-    ax.plot(n_th, column(th, "T_asgd"), color="#777777", ls="--", lw=1.5,
-            label="asynchronous SGD's time (time-asgd, C = 1 placeholder)")
-    axr.axhline(1.0, color="black", ls="--", lw=1.5)
-    axr.plot(n_th, column(th, "T_asgd") / homog, color="#777777", ls="--", lw=1.5)
+    ax, axr, _, _ = sc.plot_two_panels(fig, table, "n")
     for a in (ax, axr):
         a.set_xscale("log")
         a.set_yscale("log")
         a.set_xlabel("number of workers n (tau_i = sqrt(i) seconds)")
-    ax.set_ylim(top=top * 1.05)
-    ax.set_ylabel("seconds to eps (median, 10%-90% band)")
-    axr.set_ylabel("seconds to eps / T_homog (C = 1)")
     ax.set_title("seconds to eps")
     axr.set_title("over T_homog")
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.275), ncol=4, fontsize=8)
     fig.suptitle(f"Figure 9. {TITLE}", x=0.01, ha="left", fontsize=11.5)
     fig.subplots_adjust(left=0.06, right=0.99, top=0.9, bottom=0.36, wspace=0.2)
     style.caption(fig, table.meta["caption"], width=190)
