@@ -58,8 +58,7 @@ def test_fleets_and_budget(table):
 
 
 def test_tuned_values_are_the_grids_argmin(table):
-    """The meta's tuned values are the best validation score of the tuning rows (first on ties, in grid order),
-    every grid point was tried, and the evaluated schedule is the one of the tuned R / S."""
+    """The meta's tuned values are the best validation score of the tuning rows, every grid point was tried, and the evaluated schedule is the one of the tuned R / S."""
     meta = table.meta
     assert meta["grid"] == {"lr": [0.03, 0.1, 0.3, 1.0, 3.0], "rho": [0.3, 1.0, 3.0, 10.0], "R": [4, 8, 16],
                             "S": [4, 8, 16]}
@@ -196,6 +195,27 @@ def test_step_methods_ask_their_rule_objects(monkeypatch):
     assert strict["accepted"] < loose["accepted"] == q.steps
     with pytest.raises(ValueError, match="S = 8 is Rennala's batch"):
         S.run_method("rennala", S.plan(cm, "rennala", 5.0, S=4), data, 0, rows, {1}, lr=1.0, S=8)
+
+
+def test_minibatches_are_keyed_by_task(monkeypatch):
+    """Step t's gradient uses the rows of its task (the computation's start index), not of t: on the two-speed
+    fleet task and step part ways at step 9 (the first restart is task 16)."""
+    seen = []
+    orig = D.MLP.grad
+
+    def spy(self, w, X, y):
+        seen.append(y.copy())
+        return orig(self, w, X, y)
+
+    monkeypatch.setattr(D.MLP, "grad", spy)
+    data = D.load()
+    p = S.plan(compute.make(S.FLEETS[1][1]), "delayed-sgd", 3.0)
+    assert p.tasks[8] == 16 and p.steps == 24
+    rows = S._rows(data, 0, int(p.tasks.max()) + 1)
+    S.run_method("delayed-sgd", p, data, 0, rows, {1}, lr=0.1)
+    assert len(seen) == p.steps
+    for y, j in zip(seen, p.tasks):
+        assert np.array_equal(y, data.ytr[rows[j]])
 
 
 def test_cli_csv_reproduces_from_meta(table, tmp_path, capsys):
