@@ -38,7 +38,8 @@ def test_columns(table):
         "algorithm", "lr", "rho", "R", "S", "val_score", "accepted_fraction",  # tune
         "policy", "steps", "gradients", "discarded", "last_arrival", "tau_avg", "tau_max",  # schedule
         "seed", "step", "wall", "train_loss", "test_loss", "test_acc",  # curve
-        "test_loss_median", "test_acc_mean", "accepted_fraction_mean"}  # final
+        "test_loss_median", "test_acc_mean", "accepted_fraction_mean", "slow_steps", "rejected_fast",
+        "rejected_slow"}  # final
     assert {r["kind"] for r in table.rows} == {"fleet", "tune", "schedule", "curve", "final"}
     for fleet in ("sqrt", "two-speed"):
         got = list(dict.fromkeys(r["algorithm"] for r in table.select(kind="curve", fleet=fleet)))
@@ -241,3 +242,21 @@ def test_another_seed_gives_other_runs(monkeypatch):
     b = S.compute("test", seed=S.TUNE_SEED + 1)
     assert b.meta["seed"] == S.TUNE_SEED + 1
     assert [r["val_score"] for r in a.select(kind="tune")] != [r["val_score"] for r in b.select(kind="tune")]
+
+
+def test_rejections_by_worker_speed(table):
+    """Two-speed fleet, W = 13.6 s: the slow half delivers 8 of the asynchronous steps (at 10 s); under Ringmaster
+    with stops none (a 10 s computation sees the fast half's 80 updates >= R and is cancelled). Delayed SGD rejects
+    nothing; Picky's rejections by half add up to its accepted fraction (one evaluation seed)."""
+    assert S.BUDGETS["test"][1] == (0,)
+    f = {r["algorithm"]: r for r in table.select(kind="final", fleet="two-speed")}
+    for m in ("picky", "delayed-sgd", "delay-adaptive"):
+        assert f[m]["slow_steps"] == 8 and f[m]["steps"] == 112
+    assert f["ringmaster-stops"]["slow_steps"] == 0 and f["ringmaster-stops"].get("rejected_slow") is None
+    assert f["delayed-sgd"]["rejected_fast"] == 0.0 and f["delayed-sgd"]["rejected_slow"] == 0.0
+    assert f["rennala"].get("slow_steps") is None and f["rennala"].get("rejected_fast") is None
+    for fleet in ("sqrt", "two-speed"):
+        (p,) = table.select(kind="final", fleet=fleet, algorithm="picky")
+        K, ns = p["steps"], p["slow_steps"]
+        rejected = p["rejected_fast"] * (K - ns) + p["rejected_slow"] * ns
+        assert 1 - rejected / K == pytest.approx(p["accepted_fraction_mean"], abs=1e-12)

@@ -162,7 +162,8 @@ def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed
     """One asynchronous run of T server steps; the stale minibatch gradient at x_{t-d_t}, accepted and
     scaled by ``alg.decide(||x_t - x_{t-d_t}||, d_t)``. Evaluated (train loss, validation loss, test
     loss and accuracy) at x_t for t = 1, 1 + every, ... (or, given ``eval_at``, for t in it) and at
-    x_{T+1}. A non-finite iterate stops the run (its later evaluations are NaN). ``batches``: the
+    x_{T+1}. A non-finite iterate stops the run (its later evaluations are NaN); ``accepted_mask[t-1]``:
+    whether step t's gradient was applied. ``batches``: the
     training rows of step t's minibatch in row t - 1 (default: drawn from ``default_rng(seed)`` after
     the network's initialisation)."""
     net = MLP(data.Xtr.shape[1])
@@ -177,6 +178,7 @@ def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed
     hist: dict[int, np.ndarray] = {}
     evals: list[dict[str, Any]] = []
     accepted = 0
+    accepted_mask = np.zeros(T, dtype=bool)
     diverged_at = None
 
     def evaluate(t: int) -> None:
@@ -202,11 +204,12 @@ def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed
             idx = batches[t - 1]
             w = w - eta_t * net.grad(y, data.Xtr[idx], data.ytr[idx])
             accepted += 1
+            accepted_mask[t - 1] = True
         if last_use[s] == t:
             del hist[s]
     if diverged_at is None:
         evaluate(T + 1)
-    return {"evals": evals, "accepted": accepted, "diverged_at": diverged_at}
+    return {"evals": evals, "accepted": accepted, "accepted_mask": accepted_mask, "diverged_at": diverged_at}
 
 
 def _score(run: dict[str, Any]) -> float:

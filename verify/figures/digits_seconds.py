@@ -88,7 +88,8 @@ class Plan:
     """One method's schedule up to the budget W: ``time[k-1]`` the arrival time of server step k (<= W, k =
     1..K), ``tasks`` the task of each step (K,) or the B tasks each batch step averages (K, B), ``delays``
     (K,) for a step method (None for a batch method), ``discarded`` the computations ignored or cancelled
-    by time W, ``raw`` the event simulation's schedule it was cut from."""
+    by time W, ``raw`` the event simulation's schedule it was cut from, ``workers`` (K,) the worker that
+    delivered each step of a step method."""
 
     policy: str
     time: np.ndarray
@@ -96,6 +97,7 @@ class Plan:
     delays: np.ndarray | None
     discarded: int
     raw: Any
+    workers: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -139,7 +141,8 @@ def plan(cm: cmodels.ComputeModel, method: str, W: float, *, seed: int = 0, R: i
         T *= 2
     K = int(np.searchsorted(time, W, side="right"))
     dropped = int(np.count_nonzero(raw.dropped_time <= W))
-    return Plan(policy, time[:K].copy(), tasks[:K].copy(), None if d is None else d[:K].copy(), dropped, raw)
+    return Plan(policy, time[:K].copy(), tasks[:K].copy(), None if d is None else d[:K].copy(), dropped, raw,
+                None if d is None else raw.worker[:K].copy())
 
 
 def eval_steps(time: np.ndarray, W: float, E: int) -> list[int]:
@@ -260,7 +263,10 @@ def compute(profile: str = "quick", seed: int = TUNE_SEED, *, ctx: Context | Non
     n, W, throughput), "tune" (every grid point's score), "schedule" (per method at its tuned R / S: steps K by
     W, gradients applied, computations discarded, the applied delays' mean and maximum), "curve" (fleet,
     algorithm, seed, step, wall, train_loss, test_loss, test_acc) and "final" (per fleet and method: the last
-    evaluation's test loss median and test accuracy mean over the seeds)."""
+    evaluation's test loss median and test accuracy mean over the seeds, the accepted fraction and, for a step
+    method, the steps the slower half of the fleet delivered (``slow_steps``) and the fraction of the gradients
+    rejected among those of the faster and of the slower half, ``rejected_fast`` / ``rejected_slow``, means over
+    the seeds; None where the half delivered none)."""
     # one BLAS thread: the network's matrix products are small (1000 x 64 x 32 at most), and OpenBLAS's
     # threads made them 10-30x slower on a busy 2-core machine (measured: 6 ms vs 0.09 ms per product);
     # the results then do not depend on the machine's core count either
@@ -316,7 +322,8 @@ def _compute(profile: str, seed: int, ctx: Context) -> Table:
                          "tau_max": int(d.max()) if d is not None else 0,
                          "R": v.get("R"), "S": v.get("S")})
             at = eval_steps(p.time, W, E)
-            last_loss, last_acc, acc_frac = [], [], []
+            last_loss, last_acc, acc_frac, rej_fast, rej_slow = [], [], [], [], []
+            fast = cm.base_times() <= np.median(cm.base_times())  # the faster half of the fleet
             for s in seeds:
                 run = run_method(m, p, data, s, _rows(data, s, ntasks), set(at), **v)
                 for e in run["evals"]:
@@ -328,8 +335,15 @@ def _compute(profile: str, seed: int, ctx: Context) -> Table:
                 last_loss.append(last["test_loss"] if ok else math.inf)
                 last_acc.append(last["test_acc"] if ok else 0.0)
                 acc_frac.append(run["accepted"] / p.steps)
+                if p.workers is not None and ok:
+                    on_fast = fast[p.workers]
+                    rej = ~run["accepted_mask"]
+                    rej_fast.append(float(rej[on_fast].mean()) if on_fast.any() else math.nan)
+                    rej_slow.append(float(rej[~on_fast].mean()) if (~on_fast).any() else math.nan)
             finals[label][m] = {"test_loss_median": float(np.median(last_loss)), "test_acc_mean": float(np.mean(last_acc)),
-                                "accepted_fraction_mean": float(np.mean(acc_frac)), "steps": p.steps}
+                                "accepted_fraction_mean": float(np.mean(acc_frac)), "steps": p.steps,
+                                "slow_steps": None if p.workers is None else int(np.count_nonzero(~fast[p.workers])),
+                                "rejected_fast": _mean_or_none(rej_fast), "rejected_slow": _mean_or_none(rej_slow)}
             rows.append({"kind": "final", "fleet": label, "algorithm": m, **finals[label][m]})
             ctx.progress(f"{NAME}: {label}: {m} evaluated on seeds {list(seeds)}")
     meta = {
@@ -353,6 +367,12 @@ def _compute(profile: str, seed: int, ctx: Context) -> Table:
     return Table(rows, meta)
 
 
+def _mean_or_none(v: list[float]) -> float | None:
+    """The mean of v, None when v is empty or NaN (a half of the fleet that delivered no step)."""
+    x = float(np.mean(v)) if v else math.nan
+    return x if math.isfinite(x) else None
+
+
 def _name(m: str) -> str:
     return style.NAMES[style_key(m)]
 
@@ -363,10 +383,17 @@ def _sentence(finals: dict[str, Any]) -> str:
         order = sorted(f, key=lambda m: f[m]["test_loss_median"])
         parts.append(f"{label}: " + ", ".join(f"{_name(m)} {f[m]['test_loss_median']:.3g} ({100 * f[m]['test_acc_mean']:.1f}%)"
                                               for m in order))
+    rej = "; ".join(f"{label}: {100 * f['picky']['rejected_fast']:.0f}% of the faster half's, "
+                    f"{100 * f['picky']['rejected_slow']:.0f}% of the slower half's"
+                    for label, f in finals.items()
+                    if None not in (f.get("picky", {}).get("rejected_fast"), f.get("picky", {}).get("rejected_slow")))
+    rm = "; ".join(f"{label}: {f['ringmaster-stops']['slow_steps']} of {f['ringmaster-stops']['steps']}"
+                   for label, f in finals.items() if f.get("ringmaster-stops", {}).get("slow_steps") is not None)
     return ("Figure 8's network on scikit-learn's digits, trained for the same wall-clock time by every method on the "
             "schedule its own policy induces under a 16-worker fleet (tuned step sizes; Picky's rho, Ringmaster's R, "
             "Rennala's S tuned too); final test loss (median) and accuracy (mean over seeds), best first -- "
-            + "; ".join(parts) + ".")
+            + "; ".join(parts) + "." + (f" Picky SGD rejected {rej} gradients" if rej else "")
+            + (f"; Ringmaster ASGD's steps from the slower half: {rm}" if rm else "") + ".")
 
 
 def _fmt_params(v: dict[str, Any]) -> str:
