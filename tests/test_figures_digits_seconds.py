@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from verify import algorithms, figures
+from verify import figures
 from verify.algorithms.rules import RingmasterStops
 from verify.cli import main
 from verify.engine import events_reference as ref
@@ -38,7 +38,7 @@ def test_columns(table):
         "algorithm", "lr", "rho", "R", "S", "val_score", "accepted_fraction",  # tune
         "policy", "steps", "gradients", "discarded", "last_arrival", "tau_avg", "tau_max",  # schedule
         "seed", "step", "wall", "train_loss", "test_loss", "test_acc",  # curve
-        "test_loss_median", "test_acc_mean", "accepted_fraction_mean", "slow_steps", "rejected_fast",
+        "test_loss_median", "test_loss_min", "test_loss_max", "test_acc_mean", "accepted_fraction_mean", "slow_steps", "rejected_fast",
         "rejected_slow"}  # final
     assert {r["kind"] for r in table.rows} == {"fleet", "tune", "schedule", "curve", "final"}
     for fleet in ("sqrt", "two-speed"):
@@ -90,7 +90,7 @@ def _hand_async(times: np.ndarray, upto: float) -> np.ndarray:
 def _arrivals(fleet: str, m: str, R: int | None, S_: int | None, W: float) -> np.ndarray:
     """The arrival time of every server step of method m's schedule (a batch step: its round's end), built
     without verify.engine.events: by hand where the schedule is simple, else by the heapq reference."""
-    spec = dict((label, spec) for label, spec, _ in S.FLEETS)[fleet]
+    spec = {label: spec for label, spec, _ in S.FLEETS}[fleet]
     cm = compute.make(spec)
     tau = cm.base_times()
     if m in ("picky", "delayed-sgd", "delay-adaptive"):
@@ -260,3 +260,12 @@ def test_rejections_by_worker_speed(table):
         K, ns = p["steps"], p["slow_steps"]
         rejected = p["rejected_fast"] * (K - ns) + p["rejected_slow"] * ns
         assert 1 - rejected / K == pytest.approx(p["accepted_fraction_mean"], abs=1e-12)
+
+
+def test_finals_are_the_last_evaluation(table):
+    """The final rows summarise x_{K+1}, the iterate at W (one evaluation seed: median = min = max)."""
+    for r in table.select(kind="final"):
+        (last,) = table.select(kind="curve", fleet=r["fleet"], algorithm=r["algorithm"], step=r["steps"] + 1)
+        assert r["test_loss_median"] == r["test_loss_min"] == r["test_loss_max"] == last["test_loss"]
+        assert r["test_acc_mean"] == last["test_acc"]
+    assert "worst seed" in table.meta["sentence"]

@@ -158,7 +158,7 @@ def make_algorithm(alg: str, lr: float, rho: float | None, seq: delays.DelaySequ
 
 def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed: int, T: int, every: int,
           *, test: bool = True, batches: np.ndarray | None = None,
-          eval_at: "set[int] | None" = None) -> dict[str, Any]:
+          eval_at: set[int] | None = None) -> dict[str, Any]:
     """One asynchronous run of T server steps; the stale minibatch gradient at x_{t-d_t}, accepted and
     scaled by ``alg.decide(||x_t - x_{t-d_t}||, d_t)``. Evaluated (train loss, validation loss, test
     loss and accuracy) at x_t for t = 1, 1 + every, ... (or, given ``eval_at``, for t in it) and at
