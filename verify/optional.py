@@ -21,6 +21,7 @@ EXTRAS: dict[str, str] = {
     "dask": "dask",
     "distributed": "dask",
     "sklearn": "figures",
+    "threadpoolctl": "figures",
     "PEPit": "worstcase",
     "cvxpy": "worstcase",
     "clarabel": "worstcase",

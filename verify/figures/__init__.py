@@ -20,6 +20,7 @@ plotted data), ``NAME.meta.json`` (caption, seeds, fitted values), ``README.md``
  10    seconds-vs-heterogeneity    seconds to eps against the exponent a of tau_i = i^a at fixed n
  11    steps-and-seconds           one run per method in steps and in seconds: winning in one, losing in other
  12    compute-delays              the delays each computation model induces (CCDF), tau_avg, tau_max
+ 13    digits-seconds              figure 8's experiment against seconds, heterogeneous fleet, every method
 =====  ==========================  ===========================================================================
 """
 from __future__ import annotations
@@ -45,6 +46,7 @@ _MODULES: dict[str, str] = {
     "seconds-vs-heterogeneity": "seconds_hetero",
     "steps-and-seconds": "steps_seconds",
     "compute-delays": "compute_delays",
+    "digits-seconds": "digits_seconds",
 }
 NAMES: tuple[str, ...] = tuple(_MODULES)
 

@@ -157,15 +157,20 @@ def make_algorithm(alg: str, lr: float, rho: float | None, seq: delays.DelaySequ
 
 
 def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed: int, T: int, every: int,
-          *, test: bool = True) -> dict[str, Any]:
+          *, test: bool = True, batches: np.ndarray | None = None,
+          eval_at: set[int] | None = None) -> dict[str, Any]:
     """One asynchronous run of T server steps; the stale minibatch gradient at x_{t-d_t}, accepted and
     scaled by ``alg.decide(||x_t - x_{t-d_t}||, d_t)``. Evaluated (train loss, validation loss, test
-    accuracy) at x_t for t = 1, 1 + every, ... and at x_{T+1}. A non-finite iterate stops the run
-    (its later evaluations are NaN)."""
+    loss and accuracy) at x_t for t = 1, 1 + every, ... (or, given ``eval_at``, for t in it) and at
+    x_{T+1}. A non-finite iterate stops the run (its later evaluations are NaN); ``accepted_mask[t-1]``:
+    whether step t's gradient was applied. ``batches``: the
+    training rows of step t's minibatch in row t - 1 (default: drawn from ``default_rng(seed)`` after
+    the network's initialisation)."""
     net = MLP(data.Xtr.shape[1])
     rng = np.random.default_rng(seed)
     w = net.init(rng)
-    batches = rng.integers(0, len(data.ytr), size=(T, BATCH))
+    if batches is None:
+        batches = rng.integers(0, len(data.ytr), size=(T, BATCH))
     d = seq.delays[:T]
     src = np.arange(1, T + 1) - d  # the iterate index (1-based) each step reads
     last_use = np.zeros(T + 2, dtype=np.int64)
@@ -173,16 +178,17 @@ def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed
     hist: dict[int, np.ndarray] = {}
     evals: list[dict[str, Any]] = []
     accepted = 0
+    accepted_mask = np.zeros(T, dtype=bool)
     diverged_at = None
 
     def evaluate(t: int) -> None:
         tl, _ = net.loss_acc(w, data.Xtr, data.ytr)
         vl, _ = net.loss_acc(w, data.Xva, data.yva)
-        _, ta = net.loss_acc(w, data.Xte, data.yte) if test else (math.nan, math.nan)
-        evals.append({"step": t, "train_loss": tl, "val_loss": vl, "test_acc": ta})
+        tel, ta = net.loss_acc(w, data.Xte, data.yte) if test else (math.nan, math.nan)
+        evals.append({"step": t, "train_loss": tl, "val_loss": vl, "test_loss": tel, "test_acc": ta})
 
     for t in range(1, T + 1):
-        if (t - 1) % every == 0:
+        if (t in eval_at) if eval_at is not None else ((t - 1) % every == 0):
             evaluate(t)
             if not math.isfinite(evals[-1]["train_loss"]):
                 diverged_at = t
@@ -198,11 +204,12 @@ def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed
             idx = batches[t - 1]
             w = w - eta_t * net.grad(y, data.Xtr[idx], data.ytr[idx])
             accepted += 1
+            accepted_mask[t - 1] = True
         if last_use[s] == t:
             del hist[s]
     if diverged_at is None:
         evaluate(T + 1)
-    return {"evals": evals, "accepted": accepted, "diverged_at": diverged_at}
+    return {"evals": evals, "accepted": accepted, "accepted_mask": accepted_mask, "diverged_at": diverged_at}
 
 
 def _score(run: dict[str, Any]) -> float:
