@@ -80,7 +80,6 @@ def plot(table: Table):
     a_th = column(th, "a")
     n = table.meta.get("n")
     for ax_ in (ax, axr):
-        ax_.set_yscale("log")
         ax_.set_xlabel(f"heterogeneity a (tau_i = i^a seconds, n = {n}; tau_n/tau_1 = n^a)")
         sec = ax_.secondary_xaxis("top", functions=(lambda x: x, lambda x: x))
         sec.set_xticks(list(a_th))

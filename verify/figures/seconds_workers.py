@@ -68,7 +68,6 @@ def plot(table: Table):
     ax, axr, _, _ = sc.plot_two_panels(fig, table, "n")
     for a in (ax, axr):
         a.set_xscale("log")
-        a.set_yscale("log")
         a.set_xlabel("number of workers n (tau_i = sqrt(i) seconds)")
     ax.set_title("seconds to eps")
     axr.set_title("over T_homog")
