@@ -29,6 +29,17 @@ from :func:`theory.timing.ringmaster_parameters` (unless given; its accept test 
 Dask cannot interrupt a running task: a cancelled computation's worker thread finishes its sleep first,
 so the restarted one may queue behind it; the recorded times include that.
 
+Rennala SGD (``algorithm="rennala"``, :class:`verify.algorithms.batch.Rennala`): rounds. In round k
+every worker is handed x_k; each of the first S arrivals is kept and (unless it is the S-th) its worker
+is handed x_k again; at the S-th arrival the server cancels the Dask futures of the computations still
+in flight (their work discarded, recorded ``cancelled`` at that event) and applies x_{k+1} = x_k -
+gamma (1/S) sum of the S gradients (summed in arrival order, each checked bit for bit as above): the
+server is :func:`verify.algorithms.batch.reference_batch_run` driven by the rounds (its ``rounds``
+hook), exactly :func:`verify.engine.events_reference.rennala`'s semantics. S and gamma from
+:func:`theory.timing.rennala_parameters` (THIRD-PARTY) unless given. The record's ``steps`` are the
+kept arrivals (S per server step, ``position`` in the round, ``issued`` = k); the result's delays are
+the server steps (all 0) at the rounds' ends; :func:`recorded_batch_schedule` gives the rounds.
+
 The server's event clock. Every event (an arrival, and the cancellations and restarts it triggers)
 gets one time on a clock of ticks of :data:`verify.models.compute.TRACE_TICK` = 2^-30 s (the
 perf_counter time since the start, rounded to a tick, and at least one tick after the previous
@@ -72,7 +83,7 @@ from verify.io.specs import parse_spec
 from verify.optional import require
 
 __all__ = ["SPEEDS", "ALGORITHMS", "run", "replay", "AsyncRecord", "worker_gradient", "ringmaster_choice",
-           "simulated_schedule", "schedule_reproduced", "recorded_schedule"]
+           "simulated_schedule", "schedule_reproduced", "recorded_schedule", "recorded_batch_schedule"]
 
 #: speed models: per-worker slowdown factors (mean compute time = base x factor), plus per-task load
 #: jitter (a log-normal multiplier with this sigma; 0 = none)
@@ -89,8 +100,9 @@ SPEEDS: dict[str, dict[str, Param]] = {
 
 
 #: the algorithms of async-run beyond verify.algorithms': name -> the event simulation's policy
-#: (``ringmaster``: stale-drop's rule with Ringmaster's R and step, on the ringmaster-stops schedule)
-ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops"}
+#: (``ringmaster``: stale-drop's rule with Ringmaster's R and step, on the ringmaster-stops schedule;
+#: ``rennala``: Rennala SGD, a batch method, on the rennala schedule)
+ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops", "rennala": "rennala"}
 
 
 def ringmaster_choice(beta: float, sigma: float, eps: float) -> tuple[int, float]:
@@ -169,10 +181,18 @@ class AsyncRecord:
     R: int | None = None
     #: x_1 .. x_{T+1}, the server's iterates (rows)
     iterates: np.ndarray | None = None
+    #: Rennala's S (policy "rennala": ``steps`` are its kept arrivals, S per server step, with ``position``
+    #: in the round; the result's delays are the server steps, all 0, at the rounds' ends)
+    batch: int | None = None
+
+    @property
+    def server_steps(self) -> int:
+        """Server steps run (Rennala: rounds)."""
+        return len(self.result.delays)
 
     def summary(self) -> dict[str, Any]:
         d = self.result.delays.delays
-        return {"steps": len(self.steps), "tau_avg": float(d.mean()) if d.size else 0.0,
+        return {"steps": self.server_steps, "batch": self.batch, "gradients_applied": len(self.steps), "tau_avg": float(d.mean()) if d.size else 0.0,
                 "tau_max": int(d.max()) if d.size else 0, "workers": self.workers, "speeds": self.speeds,
                 "gradient_mismatches": self.gradient_mismatches, "first_hit": self.result.first_hit,
                 "accepted": self.result.accepted, "rejected": self.result.rejected, "policy": self.policy,
@@ -257,27 +277,71 @@ class _Server:
             self._issue(self.pending, xs[t - 1], t)  # the worker that delivered at step t-1 gets x_t
             if self.R is not None:
                 self._stops(t, xs[t - 1])
-        while True:
-            fut = next(self.ac)
-            if fut in self.info:  # (a cancelled future may still come out of as_completed)
-                break
-        arrival = self._clock()
-        slot, task, issued, secs = self.info.pop(fut)
-        g, compute = fut.result()
-        expect = stochastic_gradient(problem, _noise(self.noise_spec), self.sigma, self.seed, task, xs[issued - 1])
-        if not np.array_equal(g, expect):
-            self.mismatches += 1
+        slot, task, issued, _ = self._arrival(problem, xs, t)
         self.task_at[t] = task
-        self.computations[task].update(end_s=arrival, status="applied", t=t, compute_s=compute)
-        who = self.client.who_has([fut]).get(fut.key) or ()
-        self.steps.append({"t": t, "delay": t - issued, "worker": slot, "computed_on": list(who), "task": task,
-                           "issued": issued, "compute_s": compute, "arrival_s": arrival})
+        self.steps[-1] = {"t": t, "delay": t - issued, **self.steps[-1]}
         self.pending = slot
         return t - issued
 
     def task_of(self, t: int) -> int:
         """reference_run's noise key: the task whose gradient is applied at step t."""
         return self.task_at[t]
+
+    def _arrival(self, problem: Any, xs: list, t: int) -> tuple[str, int, int, float]:
+        """The next computation to arrive (not cancelled): its slot, task, issue step and event time;
+        its gradient checked bit for bit against task ``task``'s at x_issued; recorded as applied at
+        server step t."""
+        while True:
+            fut = next(self.ac)
+            if fut in self.info:  # (a cancelled future may still come out of as_completed)
+                break
+        arrival = self._clock()
+        slot, task, issued, _ = self.info.pop(fut)
+        g, compute = fut.result()
+        expect = stochastic_gradient(problem, _noise(self.noise_spec), self.sigma, self.seed, task, xs[issued - 1])
+        if not np.array_equal(g, expect):
+            self.mismatches += 1
+        self.computations[task].update(end_s=arrival, status="applied", t=t, compute_s=compute)
+        who = self.client.who_has([fut]).get(fut.key) or ()
+        self.steps.append({"worker": slot, "computed_on": list(who), "task": task, "issued": issued,
+                           "compute_s": compute, "arrival_s": arrival})
+        return slot, task, issued, arrival
+
+
+class _RennalaServer(_Server):
+    """reference_batch_run's ``rounds`` hook: round k of Rennala SGD on the Dask workers
+    (events_reference.rennala's semantics). Every worker is handed x_k (in worker-index order: the
+    round's first n tasks); each of the first S arrivals is kept and, unless it is the S-th, its worker
+    is handed x_k again; at the S-th arrival the computations still in flight are cancelled (their Dask
+    futures, in worker-index order; recorded ``cancelled`` at that event) and the round's S tasks, in
+    arrival order, go back to the loop, which applies x_{k+1} = x_k - gamma (1/S) sum of their gradients."""
+
+    def __init__(self, *args: Any, S: int, **kw: Any):
+        super().__init__(*args, **kw)
+        self.S = int(S)
+        self.round_time: list[float] = []  # per server step: its S-th arrival (the round's end)
+        self.round_tasks: list[list[int]] = []
+
+    def __call__(self, k: int, xs: list, problem: Any) -> list[int]:
+        self.xs = xs
+        x = xs[k - 1]
+        for w in self.workers:  # the round starts at the last event (the previous round's end; 0 at k = 1)
+            self._issue(w, x, k)
+        kept: list[int] = []
+        while True:
+            slot, task, issued, arrival = self._arrival(problem, xs, k)
+            self.steps[-1].update(t=k, delay=0, position=len(kept))
+            kept.append(task)
+            if len(kept) == self.S:
+                break
+            self._issue(slot, x, k)  # kept; its worker computes at x_k again
+        for _, fut in sorted((self.index[slot], fut) for fut, (slot, _, _, _) in self.info.items()):  # discarded
+            task = self.info.pop(fut)[1]
+            fut.cancel()
+            self.computations[task].update(end_s=self.event, status="cancelled")
+        self.round_time.append(arrival)
+        self.round_tasks.append(kept)
+        return kept
 
     def close(self) -> dict[str, Any]:
         for fut in list(self.info):
@@ -310,6 +374,12 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     overrides = dict(overrides or {})
     R = None
     policy = ALGORITHMS.get(algorithm, "async")
+    if "S" in overrides and algorithm != "rennala":
+        raise ValueError(f"parameter 'S' (--batch, = {overrides['S']!r}) only applies to algorithm 'rennala'; got "
+                         f"algorithm {algorithm!r}")
+    if algorithm == "rennala":
+        return _run_rennala(problem, prob, noise_model, dim, workers, speeds, steps, eps, sigma, seed, base_seconds,
+                            client, overrides, tau_max)
     if algorithm == "ringmaster":
         bad = sorted(set(overrides) - {"R", "eta"})
         if bad:
@@ -357,14 +427,71 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
                        server.mismatches, server.computations, policy, R, xs)
 
 
-def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: DelaySequence | None = None,
+def _run_rennala(problem: str, prob: Any, noise_model: Any, dim: int, workers: int, speeds: str, steps: int,
+                 eps: float, sigma: float, seed: int, base_seconds: float, client: Any, overrides: dict[str, Any],
+                 tau_max: float | None) -> AsyncRecord:
+    """``run(algorithm="rennala")``: Rennala SGD's rounds on the workers (:class:`_RennalaServer`) driving
+    :func:`verify.algorithms.batch.reference_batch_run`; S and gamma from
+    :func:`theory.timing.rennala_parameters` unless ``overrides`` gives ``S`` or ``eta``."""
+    Client = require("distributed", "picky async-run").Client
+
+    from verify.algorithms import batch
+    from verify.runtime.executors import local_cluster
+
+    bad = sorted(set(overrides) - {"S", "eta"})
+    if bad:
+        raise ValueError(f"parameter {bad[0]!r} does not apply to algorithm 'rennala' (it takes S (--batch) and eta)")
+    if tau_max is not None:
+        raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm 'rennala' (every gradient it applies has "
+                         "delay 0)")
+    alg = batch.resolve_batch("rennala", beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, n=workers,
+                              gamma=overrides.get("eta"), S=overrides.get("S"))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
+    factors, jitter, sp = speed_factors(speeds, workers, rng)
+    cluster = None
+    own = client is None
+    if own:
+        cluster = local_cluster(workers)
+        client = Client(cluster)
+    try:
+        server = _RennalaServer(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma,
+                                seed, S=alg.S)
+        res = batch.reference_batch_run(prob, None, alg, seed=seed, T=steps, noise=noise_model, rounds=server)
+        info = server.close()
+    finally:
+        if own:
+            client.close()
+            cluster.close()
+    sched = batch.BatchSchedule(server.round_time, server.round_tasks, "rennala")
+    trace = sched.sequence("async-run", {"workers": workers, "speeds": speeds}, None)
+    res = replace(res, delays=trace, engine="async-run")
+    xs = np.array(server.xs) if server.xs is not None else None
+    return AsyncRecord(res, server.steps, info, {**sp, "factors": factors.tolist(), "base_seconds": base_seconds},
+                       server.mismatches, server.computations, "rennala", None, xs, alg.S)
+
+
+def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: Any = None,
            trace_every: int | None = None) -> RunResult:
     """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
     trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``. ``delays``:
     another sequence instead of the recorded one (e.g. the event simulation's,
-    :func:`simulated_schedule`)."""
+    :func:`simulated_schedule`). Rennala: the batch loop (:func:`verify.algorithms.batch.reference_batch_run`,
+    or :func:`verify.engine.batch.run_batch_lane`) on the recorded rounds (:func:`recorded_batch_schedule`),
+    or on ``delays``, a :class:`~verify.algorithms.batch.BatchSchedule`."""
     r = rec.result
     prob = problems.make(problem, dim)
+    if engine not in ("reference", "numba"):
+        raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
+    if rec.policy == "rennala":
+        from verify.algorithms import batch
+
+        sched = recorded_batch_schedule(rec) if delays is None else delays
+        if engine == "numba":
+            from verify.engine.batch import run_batch_lane as loop
+        else:
+            loop = batch.reference_batch_run
+        return loop(prob, sched, batch.batch_from_dict(r.config), seed=r.seed, noise=make_noise(r.noise["spec"]),
+                    trace_every=trace_every)
     alg = algorithms.from_dict(r.config)  # the run's rule object and parameters, as recorded
     noise = make_noise(r.noise["spec"])
     seq = r.delays if delays is None else delays
@@ -372,8 +499,6 @@ def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", 
         from verify.engine import run_batch
 
         return run_batch(prob, seq, alg, [r.seed], noise=noise, trace_every=trace_every)[0]
-    if engine != "reference":
-        raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
     return algorithms.reference_run(prob, seq, alg, seed=r.seed, T=len(seq), noise=noise, trace_every=trace_every)
 
 
@@ -384,7 +509,7 @@ def simulated_schedule(rec: AsyncRecord) -> Any:
     from verify.models import compute
 
     cm = compute.trace_model({"computations": rec.computations}, "the run's computations")
-    return events.simulate(cm, len(rec.steps), policy=rec.policy, R=rec.R)
+    return events.simulate(cm, rec.server_steps, policy=rec.policy, R=rec.R, B=rec.batch)
 
 
 def recorded_schedule(rec: AsyncRecord) -> Any:
@@ -404,6 +529,19 @@ def recorded_schedule(rec: AsyncRecord) -> Any:
                     np.array([c["task"] for c in cancelled], dtype=np.int64),
                     np.array([c["worker_index"] for c in cancelled], dtype=np.int64),
                     np.array([c["end_s"] for c in cancelled], dtype=np.float64), len(rec.computations))
+
+
+def recorded_batch_schedule(rec: AsyncRecord) -> Any:
+    """A Rennala run's rounds as a :class:`~verify.algorithms.batch.BatchSchedule`: per server step its
+    end (the S-th arrival) and its S tasks in arrival order (its kept arrivals, S per step, in order)."""
+    from verify.algorithms.batch import BatchSchedule
+
+    if rec.policy != "rennala":
+        raise ValueError(f"recorded_batch_schedule needs a Rennala run; got policy {rec.policy!r}")
+    S, st = int(rec.batch), rec.steps
+    K = len(st) // S
+    return BatchSchedule(np.array([st[k * S + S - 1]["arrival_s"] for k in range(K)], dtype=np.float64),
+                         np.array([s["task"] for s in st[: K * S]], dtype=np.int64).reshape(K, S), "rennala")
 
 
 def schedule_reproduced(rec: AsyncRecord) -> bool:
