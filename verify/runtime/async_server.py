@@ -440,7 +440,8 @@ def _run_rennala(problem: str, prob: Any, noise_model: Any, dim: int, workers: i
 
     bad = sorted(set(overrides) - {"S", "eta"})
     if bad:
-        raise ValueError(f"parameter {bad[0]!r} does not apply to algorithm 'rennala' (it takes S (--batch) and eta)")
+        raise ValueError(f"parameter {bad[0]!r} (= {overrides[bad[0]]!r}) does not apply to algorithm 'rennala' (it takes "
+                         "S (--batch) and eta)")
     if tau_max is not None:
         raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm 'rennala' (every gradient it applies has "
                          "delay 0)")
