@@ -308,6 +308,15 @@ class _Server:
         return slot, task, issued, arrival
 
 
+    def close(self) -> dict[str, Any]:
+        for fut in list(self.info):
+            fut.cancel()
+            self.computations[self.info[fut][1]].update(end_s=self.event, status="unfinished")
+        now = set(self.client.scheduler_info()["workers"])
+        return {"requested": self.workers, "at_end": sorted(now), "lost": sorted(set(self.workers) - now),
+                "restarted_or_new": sorted(now - set(self.workers)), "tasks": self.tasks}
+
+
 class _RennalaServer(_Server):
     """reference_batch_run's ``rounds`` hook: round k of Rennala SGD on the Dask workers
     (events_reference.rennala's semantics). Every worker is handed x_k (in worker-index order: the
@@ -335,21 +344,13 @@ class _RennalaServer(_Server):
             if len(kept) == self.S:
                 break
             self._issue(slot, x, k)  # kept; its worker computes at x_k again
-        for _, fut in sorted((self.index[slot], fut) for fut, (slot, _, _, _) in self.info.items()):  # discarded
+        for fut in sorted(self.info, key=lambda f: self.index[self.info[f][0]]):  # discarded, in worker-index order
             task = self.info.pop(fut)[1]
             fut.cancel()
             self.computations[task].update(end_s=self.event, status="cancelled")
         self.round_time.append(arrival)
         self.round_tasks.append(kept)
         return kept
-
-    def close(self) -> dict[str, Any]:
-        for fut in list(self.info):
-            fut.cancel()
-            self.computations[self.info[fut][1]].update(end_s=self.event, status="unfinished")
-        now = set(self.client.scheduler_info()["workers"])
-        return {"requested": self.workers, "at_end": sorted(now), "lost": sorted(set(self.workers) - now),
-                "restarted_or_new": sorted(now - set(self.workers)), "tasks": self.tasks}
 
 
 def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps: int, *, eps: float,
