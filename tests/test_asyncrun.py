@@ -331,8 +331,8 @@ def test_cli_ringmaster_saves_every_computation_and_replays(tmp_path, capsys):
 
 # --- issue 24, "Real runs": Rennala SGD (rounds; the work in flight at the S-th arrival discarded) --------------
 def _rennala_iterates(prob, rec, tasks):
-    """The oracle: Rennala's step written out (x_{k+1} = x_k - gamma (1/S) sum_b (grad f(x_k) + sigma z_{task_{k,b}}),
-    summed in arrival order), x_1 .. x_{K+1}, on the rounds' tasks ``tasks`` (K, S)."""
+    """The oracle: a batch step written out (x_{k+1} = x_k - gamma (1/B) sum_b (grad f(x_k) + sigma z_{task_{k,b}}),
+    summed in the order of ``tasks``' rows), x_1 .. x_{K+1}, on the rounds' tasks ``tasks`` (K, B); B = S or m."""
     cfg, noise = rec.result.config, make_noise(rec.result.noise["spec"])
     x = np.array(prob.x1, dtype=float)
     xs = [x]
@@ -341,7 +341,7 @@ def _rennala_iterates(prob, rec, tasks):
         g = np.zeros_like(x)
         for j in row:
             g = g + (gx + cfg["sigma"] * noise.task_rows(rec.result.seed, [int(j)], x.size)[0])
-        x = x - cfg["gamma"] * (g / cfg["S"])
+        x = x - cfg["gamma"] * (g / (cfg["S"] if cfg["algorithm"] == "rennala" else cfg["m"]))
         xs.append(x)
     return np.array(xs)
 
@@ -463,3 +463,48 @@ def test_cli_rennala_saves_its_rounds_and_replays(tmp_path, capsys):
         assert main(["async-run", *argv, "--steps", "5", "--eps", "0.25"]) == 2
         err = capsys.readouterr().err
         assert msg in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("speeds, m, gamma", [
+    ("lognormal", None, 0.1875),  # m = n = 3: gamma = min(1/beta, eps^2 m/(2 beta sigma^2)) = min(1/2, 3/16)
+    ("straggler:factor=3", 2, 0.125),  # the two fast workers (the straggler, the cluster's first, is left out)
+])
+def test_minibatch_the_trace_model_replays_the_real_rounds_and_iterates(client, tmp_path, speeds, m, gamma):
+    from verify.algorithms.batch import BatchSchedule, Minibatch, reference_batch_run
+    from verify.engine import events
+    from verify.engine.batch import run_batch_lane
+    from verify.models import compute, problems
+
+    T = 25
+    rec = asyncrun.run("minibatch", "logsum", 5, 3, speeds, T, eps=0.25, sigma=0.5, seed=6, client=client,
+                       overrides=None if m is None else {"m": m})
+    m = m or 3
+    cfg = rec.result.config
+    assert cfg["algorithm"] == "minibatch" and cfg["m"] == m and cfg["gamma"] == gamma and rec.batch == m
+    assert rec.policy == "minibatch" and rec.gradient_mismatches == 0 and rec.server_steps == T
+    used = rec.workers["used"]
+    assert used == (rec.workers["requested"] if m == 3 else rec.workers["requested"][1:])
+    comps = rec.computations
+    assert [c["task"] for c in comps] == list(range(T * m)) and {c["status"] for c in comps} == {"applied"}
+    assert [s["t"] for s in rec.steps] == [k for k in range(1, T + 1) for _ in range(m)]
+    assert all(s["issued"] == s["t"] and s["worker"] in used for s in rec.steps)
+    for k in range(T):  # round k + 1: the m workers in index order, tasks km .. km + m - 1, summed in that order
+        assert [c["worker_index"] for c in comps[k * m:(k + 1) * m]] == list(range(m))
+        assert sorted(s["position"] for s in rec.steps[k * m:(k + 1) * m]) == list(range(m))
+    (tmp_path / "async.json").write_text(json.dumps({"steps_detail": rec.steps, "computations": comps}))
+    cm = compute.make(f"trace:path={tmp_path}")
+    assert cm.n == m
+    sched = events.simulate(cm, T, policy="minibatch")
+    real = asyncrun.recorded_schedule(rec)
+    assert np.array_equal(sched.time.view(np.int64), real.time.view(np.int64)) and sched.equal(real)
+    assert sched.task.tolist() == [k * m for k in range(T)] and asyncrun.schedule_reproduced(rec)
+    assert events_reference.minibatch(cm, T, np.ones(T * m)).equal(sched)
+    rounds = BatchSchedule.from_events(sched, "minibatch", m)
+    mine = asyncrun.recorded_batch_schedule(rec)
+    assert np.array_equal(rounds.tasks, mine.tasks) and np.array_equal(rounds.time, mine.time)
+    prob = problems.make("logsum", 5)
+    assert np.array_equal(_rennala_iterates(prob, rec, rounds.tasks), rec.iterates)
+    alg = Minibatch(eps=0.25, sigma=0.5, beta=2.0, gamma=gamma, m=m)
+    for loop in (reference_batch_run, run_batch_lane):
+        rep = loop(prob, rounds, alg, seed=6, noise=make_noise("gaussian"))
+        assert _same(rep, rec.result) and rep.final_f == rec.result.final_f

@@ -7,12 +7,14 @@
 reaches R and restarts its worker at the current iterate; R and the step from theory.timing's
 ringmaster_parameters unless ``--R``/``--eta``). ``--algorithm rennala``: Rennala SGD (rounds: every
 worker computes at x_k, the first S arrivals are averaged into one step, the work still in flight is
-cancelled; S and the step from theory.timing's rennala_parameters unless ``--batch``/``--eta``). Prints the realised tau_avg and tau_max, the run's
+cancelled; S and the step from theory.timing's rennala_parameters unless ``--batch``/``--eta``).
+``--algorithm minibatch``: minibatch SGD in rounds over the m fastest workers (``--batch m``, default
+all), one gradient each, averaged (step from theory.timing's minibatch_parameters unless ``--eta``). Prints the realised tau_avg and tau_max, the run's
 outcome and whether replaying it in the simulator reproduces it exactly (exit 1 if not): the recorded
 trace through the reference loop, and the recorded compute times through the event simulation (the
 ``trace`` computation model): the same schedule (arrival times, workers, tasks, delays, cancellations).
-Rennala: the recorded rounds through the batch loop, and the compute times through the event
-simulation's ``rennala`` policy.
+Rennala, minibatch: the recorded rounds through the batch loop, and the compute times through the event
+simulation's ``rennala`` / ``minibatch`` policy.
 ``--save DIR`` writes the run (verify.io.runstore's layout, atomically) plus ``async.json`` (format 2:
 per step: worker, task, issue step, compute time, arrival time; ``computations``: every computation
 started, cancelled ones too, with its start and end on the server's event clock; workers lost or
@@ -38,8 +40,8 @@ def add_parser(sub: Any) -> None:
     a = sub.add_parser("async-run", help="a real asynchronous parameter server on Dask workers (replayable trace)",
                        description=__doc__.split("\n\n", 1)[0])
     a.add_argument("--algorithm", required=True, choices=catalog()["async_algorithms"],
-                   help="picky, delayed-sgd, delay-adaptive, sgd, ringmaster (Ringmaster ASGD with stops) or rennala "
-                        "(Rennala SGD: rounds, work in flight discarded)")
+                   help="picky, delayed-sgd, delay-adaptive, sgd, ringmaster (Ringmaster ASGD with stops), rennala "
+                        "(Rennala SGD: rounds, work in flight discarded) or minibatch (rounds over m workers)")
     a.add_argument("--problem", default="logsum", metavar="P[:k=v]")
     a.add_argument("--dim", type=dim_int, default=10, metavar="D")
     a.add_argument("--workers", type=positive_int, default=4, metavar="N", help="Dask worker processes (default 4)")
@@ -56,7 +58,8 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--R", type=positive_int, default=None, metavar="N",
                    help="ringmaster: the delay threshold (default: theory.timing's ringmaster_parameters)")
     a.add_argument("--batch", type=positive_int, default=None, metavar="S",
-                   help="rennala: gradients averaged per step (default: theory.timing's rennala_parameters)")
+                   help="rennala: gradients averaged per step (default: theory.timing's rennala_parameters); "
+                        "minibatch: workers per round m (the m fastest; default all)")
     a.add_argument("--tau-max", type=positive_float, default=None, metavar="X",
                    help="a bound on the delays known in advance (for defaults that need tau_max)")
     a.add_argument("--base-seconds", type=positive_float, default=0.002, metavar="X",
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     check("distributed", "picky async-run")  # before any work (the Dask workers are the point)
     out = OutputDir(args.save, force=args.force, flag="--save") if args.save else None
-    overrides = {k: v for k, v in (("eta", args.eta), ("rho", args.rho), ("R", args.R), ("S", args.batch))
+    batch_key = "m" if args.algorithm == "minibatch" else "S"  # --batch: minibatch's m, else Rennala's S
+    overrides = {k: v for k, v in (("eta", args.eta), ("rho", args.rho), ("R", args.R), (batch_key, args.batch))
                  if v is not None}
     try:
         from verify.runtime import async_server as asyncrun
@@ -92,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if out is not None:
             runstore.write(out, [rec.result], {"schema": SCHEMA, "command": args.argv, "environment": environment()})
             out.write_json("async.json", {**summary, "steps_detail": rec.steps, "computations": rec.computations})
-            if rec.policy == "rennala":  # its rounds (BatchSchedule.from_trace_dict reads them)
+            if rec.policy in ("rennala", "minibatch"):  # its rounds (BatchSchedule.from_trace_dict reads them)
                 trace = asyncrun.recorded_batch_schedule(rec).trace_dict("async-run", dict(rec.result.delays.params), None)
             else:
                 trace = rec.result.delays.to_json_dict()  # --delays replay:path=...
@@ -108,9 +112,11 @@ def run(args: argparse.Namespace) -> int:
         s = summary
         print(f"picky async-run  {args.algorithm} on {args.problem} (dim {args.dim}), {args.workers} Dask workers, "
               f"speeds {args.speeds}: {s['steps']} server steps")
-        if rec.policy == "rennala":
-            print(f"  rounds of S = {s['batch']} kept arrivals ({s['gradients_applied']} gradients averaged, all "
-                  f"computed at the round's iterate); first hit {s['first_hit'] or '-'}")
+        if rec.policy in ("rennala", "minibatch"):
+            what = (f"S = {s['batch']} kept arrivals" if rec.policy == "rennala" else
+                    f"one gradient from each of m = {s['batch']} workers")
+            print(f"  rounds of {what} ({s['gradients_applied']} gradients averaged, all computed at the round's "
+                  f"iterate); first hit {s['first_hit'] or '-'}")
         else:
             print(f"  realised delays: tau_avg = {fmt(s['tau_avg'], 4)}, tau_max = {s['tau_max']}; "
                   f"accepted {s['accepted']}, rejected {s['rejected']}; first hit {s['first_hit'] or '-'}")
@@ -119,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
               f"gradients checked against the snapshot: {s['gradient_mismatches']} mismatches")
         print(f"  replay of the trace in the simulator: {'reproduced exactly' if same else 'DIFFERS'}")
         print(f"  its compute times (trace model) through the event simulation ({rec.policy}"
-              f"{'' if rec.R is None else f', R = {rec.R}'}{'' if rec.batch is None else f', B = {rec.batch}'}): {'the same schedule' if schedule else 'DIFFERS'}; "
+              f"{'' if rec.R is None else f', R = {rec.R}'}{'' if rec.batch is None else f', B = {rec.batch}'}): "
+              f"{'the same schedule' if schedule else 'DIFFERS'}; "
               f"{s['cancelled']} of {s['computations_started']} computations cancelled")
     return 0 if same and schedule and not rec.gradient_mismatches else 1

@@ -101,8 +101,8 @@ SPEEDS: dict[str, dict[str, Param]] = {
 
 #: the algorithms of async-run beyond verify.algorithms': name -> the event simulation's policy
 #: (``ringmaster``: stale-drop's rule with Ringmaster's R and step, on the ringmaster-stops schedule;
-#: ``rennala``: Rennala SGD, a batch method, on the rennala schedule)
-ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops", "rennala": "rennala"}
+#: ``rennala``, ``minibatch``: the batch methods of verify.algorithms.batch on their schedules)
+ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops", "rennala": "rennala", "minibatch": "minibatch"}
 
 
 def ringmaster_choice(beta: float, sigma: float, eps: float) -> tuple[int, float]:
@@ -221,6 +221,7 @@ class _Server:
         if len(self.workers) < len(factors):
             raise ValueError(f"--workers: the cluster has {len(self.workers)} workers, fewer than {len(factors)}")
         self.workers = self.workers[: len(factors)]
+        self.requested = list(self.workers)  # the cluster's workers for this run (minibatch may use fewer)
         self.index = {w: i for i, w in enumerate(self.workers)}
         self.factor = dict(zip(self.workers, factors))
         self.jitter, self.base, self.rng = jitter, base, rng
@@ -313,8 +314,9 @@ class _Server:
             fut.cancel()
             self.computations[self.info[fut][1]].update(end_s=self.event, status="unfinished")
         now = set(self.client.scheduler_info()["workers"])
-        return {"requested": self.workers, "at_end": sorted(now), "lost": sorted(set(self.workers) - now),
-                "restarted_or_new": sorted(now - set(self.workers)), "tasks": self.tasks}
+        return {"requested": self.requested, "used": self.workers, "at_end": sorted(now),
+                "lost": sorted(set(self.requested) - now), "restarted_or_new": sorted(now - set(self.requested)),
+                "tasks": self.tasks}
 
 
 class _RennalaServer(_Server):
@@ -353,6 +355,40 @@ class _RennalaServer(_Server):
         return kept
 
 
+class _MinibatchServer(_Server):
+    """reference_batch_run's ``rounds`` hook for minibatch SGD (events_reference.minibatch's semantics):
+    round k hands x_k to each of the m workers used (the m fastest by speed factor, ties by index; all
+    n by default), in worker-index order (the round's m consecutive tasks), and waits for all m; the
+    round ends at the last arrival and its m gradients are summed in task order (worker-index order).
+    Only the workers used are the run's workers (``worker_index`` counts among them)."""
+
+    def __init__(self, *args: Any, m: int, **kw: Any):
+        super().__init__(*args, **kw)
+        use = sorted(sorted(range(len(self.workers)), key=lambda i: (float(self.factor[self.workers[i]]), i))[:m])
+        self.workers = [self.workers[i] for i in use]
+        self.index = {w: i for i, w in enumerate(self.workers)}
+        self.seen = set(self.workers)
+        self.round_time: list[float] = []
+        self.round_tasks: list[list[int]] = []
+
+    def __call__(self, k: int, xs: list, problem: Any) -> list[int]:
+        self.xs = xs
+        first = self.tasks
+        for w in self.workers:
+            self._issue(w, xs[k - 1], k)
+        for _ in self.workers:
+            slot, task, issued, arrival = self._arrival(problem, xs, k)
+            self.steps[-1].update(t=k, delay=0, position=task - first)
+        tasks = list(range(first, self.tasks))
+        self.round_time.append(arrival)
+        self.round_tasks.append(tasks)
+        return tasks
+
+
+#: the batch methods of async-run: name -> (server class, its batch parameter)
+_BATCH_SERVERS: dict[str, tuple[type, str]] = {"rennala": (_RennalaServer, "S"), "minibatch": (_MinibatchServer, "m")}
+
+
 def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps: int, *, eps: float,
         sigma: float = 0.0, seed: int = 0, base_seconds: float = 0.002, client: Any = None,
         overrides: dict[str, Any] | None = None, tau_max: float | None = None, noise: str = "gaussian") -> AsyncRecord:
@@ -375,12 +411,13 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     overrides = dict(overrides or {})
     R = None
     policy = ALGORITHMS.get(algorithm, "async")
-    if "S" in overrides and algorithm != "rennala":
-        raise ValueError(f"parameter 'S' (--batch, = {overrides['S']!r}) only applies to algorithm 'rennala'; got "
-                         f"algorithm {algorithm!r}")
-    if algorithm == "rennala":
-        return _run_rennala(problem, prob, noise_model, dim, workers, speeds, steps, eps, sigma, seed, base_seconds,
-                            client, overrides, tau_max)
+    for key, owner in (("S", "rennala"), ("m", "minibatch")):
+        if key in overrides and algorithm != owner:
+            raise ValueError(f"parameter {key!r} (--batch, = {overrides[key]!r}) only applies to algorithm {owner!r}; got "
+                             f"algorithm {algorithm!r}")
+    if algorithm in _BATCH_SERVERS:
+        return _run_batch(algorithm, problem, prob, noise_model, dim, workers, speeds, steps, eps, sigma, seed,
+                          base_seconds, client, overrides, tau_max)
     if algorithm == "ringmaster":
         bad = sorted(set(overrides) - {"R", "eta"})
         if bad:
@@ -428,26 +465,29 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
                        server.mismatches, server.computations, policy, R, xs)
 
 
-def _run_rennala(problem: str, prob: Any, noise_model: Any, dim: int, workers: int, speeds: str, steps: int,
-                 eps: float, sigma: float, seed: int, base_seconds: float, client: Any, overrides: dict[str, Any],
-                 tau_max: float | None) -> AsyncRecord:
-    """``run(algorithm="rennala")``: Rennala SGD's rounds on the workers (:class:`_RennalaServer`) driving
-    :func:`verify.algorithms.batch.reference_batch_run`; S and gamma from
-    :func:`theory.timing.rennala_parameters` unless ``overrides`` gives ``S`` or ``eta``."""
+def _run_batch(algorithm: str, problem: str, prob: Any, noise_model: Any, dim: int, workers: int, speeds: str,
+               steps: int, eps: float, sigma: float, seed: int, base_seconds: float, client: Any,
+               overrides: dict[str, Any], tau_max: float | None) -> AsyncRecord:
+    """``run(algorithm="rennala" | "minibatch")``: the method's rounds on the workers
+    (:class:`_RennalaServer`, :class:`_MinibatchServer`) driving
+    :func:`verify.algorithms.batch.reference_batch_run`; Rennala's S and gamma from
+    :func:`theory.timing.rennala_parameters` unless ``overrides`` gives ``S`` or ``eta``; minibatch's m =
+    all workers unless ``m``, gamma from :func:`theory.timing.minibatch_parameters` unless ``eta``."""
     Client = require("distributed", "picky async-run").Client
 
     from verify.algorithms import batch
     from verify.runtime.executors import local_cluster
 
-    bad = sorted(set(overrides) - {"S", "eta"})
+    server_cls, key = _BATCH_SERVERS[algorithm]
+    bad = sorted(set(overrides) - {key, "eta"})
     if bad:
-        raise ValueError(f"parameter {bad[0]!r} (= {overrides[bad[0]]!r}) does not apply to algorithm 'rennala' (it takes "
-                         "S (--batch) and eta)")
+        raise ValueError(f"parameter {bad[0]!r} (= {overrides[bad[0]]!r}) does not apply to algorithm {algorithm!r} (it "
+                         f"takes {key} (--batch) and eta)")
     if tau_max is not None:
-        raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm 'rennala' (every gradient it applies has "
-                         "delay 0)")
-    alg = batch.resolve_batch("rennala", beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, n=workers,
-                              gamma=overrides.get("eta"), S=overrides.get("S"))
+        raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm {algorithm!r} (every gradient it applies "
+                         "has delay 0)")
+    alg = batch.resolve_batch(algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, n=workers,
+                              gamma=overrides.get("eta"), **{key: overrides.get(key)})
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
     factors, jitter, sp = speed_factors(speeds, workers, rng)
     cluster = None
@@ -456,20 +496,20 @@ def _run_rennala(problem: str, prob: Any, noise_model: Any, dim: int, workers: i
         cluster = local_cluster(workers)
         client = Client(cluster)
     try:
-        server = _RennalaServer(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma,
-                                seed, S=alg.S)
+        server = server_cls(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed,
+                            **{key: alg.batch})
         res = batch.reference_batch_run(prob, None, alg, seed=seed, T=steps, noise=noise_model, rounds=server)
         info = server.close()
     finally:
         if own:
             client.close()
             cluster.close()
-    sched = batch.BatchSchedule(server.round_time, server.round_tasks, "rennala")
+    sched = batch.BatchSchedule(server.round_time, server.round_tasks, algorithm)
     trace = sched.sequence("async-run", {"workers": workers, "speeds": speeds}, None)
     res = replace(res, delays=trace, engine="async-run")
     xs = np.array(server.xs) if server.xs is not None else None
     return AsyncRecord(res, server.steps, info, {**sp, "factors": factors.tolist(), "base_seconds": base_seconds},
-                       server.mismatches, server.computations, "rennala", None, xs, alg.S)
+                       server.mismatches, server.computations, algorithm, None, xs, alg.batch)
 
 
 def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: Any = None,
@@ -477,14 +517,14 @@ def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", 
     """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
     trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``. ``delays``:
     another sequence instead of the recorded one (e.g. the event simulation's,
-    :func:`simulated_schedule`). Rennala: the batch loop (:func:`verify.algorithms.batch.reference_batch_run`,
+    :func:`simulated_schedule`). Rennala and minibatch: the batch loop (:func:`verify.algorithms.batch.reference_batch_run`,
     or :func:`verify.engine.batch.run_batch_lane`) on the recorded rounds (:func:`recorded_batch_schedule`),
     or on ``delays``, a :class:`~verify.algorithms.batch.BatchSchedule`."""
     r = rec.result
     prob = problems.make(problem, dim)
     if engine not in ("reference", "numba"):
         raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
-    if rec.policy == "rennala":
+    if rec.policy in _BATCH_SERVERS:
         from verify.algorithms import batch
 
         sched = recorded_batch_schedule(rec) if delays is None else delays
@@ -511,16 +551,24 @@ def simulated_schedule(rec: AsyncRecord) -> Any:
     from verify.models import compute
 
     cm = compute.trace_model({"computations": rec.computations}, "the run's computations")
-    return events.simulate(cm, rec.server_steps, policy=rec.policy, R=rec.R, B=rec.batch)
+    # (minibatch: the trace model holds exactly the m workers the run used, so policy minibatch with all of them)
+    return events.simulate(cm, rec.server_steps, policy=rec.policy, R=rec.R,
+                           B=rec.batch if rec.policy == "rennala" else None)
 
 
 def recorded_schedule(rec: AsyncRecord) -> Any:
     """The run's own schedule as a :class:`~verify.engine.events_reference.Schedule`: per step its
     arrival time (event clock), worker index, task and issue step; the cancelled computations
-    (task, worker index, cancel time) in the order the server cancelled them; the number started."""
+    (task, worker index, cancel time) in the order the server cancelled them; the number started.
+    Minibatch: per round (as the event simulation records it) its end, the worker that arrived last,
+    the round's first task and k."""
     from verify.engine.events_reference import Schedule
 
     st = rec.steps
+    if rec.policy == "minibatch":
+        m = int(rec.batch)
+        last = [max(st[k * m:(k + 1) * m], key=lambda s: s["arrival_s"]) for k in range(len(st) // m)]
+        st = [dict(s, task=min(r["task"] for r in st[k * m:(k + 1) * m])) for k, s in enumerate(last)]
     cancelled = [c for c in sorted(rec.computations, key=lambda c: (c["end_s"], c["worker_index"]))
                  if c["status"] == "cancelled"]
     index = {c["worker"]: c["worker_index"] for c in rec.computations}
@@ -534,16 +582,18 @@ def recorded_schedule(rec: AsyncRecord) -> Any:
 
 
 def recorded_batch_schedule(rec: AsyncRecord) -> Any:
-    """A Rennala run's rounds as a :class:`~verify.algorithms.batch.BatchSchedule`: per server step its
-    end (the S-th arrival) and its S tasks in arrival order (its kept arrivals, S per step, in order)."""
+    """A batch run's rounds as a :class:`~verify.algorithms.batch.BatchSchedule`: per server step its
+    end (its last kept arrival) and its B tasks in the order they are summed: Rennala's S kept arrivals
+    in arrival order, minibatch's m in task (worker-index) order."""
     from verify.algorithms.batch import BatchSchedule
 
-    if rec.policy != "rennala":
-        raise ValueError(f"recorded_batch_schedule needs a Rennala run; got policy {rec.policy!r}")
-    S, st = int(rec.batch), rec.steps
-    K = len(st) // S
-    return BatchSchedule(np.array([st[k * S + S - 1]["arrival_s"] for k in range(K)], dtype=np.float64),
-                         np.array([s["task"] for s in st[: K * S]], dtype=np.int64).reshape(K, S), "rennala")
+    if rec.policy not in _BATCH_SERVERS:
+        raise ValueError(f"recorded_batch_schedule needs a Rennala or minibatch run; got policy {rec.policy!r}")
+    B, st = int(rec.batch), rec.steps
+    K = len(st) // B
+    tasks = np.array([s["task"] for s in st[: K * B]], dtype=np.int64).reshape(K, B)
+    return BatchSchedule(np.array([st[k * B + B - 1]["arrival_s"] for k in range(K)], dtype=np.float64),
+                         tasks if rec.policy == "rennala" else np.sort(tasks, axis=1), rec.policy)
 
 
 def schedule_reproduced(rec: AsyncRecord) -> bool:
