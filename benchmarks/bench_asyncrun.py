@@ -1,7 +1,7 @@
 """Server steps per second of ``picky async-run`` for N = 2, 4, 8 Dask workers, and the realised delays.
 
     python benchmarks/bench_asyncrun.py [--steps 400] [--base-seconds 0.002] [--workers 2 4 8] [--speeds M ...]
-                                        [--algorithm picky|ringmaster|rennala] [--R N] [--batch S]
+                                        [--algorithm picky|ringmaster|rennala|minibatch] [--R N] [--batch S]
 
 Each run: picky on logsum R^10, sigma = 0.5 (each worker draws its task's noise), each speed model
 (the fastest worker's compute time is the base; default: uniform, lognormal, pareto, a 20x straggler),
@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--base-seconds", type=float, default=0.002)
     ap.add_argument("--speeds", nargs="+", default=["uniform", "lognormal:s=1", "pareto:alpha=1.5", "straggler:factor=20"])
     ap.add_argument("--workers", type=int, nargs="+", default=[2, 4, 8])
-    ap.add_argument("--algorithm", default="picky", choices=["picky", "ringmaster", "rennala"])
+    ap.add_argument("--algorithm", default="picky", choices=["picky", "ringmaster", "rennala", "minibatch"])
     ap.add_argument("--R", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None)
     args = ap.parse_args()
@@ -53,7 +53,8 @@ def _one(speeds: str, n: int, args) -> None:
         t0 = time.perf_counter()
         rec = asyncrun.run(args.algorithm, "logsum", 10, n, speeds, args.steps, eps=0.1, sigma=0.5, client=client,
                            base_seconds=args.base_seconds,
-                           overrides={k: v for k, v in (("R", args.R), ("S", args.batch)) if v is not None})
+                           overrides={k: v for k, v in (("R", args.R), ("m" if args.algorithm == "minibatch" else "S", args.batch))
+                                      if v is not None})
         secs = time.perf_counter() - t0
     d = rec.result.delays.delays
     comp = np.mean([s["compute_s"] for s in rec.steps]) * 1e3

@@ -440,6 +440,19 @@ def test_rennala_rounds_hook_of_the_batch_loop():
         reference_batch_run(prob, None, alg, seed=5, rounds=rounds)
 
 
+def test_cli_minibatch_runs_and_replays(tmp_path, capsys):
+    from verify.algorithms.batch import BatchSchedule
+
+    d = tmp_path / "run"
+    code = main(["async-run", "--algorithm", "minibatch", "--workers", "2", "--speeds", "uniform", "--steps", "10",
+                 "--eps", "0.25", "--sigma", "0.5", "--save", str(d), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["replay_reproduced"] is True and out["schedule_reproduced"] is True
+    assert out["policy"] == "minibatch" and out["batch"] == 2 and out["steps"] == 10 and out["cancelled"] == 0
+    rounds = BatchSchedule.from_trace_dict(json.loads((d / "trace.json").read_text()))
+    assert rounds.policy == "minibatch" and rounds.tasks.tolist() == [[2 * k, 2 * k + 1] for k in range(10)]
+
+
 def test_cli_rennala_saves_its_rounds_and_replays(tmp_path, capsys):
     from verify.algorithms.batch import BatchSchedule
     from verify.models import compute
@@ -459,7 +472,10 @@ def test_cli_rennala_saves_its_rounds_and_replays(tmp_path, capsys):
     for argv, msg in [(["--algorithm", "picky", "--batch", "3"],
                        "parameter 'S' (--batch, = 3) only applies to algorithm 'rennala'; got algorithm 'picky'"),
                       (["--algorithm", "rennala", "--R", "3"], "parameter 'R' (= 3) does not apply to algorithm 'rennala'"),
-                      (["--algorithm", "rennala", "--tau-max", "3"], "tau_max (= 3.0) does not apply to algorithm 'rennala'")]:
+                      (["--algorithm", "rennala", "--tau-max", "3"], "tau_max (= 3.0) does not apply to algorithm 'rennala'"),
+                      (["--algorithm", "minibatch", "--workers", "2", "--batch", "3"],
+                       "parameter 'm' of algorithm 'minibatch' must be an integer in [1, 2] (the fleet's workers); got 3"),
+                      (["--algorithm", "minibatch", "--R", "2"], "parameter 'R' (= 2) does not apply to algorithm 'minibatch'")]:
         assert main(["async-run", *argv, "--steps", "5", "--eps", "0.25"]) == 2
         err = capsys.readouterr().err
         assert msg in err and len(err.strip().splitlines()) == 1

@@ -39,6 +39,10 @@ hook), exactly :func:`verify.engine.events_reference.rennala`'s semantics. S and
 :func:`theory.timing.rennala_parameters` (THIRD-PARTY) unless given. The record's ``steps`` are the
 kept arrivals (S per server step, ``position`` in the round, ``issued`` = k); the result's delays are
 the server steps (all 0) at the rounds' ends; :func:`recorded_batch_schedule` gives the rounds.
+Minibatch SGD (``algorithm="minibatch"``, :class:`verify.algorithms.batch.Minibatch`) the same way,
+with events_reference.minibatch's rounds: the m fastest workers (by speed factor; default all n) are
+each handed x_k and the round ends with the last of their m gradients, summed in task (worker-index)
+order; nothing is cancelled; the record's workers are the m used.
 
 The server's event clock. Every event (an arrival, and the cancellations and restarts it triggers)
 gets one time on a clock of ticks of :data:`verify.models.compute.TRACE_TICK` = 2^-30 s (the
