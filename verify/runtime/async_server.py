@@ -180,23 +180,26 @@ class AsyncRecord:
     #: every computation started, by task (0-based): task, worker, worker_index, issued, start_s,
     #: submitted_s, end_s, status ("applied" with its step t, "cancelled" or "unfinished")
     computations: list[dict[str, Any]] = field(default_factory=list)
-    #: the event simulation's policy that gives this run's schedule ("async" or "ringmaster-stops"), its R
+    #: the event simulation's policy that gives this run's schedule ("async", "ringmaster-stops", "rennala" or
+    #: "minibatch"), its R
     policy: str = "async"
     R: int | None = None
     #: x_1 .. x_{T+1}, the server's iterates (rows)
     iterates: np.ndarray | None = None
-    #: Rennala's S (policy "rennala": ``steps`` are its kept arrivals, S per server step, with ``position``
-    #: in the round; the result's delays are the server steps, all 0, at the rounds' ends)
+    #: a batch method's B, Rennala's S or minibatch's m (``steps`` are then its kept arrivals, B per server
+    #: step, with ``position`` in the round's sum; the result's delays are the server steps, all 0, at
+    #: the rounds' ends)
     batch: int | None = None
 
     @property
     def server_steps(self) -> int:
-        """Server steps run (Rennala: rounds)."""
+        """Server steps run (a batch method's: rounds)."""
         return len(self.result.delays)
 
     def summary(self) -> dict[str, Any]:
         d = self.result.delays.delays
-        return {"steps": self.server_steps, "batch": self.batch, "gradients_applied": len(self.steps), "tau_avg": float(d.mean()) if d.size else 0.0,
+        return {"steps": self.server_steps, "batch": self.batch, "gradients_applied": len(self.steps),
+                "tau_avg": float(d.mean()) if d.size else 0.0,
                 "tau_max": int(d.max()) if d.size else 0, "workers": self.workers, "speeds": self.speeds,
                 "gradient_mismatches": self.gradient_mismatches, "first_hit": self.result.first_hit,
                 "accepted": self.result.accepted, "rejected": self.result.rejected, "policy": self.policy,
@@ -344,7 +347,7 @@ class _RennalaServer(_Server):
             self._issue(w, x, k)
         kept: list[int] = []
         while True:
-            slot, task, issued, arrival = self._arrival(problem, xs, k)
+            slot, task, _, arrival = self._arrival(problem, xs, k)
             self.steps[-1].update(t=k, delay=0, position=len(kept))
             kept.append(task)
             if len(kept) == self.S:
@@ -381,7 +384,7 @@ class _MinibatchServer(_Server):
         for w in self.workers:
             self._issue(w, xs[k - 1], k)
         for _ in self.workers:
-            slot, task, issued, arrival = self._arrival(problem, xs, k)
+            _, task, _, arrival = self._arrival(problem, xs, k)
             self.steps[-1].update(t=k, delay=0, position=task - first)
         tasks = list(range(first, self.tasks))
         self.round_time.append(arrival)
