@@ -469,6 +469,12 @@ def test_cli_rennala_saves_its_rounds_and_replays(tmp_path, capsys):
     rounds = BatchSchedule.from_trace_dict(json.loads((d / "trace.json").read_text()))
     assert rounds.tasks.shape == (20, 3) and rounds.tasks.reshape(-1).tolist() == [s["task"] for s in saved["steps_detail"]]
     assert compute.make(f"trace:path={d}").n == 2
+    # picky simulate on the saved run's compute times (the trace model) gives the real run (noise keyed by task)
+    assert main(["simulate", "--compute", f"trace:path={d}", "--algorithm", "rennala", "--batch", "3", "--steps", "20",
+                 "--eps", "0.25", "--sigma", "0.5", "--seeds", "1", "--json"]) == 0
+    sim = json.loads(capsys.readouterr().out)["runs"][0]
+    assert sim["algorithm"] == "rennala" and {k: sim[k] for k in ("min_grad_norm", "first_hit", "steps_run")} == {
+        k: out["result"][k] for k in ("min_grad_norm", "first_hit", "steps_run")}
     for argv, msg in [(["--algorithm", "picky", "--batch", "3"],
                        "parameter 'S' (--batch, = 3) only applies to algorithm 'rennala'; got algorithm 'picky'"),
                       (["--algorithm", "rennala", "--R", "3"], "parameter 'R' (= 3) does not apply to algorithm 'rennala'"),
