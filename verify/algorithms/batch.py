@@ -45,8 +45,8 @@ from verify.models.delays import DelaySequence
 from ..params import MAX_SEED, MAX_STEPS, Param
 from .reference import DIVERGENCE_REASONS, DivergenceGuard, check_trace_every, delay_stats
 
-__all__ = ["BatchAlgorithm", "Rennala", "Minibatch", "BATCH_ALGORITHMS", "BatchSchedule", "resolve_batch", "batch_from_dict",
-           "reference_batch_run"]
+__all__ = ["BatchAlgorithm", "Rennala", "Minibatch", "BATCH_ALGORITHMS", "BatchSchedule", "resolve_batch",
+           "batch_from_dict", "reference_batch_run"]
 
 _POSITIVE = dict(kind=float, default=None, low=0.0, low_open=True)
 
@@ -291,10 +291,10 @@ def reference_batch_run(
 
     ``T``: server steps (default all of ``sched``). ``sequence``: the record's DelaySequence (default
     :meth:`BatchSchedule.sequence` with model ``"batch"``). ``rounds``: instead of ``sched`` (None), a
-    callable ``rounds(k, xs, problem) -> the B tasks of round k`` (in arrival order), called once per
+    callable ``rounds(k, xs, problem) -> the B tasks of round k`` (in the order summed), called once per
     server step after the measurements of x_k, with ``xs`` = [x_1, ..., x_k] (the loop appends
     x_{k+1} after the step, so at the end the list holds every iterate): the real server of ``picky
-    async-run --algorithm rennala`` drives the loop this way (``T`` required)."""
+    async-run --algorithm rennala`` (and ``minibatch``) drives the loop this way (``T`` required)."""
     from verify.models.noise import make_noise
 
     noise = make_noise("gaussian") if noise is None else noise
@@ -304,6 +304,8 @@ def reference_batch_run(
         if sched is not None or T is None:
             raise ValueError("reference_batch_run with rounds(k, xs, problem) takes sched=None and needs T")
         K, B = check_int("T", T, 1, MAX_STEPS), alg.batch
+    elif sched is None:
+        raise ValueError("reference_batch_run needs a schedule (sched) or rounds(k, xs, problem)")
     else:
         K = sched.steps if T is None else check_int("T", T, 1, min(MAX_STEPS, sched.steps))
         B = sched.batch
@@ -345,7 +347,7 @@ def reference_batch_run(
             tasks = np.asarray(rounds(k, xs, problem), dtype=np.int64).reshape(-1)
             if tasks.size != B:
                 raise ValueError(f"rounds({k}, ...) returned {tasks.size} tasks; algorithm {alg.name!r} averages B = {B}")
-        for j in tasks:  # the B gradients of round k, all computed at x_k, in arrival order
+        for j in tasks:  # the B gradients of round k, all computed at x_k (Rennala's in arrival order)
             z = noise.task_rows(seed, [int(j)], d)[0] if alg.sigma != 0.0 else zero
             g = g + (gx + alg.sigma * z)
         x = x - alg.gamma * (g / B)
