@@ -346,7 +346,8 @@ def reference_batch_run(
         else:
             tasks = np.asarray(rounds(k, xs, problem), dtype=np.int64).reshape(-1)
             if tasks.size != B:
-                raise ValueError(f"rounds({k}, ...) returned {tasks.size} tasks; algorithm {alg.name!r} averages B = {B}")
+                raise ValueError(f"rounds({k}, ...) returned {tasks.size} tasks; algorithm {alg.name!r} averages "
+                                 f"B = {B}")
         for j in tasks:  # the B gradients of round k, all computed at x_k (Rennala's in arrival order)
             z = noise.task_rows(seed, [int(j)], d)[0] if alg.sigma != 0.0 else zero
             g = g + (gx + alg.sigma * z)

@@ -9,8 +9,8 @@ ringmaster_parameters unless ``--R``/``--eta``). ``--algorithm rennala``: Rennal
 worker computes at x_k, the first S arrivals are averaged into one step, the work still in flight is
 cancelled; S and the step from theory.timing's rennala_parameters unless ``--batch``/``--eta``).
 ``--algorithm minibatch``: minibatch SGD in rounds over the m fastest workers (``--batch m``, default
-all), one gradient each, averaged (step from theory.timing's minibatch_parameters unless ``--eta``). Prints the realised tau_avg and tau_max, the run's
-outcome and whether replaying it in the simulator reproduces it exactly (exit 1 if not): the recorded
+all), one gradient each, averaged (step from theory.timing's minibatch_parameters unless ``--eta``).
+Prints the realised tau_avg and tau_max, the run's outcome and whether replaying it in the simulator reproduces it exactly (exit 1 if not): the recorded
 trace through the reference loop, and the recorded compute times through the event simulation (the
 ``trace`` computation model): the same schedule (arrival times, workers, tasks, delays, cancellations).
 Rennala, minibatch: the recorded rounds through the batch loop, and the compute times through the event
@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
             runstore.write(out, [rec.result], {"schema": SCHEMA, "command": args.argv, "environment": environment()})
             out.write_json("async.json", {**summary, "steps_detail": rec.steps, "computations": rec.computations})
             if rec.policy in ("rennala", "minibatch"):  # its rounds (BatchSchedule.from_trace_dict reads them)
-                trace = asyncrun.recorded_batch_schedule(rec).trace_dict("async-run", dict(rec.result.delays.params), None)
+                rounds = asyncrun.recorded_batch_schedule(rec)
+                trace = rounds.trace_dict("async-run", dict(rec.result.delays.params), None)
             else:
                 trace = rec.result.delays.to_json_dict()  # --delays replay:path=...
             out.write_text("trace.json", json.dumps(trace))

@@ -315,7 +315,6 @@ class _Server:
                            "compute_s": compute, "arrival_s": arrival})
         return slot, task, issued, arrival
 
-
     def close(self) -> dict[str, Any]:
         for fut in list(self.info):
             fut.cancel()
@@ -420,8 +419,8 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     policy = ALGORITHMS.get(algorithm, "async")
     for key, owner in (("S", "rennala"), ("m", "minibatch")):
         if key in overrides and algorithm != owner:
-            raise ValueError(f"parameter {key!r} (--batch, = {overrides[key]!r}) only applies to algorithm {owner!r}; got "
-                             f"algorithm {algorithm!r}")
+            raise ValueError(f"parameter {key!r} (--batch, = {overrides[key]!r}) only applies to algorithm "
+                             f"{owner!r}; got algorithm {algorithm!r}")
     if algorithm in _BATCH_SERVERS:
         return _run_batch(algorithm, problem, prob, noise_model, dim, workers, speeds, steps, eps, sigma, seed,
                           base_seconds, client, overrides, tau_max)
@@ -488,11 +487,11 @@ def _run_batch(algorithm: str, problem: str, prob: Any, noise_model: Any, dim: i
     server_cls, key = _BATCH_SERVERS[algorithm]
     bad = sorted(set(overrides) - {key, "eta"})
     if bad:
-        raise ValueError(f"parameter {bad[0]!r} (= {overrides[bad[0]]!r}) does not apply to algorithm {algorithm!r} (it "
-                         f"takes {key} (--batch) and eta)")
+        raise ValueError(f"parameter {bad[0]!r} (= {overrides[bad[0]]!r}) does not apply to algorithm "
+                         f"{algorithm!r} (it takes {key} (--batch) and eta)")
     if tau_max is not None:
-        raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm {algorithm!r} (every gradient it applies "
-                         "has delay 0)")
+        raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm {algorithm!r} (every gradient it "
+                         "applies has delay 0)")
     alg = batch.resolve_batch(algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, n=workers,
                               gamma=overrides.get("eta"), **{key: overrides.get(key)})
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
@@ -524,9 +523,10 @@ def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", 
     """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
     trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``. ``delays``:
     another sequence instead of the recorded one (e.g. the event simulation's,
-    :func:`simulated_schedule`). Rennala and minibatch: the batch loop (:func:`verify.algorithms.batch.reference_batch_run`,
-    or :func:`verify.engine.batch.run_batch_lane`) on the recorded rounds (:func:`recorded_batch_schedule`),
-    or on ``delays``, a :class:`~verify.algorithms.batch.BatchSchedule`."""
+    :func:`simulated_schedule`). Rennala and minibatch: the batch loop
+    (:func:`verify.algorithms.batch.reference_batch_run`, or :func:`verify.engine.batch.run_batch_lane`)
+    on the recorded rounds (:func:`recorded_batch_schedule`), or on ``delays``, a
+    :class:`~verify.algorithms.batch.BatchSchedule`."""
     r = rec.result
     prob = problems.make(problem, dim)
     if engine not in ("reference", "numba"):
