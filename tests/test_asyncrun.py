@@ -327,3 +327,206 @@ def test_cli_ringmaster_saves_every_computation_and_replays(tmp_path, capsys):
     assert "parameter 'rho' does not apply to algorithm 'ringmaster'" in capsys.readouterr().err
     assert main(["async-run", "--algorithm", "picky", "--steps", "5", "--eps", "0.25", "--R", "3"]) == 2
     assert "parameter 'R' (= 3) only applies to algorithm 'ringmaster'; got algorithm 'picky'" in capsys.readouterr().err
+
+
+# --- issue 24, "Real runs": Rennala SGD (rounds; the work in flight at the S-th arrival discarded) --------------
+def _rennala_iterates(prob, rec, tasks):
+    """The oracle: a batch step written out (x_{k+1} = x_k - gamma (1/B) sum_b (grad f(x_k) + sigma z_{task_{k,b}}),
+    summed in the order of ``tasks``' rows), x_1 .. x_{K+1}, on the rounds' tasks ``tasks`` (K, B); B = S or m."""
+    cfg, noise = rec.result.config, make_noise(rec.result.noise["spec"])
+    x = np.array(prob.x1, dtype=float)
+    xs = [x]
+    for row in tasks:
+        gx = np.asarray(prob.grad(x))
+        g = np.zeros_like(x)
+        for j in row:
+            g = g + (gx + cfg["sigma"] * noise.task_rows(rec.result.seed, [int(j)], x.size)[0])
+        x = x - cfg["gamma"] * (g / (cfg["S"] if cfg["algorithm"] == "rennala" else cfg["m"]))
+        xs.append(x)
+    return np.array(xs)
+
+
+@pytest.mark.parametrize("speeds, S, gamma", [
+    ("straggler:factor=4", None, 0.25),  # S = 4 from theory.timing (> n = 3: workers restart within a round)
+    ("uniform:jitter=0.5", 2, 0.125),
+    ("uniform", 1, 0.0625),  # S = 1: each round keeps its first arrival and cancels the two others
+])
+def test_rennala_the_trace_model_replays_the_real_rounds_and_iterates(client, tmp_path, speeds, S, gamma):
+    from verify.algorithms.batch import BatchSchedule
+    from verify.engine import events
+    from verify.engine.batch import run_batch_lane
+    from verify.algorithms.batch import reference_batch_run, Rennala
+    from verify.models import compute, problems
+
+    T, n = 30, 3
+    rec = asyncrun.run("rennala", "logsum", 5, n, speeds, T, eps=0.25, sigma=0.5, seed=4, client=client,
+                       overrides=None if S is None else {"S": S})
+    S = S or 4  # ceil(sigma^2/eps^2) = ceil(0.25/0.0625)
+    # gamma = min(1/beta, eps^2 S/(2 beta sigma^2)) with beta = 2 (logsum): min(1/2, S/16)
+    cfg = rec.result.config
+    assert cfg["algorithm"] == "rennala" and cfg["S"] == S and cfg["gamma"] == gamma and rec.batch == S
+    assert rec.policy == "rennala" and rec.R is None and rec.gradient_mismatches == 0
+    assert rec.server_steps == T and len(rec.steps) == T * S and rec.result.steps_run == T
+    comps = rec.computations
+    # per round: n starts at the round's start, S - 1 restarts (the kept arrivals but the S-th), n - 1 cancelled
+    assert [c["task"] for c in comps] == list(range(T * (n + S - 1)))
+    assert {c["status"] for c in comps} == {"applied", "cancelled"}  # nothing left in flight after a round
+    assert sum(c["status"] == "cancelled" for c in comps) == T * (n - 1)
+    assert all(c["start_s"] < c["end_s"] for c in comps)
+    # every gradient of round k was computed at x_k; S kept per round, in strictly increasing arrival order
+    assert [s["t"] for s in rec.steps] == [k for k in range(1, T + 1) for _ in range(S)]
+    assert all(s["issued"] == s["t"] and s["delay"] == 0 for s in rec.steps)
+    assert [s["position"] for s in rec.steps] == list(range(S)) * T
+    assert all(a < b for a, b in zip([s["arrival_s"] for s in rec.steps], [s["arrival_s"] for s in rec.steps][1:]))
+    end = [rec.steps[k * S + S - 1]["arrival_s"] for k in range(T)]  # round k's end: its S-th arrival
+    assert np.array_equal(rec.result.delays.wall_clock, end) and not rec.result.delays.delays.any()
+    assert all(c["issued"] == c.get("t", c["issued"]) for c in comps)
+    # the discarded: cancelled at their round's end; a round's first n computations start at the previous end
+    assert all(c["end_s"] == end[c["issued"] - 1] for c in comps if c["status"] == "cancelled")
+    for k in range(1, T + 1):
+        first = [c for c in comps if c["issued"] == k][:n]
+        assert [c["worker_index"] for c in first] == list(range(n))  # handed x_k in worker-index order
+        assert all(c["start_s"] == (end[k - 2] if k > 1 else 0.0) for c in first)
+    # the trace model of the saved async.json through the event simulation's rennala policy: the run's schedule
+    (tmp_path / "async.json").write_text(json.dumps({"steps_detail": rec.steps, "computations": comps}))
+    cm = compute.make(f"trace:path={tmp_path}")
+    sched = events.simulate(cm, T, policy="rennala", B=S)
+    real = asyncrun.recorded_schedule(rec)
+    assert np.array_equal(sched.time.view(np.int64), real.time.view(np.int64))
+    assert sched.worker.tolist() == real.worker.tolist() and sched.task.tolist() == real.task.tolist()
+    assert sched.read.tolist() == real.read.tolist() == [s["t"] for s in rec.steps]
+    assert sched.dropped_task.tolist() == real.dropped_task.tolist() and len(sched.dropped_task) == T * (n - 1)
+    assert sched.dropped_worker.tolist() == real.dropped_worker.tolist()
+    assert np.array_equal(sched.dropped_time, real.dropped_time) and sched.starts == len(comps)
+    assert asyncrun.schedule_reproduced(rec)
+    assert events_reference.rennala(cm, T, np.ones(len(comps) + n), S).equal(sched)  # the heapq reference too
+    # the batch run on the simulated rounds gives the run's iterates bit for bit
+    rounds = BatchSchedule.from_events(sched, "rennala", S)
+    mine = asyncrun.recorded_batch_schedule(rec)
+    assert np.array_equal(rounds.tasks, mine.tasks) and np.array_equal(rounds.time, mine.time)
+    prob = problems.make("logsum", 5)
+    assert rec.iterates.shape == (T + 1, 5)
+    assert np.array_equal(_rennala_iterates(prob, rec, rounds.tasks), rec.iterates)
+    alg = Rennala(eps=0.25, sigma=0.5, beta=2.0, gamma=gamma, S=S)
+    for loop in (reference_batch_run, run_batch_lane):
+        rep = loop(prob, rounds, alg, seed=4, noise=make_noise("gaussian"))
+        assert _same(rep, rec.result) and rep.final_f == rec.result.final_f
+    assert _same(asyncrun.replay(rec, "logsum", 5, engine="numba"), rec.result)
+
+
+def test_rennala_rounds_hook_of_the_batch_loop():
+    """reference_batch_run driven by ``rounds(k, xs, problem)`` is the loop on the schedule those rounds make
+    (hand-made tasks), hands the hook x_1 .. x_k, and leaves x_{K+1} in the list; a wrong count is an error."""
+    from verify.algorithms.batch import BatchSchedule, Rennala, reference_batch_run
+    from verify.models import problems
+
+    prob = problems.make("logsum", 4)
+    alg = Rennala(eps=0.1, sigma=0.5, beta=2.0, gamma=0.1, S=2)
+    tasks = [[3, 0], [1, 7], [2, 9]]
+    seen = []
+
+    def rounds(k, xs, problem):
+        seen.append(len(xs))
+        rounds.xs = xs
+        return tasks[k - 1]
+    hooked = reference_batch_run(prob, None, alg, seed=5, T=3, rounds=rounds)
+    fixed = reference_batch_run(prob, BatchSchedule(np.arange(3.0), np.array(tasks), "rennala"), alg, seed=5)
+    assert seen == [1, 2, 3] and len(rounds.xs) == 4 and _same(hooked, fixed) and hooked.final_f == fixed.final_f
+    rec = type("R", (), {"result": hooked})()
+    assert np.array_equal(np.array(rounds.xs), _rennala_iterates(prob, rec, tasks))
+    with pytest.raises(ValueError, match=r"rounds\(1, ...\) returned 3 tasks; algorithm 'rennala' averages B = 2"):
+        reference_batch_run(prob, None, alg, seed=5, T=3, rounds=lambda k, xs, p: [0, 1, 2])
+    with pytest.raises(ValueError, match="takes sched=None and needs T"):
+        reference_batch_run(prob, None, alg, seed=5, rounds=rounds)
+
+
+def test_cli_minibatch_runs_and_replays(tmp_path, capsys):
+    from verify.algorithms.batch import BatchSchedule
+
+    d = tmp_path / "run"
+    code = main(["async-run", "--algorithm", "minibatch", "--workers", "2", "--speeds", "uniform", "--steps", "10",
+                 "--eps", "0.25", "--sigma", "0.5", "--save", str(d), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["replay_reproduced"] is True and out["schedule_reproduced"] is True
+    assert out["policy"] == "minibatch" and out["batch"] == 2 and out["steps"] == 10 and out["cancelled"] == 0
+    rounds = BatchSchedule.from_trace_dict(json.loads((d / "trace.json").read_text()))
+    assert rounds.policy == "minibatch" and rounds.tasks.tolist() == [[2 * k, 2 * k + 1] for k in range(10)]
+
+
+def test_cli_rennala_saves_its_rounds_and_replays(tmp_path, capsys):
+    from verify.algorithms.batch import BatchSchedule
+    from verify.models import compute
+
+    d = tmp_path / "run"
+    code = main(["async-run", "--algorithm", "rennala", "--workers", "2", "--speeds", "straggler:factor=3",
+                 "--steps", "20", "--eps", "0.25", "--sigma", "0.5", "--batch", "3", "--save", str(d), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["replay_reproduced"] is True and out["schedule_reproduced"] is True
+    assert out["policy"] == "rennala" and out["batch"] == 3 and out["steps"] == 20 and out["gradients_applied"] == 60
+    assert out["computations_started"] == 20 * (2 + 3 - 1) and out["cancelled"] == 20 * (2 - 1)
+    saved = json.loads((d / "async.json").read_text())
+    assert len(saved["computations"]) == 80 and len(saved["steps_detail"]) == 60
+    rounds = BatchSchedule.from_trace_dict(json.loads((d / "trace.json").read_text()))
+    assert rounds.tasks.shape == (20, 3) and rounds.tasks.reshape(-1).tolist() == [s["task"] for s in saved["steps_detail"]]
+    assert compute.make(f"trace:path={d}").n == 2
+    # picky simulate on the saved run's compute times (the trace model) gives the real run (noise keyed by task)
+    assert main(["simulate", "--compute", f"trace:path={d}", "--algorithm", "rennala", "--batch", "3", "--steps", "20",
+                 "--eps", "0.25", "--sigma", "0.5", "--seeds", "1", "--json"]) == 0
+    sim = json.loads(capsys.readouterr().out)["runs"][0]
+    assert sim["algorithm"] == "rennala" and {k: sim[k] for k in ("min_grad_norm", "first_hit", "steps_run")} == {
+        k: out["result"][k] for k in ("min_grad_norm", "first_hit", "steps_run")}
+    for argv, msg in [(["--algorithm", "picky", "--batch", "3"],
+                       "parameter 'S' (--batch, = 3) only applies to algorithm 'rennala'; got algorithm 'picky'"),
+                      (["--algorithm", "rennala", "--R", "3"], "parameter 'R' (= 3) does not apply to algorithm 'rennala'"),
+                      (["--algorithm", "rennala", "--tau-max", "3"], "tau_max (= 3.0) does not apply to algorithm 'rennala'"),
+                      (["--algorithm", "minibatch", "--workers", "2", "--batch", "3"],
+                       "parameter 'm' of algorithm 'minibatch' must be an integer in [1, 2] (the fleet's workers); got 3"),
+                      (["--algorithm", "minibatch", "--R", "2"], "parameter 'R' (= 2) does not apply to algorithm 'minibatch'")]:
+        assert main(["async-run", *argv, "--steps", "5", "--eps", "0.25"]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("speeds, m, gamma", [
+    ("lognormal", None, 0.1875),  # m = n = 3: gamma = min(1/beta, eps^2 m/(2 beta sigma^2)) = min(1/2, 3/16)
+    ("straggler:factor=3", 2, 0.125),  # the two fast workers (the straggler, the cluster's first, is left out)
+])
+def test_minibatch_the_trace_model_replays_the_real_rounds_and_iterates(client, tmp_path, speeds, m, gamma):
+    from verify.algorithms.batch import BatchSchedule, Minibatch, reference_batch_run
+    from verify.engine import events
+    from verify.engine.batch import run_batch_lane
+    from verify.models import compute, problems
+
+    T = 25
+    rec = asyncrun.run("minibatch", "logsum", 5, 3, speeds, T, eps=0.25, sigma=0.5, seed=6, client=client,
+                       overrides=None if m is None else {"m": m})
+    m = m or 3
+    cfg = rec.result.config
+    assert cfg["algorithm"] == "minibatch" and cfg["m"] == m and cfg["gamma"] == gamma and rec.batch == m
+    assert rec.policy == "minibatch" and rec.gradient_mismatches == 0 and rec.server_steps == T
+    used = rec.workers["used"]
+    assert used == (rec.workers["requested"] if m == 3 else rec.workers["requested"][1:])
+    comps = rec.computations
+    assert [c["task"] for c in comps] == list(range(T * m)) and {c["status"] for c in comps} == {"applied"}
+    assert [s["t"] for s in rec.steps] == [k for k in range(1, T + 1) for _ in range(m)]
+    assert all(s["issued"] == s["t"] and s["worker"] in used for s in rec.steps)
+    for k in range(T):  # round k + 1: the m workers in index order, tasks km .. km + m - 1, summed in that order
+        assert [c["worker_index"] for c in comps[k * m:(k + 1) * m]] == list(range(m))
+        assert sorted(s["position"] for s in rec.steps[k * m:(k + 1) * m]) == list(range(m))
+    (tmp_path / "async.json").write_text(json.dumps({"steps_detail": rec.steps, "computations": comps}))
+    cm = compute.make(f"trace:path={tmp_path}")
+    assert cm.n == m
+    sched = events.simulate(cm, T, policy="minibatch")
+    real = asyncrun.recorded_schedule(rec)
+    assert np.array_equal(sched.time.view(np.int64), real.time.view(np.int64)) and sched.equal(real)
+    assert sched.task.tolist() == [k * m for k in range(T)] and asyncrun.schedule_reproduced(rec)
+    assert events_reference.minibatch(cm, T, np.ones(T * m)).equal(sched)
+    rounds = BatchSchedule.from_events(sched, "minibatch", m)
+    mine = asyncrun.recorded_batch_schedule(rec)
+    assert np.array_equal(rounds.tasks, mine.tasks) and np.array_equal(rounds.time, mine.time)
+    prob = problems.make("logsum", 5)
+    assert np.array_equal(_rennala_iterates(prob, rec, rounds.tasks), rec.iterates)
+    alg = Minibatch(eps=0.25, sigma=0.5, beta=2.0, gamma=gamma, m=m)
+    for loop in (reference_batch_run, run_batch_lane):
+        rep = loop(prob, rounds, alg, seed=6, noise=make_noise("gaussian"))
+        assert _same(rep, rec.result) and rep.final_f == rec.result.final_f

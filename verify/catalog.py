@@ -25,7 +25,7 @@ __all__ = ["catalog", "build", "source_hash", "cache_file"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 #: bump when the layout of the catalog changes
-_FORMAT = 9
+_FORMAT = 10
 
 
 def source_hash() -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -46,7 +46,7 @@ from ..params import MAX_SEED, MAX_STEPS, Param
 from .reference import DIVERGENCE_REASONS, DivergenceGuard, check_trace_every, delay_stats
 
 __all__ = ["BatchAlgorithm", "Rennala", "Minibatch", "BATCH_ALGORITHMS", "BatchSchedule", "resolve_batch",
-           "reference_batch_run"]
+           "batch_from_dict", "reference_batch_run"]
 
 _POSITIVE = dict(kind=float, default=None, low=0.0, low_open=True)
 
@@ -174,6 +174,18 @@ def _no_extra(cls: type, given: dict[str, Any]) -> None:
 BATCH_ALGORITHMS: dict[str, type[BatchAlgorithm]] = {c.name: c for c in (Rennala, Minibatch)}
 
 
+def batch_from_dict(d: Mapping[str, Any]) -> BatchAlgorithm:
+    """The batch algorithm recorded by :meth:`BatchAlgorithm.as_dict` (values validated again)."""
+    if not isinstance(d, Mapping) or d.get("algorithm") not in BATCH_ALGORITHMS:
+        raise ValueError(f"a batch algorithm record needs 'algorithm' in {list(BATCH_ALGORITHMS)}; got {d!r}")
+    cls = BATCH_ALGORITHMS[d["algorithm"]]
+    missing = [k for k in ("eps", "sigma", "beta", *cls.params) if d.get(k) is None]
+    if missing:
+        raise ValueError(f"batch algorithm record for {cls.name!r} lacks {missing}")
+    return cls(eps=d["eps"], sigma=d["sigma"], beta=d["beta"], source=d.get("source") or {},
+               **{k: d[k] for k in cls.params})
+
+
 def resolve_batch(name: str, **kw: Any) -> BatchAlgorithm:
     """``BATCH_ALGORITHMS[name].resolve(**kw)`` (``beta, F, eps, sigma, n`` and the overrides)."""
     if name not in BATCH_ALGORITHMS:
@@ -255,7 +267,7 @@ class BatchSchedule:
 
 def reference_batch_run(
     problem: Any,
-    sched: BatchSchedule,
+    sched: BatchSchedule | None,
     alg: BatchAlgorithm,
     *,
     seed: int,
@@ -265,6 +277,7 @@ def reference_batch_run(
     stop_at_hit: bool = False,
     guard: DivergenceGuard = DivergenceGuard(),
     sequence: DelaySequence | None = None,
+    rounds: Callable[[int, list, Any], Sequence[int]] | None = None,
 ) -> RunResult:
     """The literal loop of a batch method (Rennala SGD, Tyurin & Richtarik 2023, Alg. 1/2 with the rounds
     given by ``sched``), beside the pseudo-code::
@@ -277,14 +290,25 @@ def reference_batch_run(
             x_{k+1} = x_k - gamma * (g / B)
 
     ``T``: server steps (default all of ``sched``). ``sequence``: the record's DelaySequence (default
-    :meth:`BatchSchedule.sequence` with model ``"batch"``)."""
+    :meth:`BatchSchedule.sequence` with model ``"batch"``). ``rounds``: instead of ``sched`` (None), a
+    callable ``rounds(k, xs, problem) -> the B tasks of round k`` (in the order summed), called once per
+    server step after the measurements of x_k, with ``xs`` = [x_1, ..., x_k] (the loop appends
+    x_{k+1} after the step, so at the end the list holds every iterate): the real server of ``picky
+    async-run --algorithm rennala`` (and ``minibatch``) drives the loop this way (``T`` required)."""
     from verify.models.noise import make_noise
 
     noise = make_noise("gaussian") if noise is None else noise
     seed = check_int("seed", seed, 0, MAX_SEED)
     trace_every = check_trace_every(trace_every)
-    K = sched.steps if T is None else check_int("T", T, 1, min(MAX_STEPS, sched.steps))
-    B = sched.batch
+    if rounds is not None:
+        if sched is not None or T is None:
+            raise ValueError("reference_batch_run with rounds(k, xs, problem) takes sched=None and needs T")
+        K, B = check_int("T", T, 1, MAX_STEPS), alg.batch
+    elif sched is None:
+        raise ValueError("reference_batch_run needs a schedule (sched) or rounds(k, xs, problem)")
+    else:
+        K = sched.steps if T is None else check_int("T", T, 1, min(MAX_STEPS, sched.steps))
+        B = sched.batch
     if B != alg.batch:
         raise ValueError(f"the schedule averages {B} gradients per step but algorithm {alg.name!r} has batch {alg.batch}")
     radius = guard.radius_for(problem.x1)
@@ -292,6 +316,7 @@ def reference_batch_run(
     d = x1.shape[0]
     zero = np.zeros(d)
     x = x1
+    xs = [x1]  # kept only with rounds (the caller's iterates)
     first_hit = None
     gmin, gmin_step = math.inf, 0
     tr_steps, tr_g, tr_f = [], [], []
@@ -316,11 +341,25 @@ def reference_batch_run(
             break
         steps_run = k
         g = np.zeros(d)
-        for j in sched.tasks[k - 1]:  # the B gradients of round k, all computed at x_k, in arrival order
+        if rounds is None:
+            tasks = sched.tasks[k - 1]
+        else:
+            tasks = np.asarray(rounds(k, xs, problem), dtype=np.int64).reshape(-1)
+            if tasks.size != B:
+                raise ValueError(f"rounds({k}, ...) returned {tasks.size} tasks; algorithm {alg.name!r} averages "
+                                 f"B = {B}")
+        for j in tasks:  # the B gradients of round k, all computed at x_k (Rennala's in arrival order)
             z = noise.task_rows(seed, [int(j)], d)[0] if alg.sigma != 0.0 else zero
             g = g + (gx + alg.sigma * z)
         x = x - alg.gamma * (g / B)
-    seq = sched.sequence("batch", {"policy": sched.policy, "B": B}, None) if sequence is None else sequence
+        if rounds is not None:
+            xs.append(x)
+    if sequence is not None:
+        seq = sequence
+    elif rounds is not None:  # delays 0 (the caller has the rounds' tasks and times)
+        seq = DelaySequence(np.zeros(max(steps_run, 1), np.int64), "batch", {"policy": alg.policy, "B": B}, None)
+    else:
+        seq = sched.sequence("batch", {"policy": sched.policy, "B": B}, None)
     return _result(problem, noise, alg, seq, seed, K, steps_run, first_hit, gmin, gmin_step, x, div_step, div_code,
                    radius, trace_every, tr_steps, tr_g, tr_f, "reference")
 

@@ -29,6 +29,21 @@ from :func:`theory.timing.ringmaster_parameters` (unless given; its accept test 
 Dask cannot interrupt a running task: a cancelled computation's worker thread finishes its sleep first,
 so the restarted one may queue behind it; the recorded times include that.
 
+Rennala SGD (``algorithm="rennala"``, :class:`verify.algorithms.batch.Rennala`): rounds. In round k
+every worker is handed x_k; each of the first S arrivals is kept and (unless it is the S-th) its worker
+is handed x_k again; at the S-th arrival the server cancels the Dask futures of the computations still
+in flight (their work discarded, recorded ``cancelled`` at that event) and applies x_{k+1} = x_k -
+gamma (1/S) sum of the S gradients (summed in arrival order, each checked bit for bit as above): the
+server is :func:`verify.algorithms.batch.reference_batch_run` driven by the rounds (its ``rounds``
+hook), exactly :func:`verify.engine.events_reference.rennala`'s semantics. S and gamma from
+:func:`theory.timing.rennala_parameters` (THIRD-PARTY) unless given. The record's ``steps`` are the
+kept arrivals (S per server step, ``position`` in the round, ``issued`` = k); the result's delays are
+the server steps (all 0) at the rounds' ends; :func:`recorded_batch_schedule` gives the rounds.
+Minibatch SGD (``algorithm="minibatch"``, :class:`verify.algorithms.batch.Minibatch`) the same way,
+with events_reference.minibatch's rounds: the m fastest workers (by speed factor; default all n) are
+each handed x_k and the round ends with the last of their m gradients, summed in task (worker-index)
+order; nothing is cancelled; the record's workers are the m used.
+
 The server's event clock. Every event (an arrival, and the cancellations and restarts it triggers)
 gets one time on a clock of ticks of :data:`verify.models.compute.TRACE_TICK` = 2^-30 s (the
 perf_counter time since the start, rounded to a tick, and at least one tick after the previous
@@ -72,7 +87,7 @@ from verify.io.specs import parse_spec
 from verify.optional import require
 
 __all__ = ["SPEEDS", "ALGORITHMS", "run", "replay", "AsyncRecord", "worker_gradient", "ringmaster_choice",
-           "simulated_schedule", "schedule_reproduced", "recorded_schedule"]
+           "simulated_schedule", "schedule_reproduced", "recorded_schedule", "recorded_batch_schedule"]
 
 #: speed models: per-worker slowdown factors (mean compute time = base x factor), plus per-task load
 #: jitter (a log-normal multiplier with this sigma; 0 = none)
@@ -89,8 +104,9 @@ SPEEDS: dict[str, dict[str, Param]] = {
 
 
 #: the algorithms of async-run beyond verify.algorithms': name -> the event simulation's policy
-#: (``ringmaster``: stale-drop's rule with Ringmaster's R and step, on the ringmaster-stops schedule)
-ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops"}
+#: (``ringmaster``: stale-drop's rule with Ringmaster's R and step, on the ringmaster-stops schedule;
+#: ``rennala``, ``minibatch``: the batch methods of verify.algorithms.batch on their schedules)
+ALGORITHMS: dict[str, str] = {"ringmaster": "ringmaster-stops", "rennala": "rennala", "minibatch": "minibatch"}
 
 
 def ringmaster_choice(beta: float, sigma: float, eps: float) -> tuple[int, float]:
@@ -164,15 +180,26 @@ class AsyncRecord:
     #: every computation started, by task (0-based): task, worker, worker_index, issued, start_s,
     #: submitted_s, end_s, status ("applied" with its step t, "cancelled" or "unfinished")
     computations: list[dict[str, Any]] = field(default_factory=list)
-    #: the event simulation's policy that gives this run's schedule ("async" or "ringmaster-stops"), its R
+    #: the event simulation's policy that gives this run's schedule ("async", "ringmaster-stops", "rennala" or
+    #: "minibatch"), its R
     policy: str = "async"
     R: int | None = None
     #: x_1 .. x_{T+1}, the server's iterates (rows)
     iterates: np.ndarray | None = None
+    #: a batch method's B, Rennala's S or minibatch's m (``steps`` are then its kept arrivals, B per server
+    #: step, with ``position`` in the round's sum; the result's delays are the server steps, all 0, at
+    #: the rounds' ends)
+    batch: int | None = None
+
+    @property
+    def server_steps(self) -> int:
+        """Server steps run (a batch method's: rounds)."""
+        return len(self.result.delays)
 
     def summary(self) -> dict[str, Any]:
         d = self.result.delays.delays
-        return {"steps": len(self.steps), "tau_avg": float(d.mean()) if d.size else 0.0,
+        return {"steps": self.server_steps, "batch": self.batch, "gradients_applied": len(self.steps),
+                "tau_avg": float(d.mean()) if d.size else 0.0,
                 "tau_max": int(d.max()) if d.size else 0, "workers": self.workers, "speeds": self.speeds,
                 "gradient_mismatches": self.gradient_mismatches, "first_hit": self.result.first_hit,
                 "accepted": self.result.accepted, "rejected": self.result.rejected, "policy": self.policy,
@@ -201,6 +228,7 @@ class _Server:
         if len(self.workers) < len(factors):
             raise ValueError(f"--workers: the cluster has {len(self.workers)} workers, fewer than {len(factors)}")
         self.workers = self.workers[: len(factors)]
+        self.requested = list(self.workers)  # the cluster's workers for this run (minibatch may use fewer)
         self.index = {w: i for i, w in enumerate(self.workers)}
         self.factor = dict(zip(self.workers, factors))
         self.jitter, self.base, self.rng = jitter, base, rng
@@ -257,21 +285,9 @@ class _Server:
             self._issue(self.pending, xs[t - 1], t)  # the worker that delivered at step t-1 gets x_t
             if self.R is not None:
                 self._stops(t, xs[t - 1])
-        while True:
-            fut = next(self.ac)
-            if fut in self.info:  # (a cancelled future may still come out of as_completed)
-                break
-        arrival = self._clock()
-        slot, task, issued, secs = self.info.pop(fut)
-        g, compute = fut.result()
-        expect = stochastic_gradient(problem, _noise(self.noise_spec), self.sigma, self.seed, task, xs[issued - 1])
-        if not np.array_equal(g, expect):
-            self.mismatches += 1
+        slot, task, issued, _ = self._arrival(problem, xs, t)
         self.task_at[t] = task
-        self.computations[task].update(end_s=arrival, status="applied", t=t, compute_s=compute)
-        who = self.client.who_has([fut]).get(fut.key) or ()
-        self.steps.append({"t": t, "delay": t - issued, "worker": slot, "computed_on": list(who), "task": task,
-                           "issued": issued, "compute_s": compute, "arrival_s": arrival})
+        self.steps[-1] = {"t": t, "delay": t - issued, **self.steps[-1]}
         self.pending = slot
         return t - issued
 
@@ -279,13 +295,104 @@ class _Server:
         """reference_run's noise key: the task whose gradient is applied at step t."""
         return self.task_at[t]
 
+    def _arrival(self, problem: Any, xs: list, t: int) -> tuple[str, int, int, float]:
+        """The next computation to arrive (not cancelled): its slot, task, issue step and event time;
+        its gradient checked bit for bit against task ``task``'s at x_issued; recorded as applied at
+        server step t."""
+        while True:
+            fut = next(self.ac)
+            if fut in self.info:  # (a cancelled future may still come out of as_completed)
+                break
+        arrival = self._clock()
+        slot, task, issued, _ = self.info.pop(fut)
+        g, compute = fut.result()
+        expect = stochastic_gradient(problem, _noise(self.noise_spec), self.sigma, self.seed, task, xs[issued - 1])
+        if not np.array_equal(g, expect):
+            self.mismatches += 1
+        self.computations[task].update(end_s=arrival, status="applied", t=t, compute_s=compute)
+        who = self.client.who_has([fut]).get(fut.key) or ()
+        self.steps.append({"worker": slot, "computed_on": list(who), "task": task, "issued": issued,
+                           "compute_s": compute, "arrival_s": arrival})
+        return slot, task, issued, arrival
+
     def close(self) -> dict[str, Any]:
         for fut in list(self.info):
             fut.cancel()
             self.computations[self.info[fut][1]].update(end_s=self.event, status="unfinished")
         now = set(self.client.scheduler_info()["workers"])
-        return {"requested": self.workers, "at_end": sorted(now), "lost": sorted(set(self.workers) - now),
-                "restarted_or_new": sorted(now - set(self.workers)), "tasks": self.tasks}
+        return {"requested": self.requested, "used": self.workers, "at_end": sorted(now),
+                "lost": sorted(set(self.requested) - now), "restarted_or_new": sorted(now - set(self.requested)),
+                "tasks": self.tasks}
+
+
+class _RennalaServer(_Server):
+    """reference_batch_run's ``rounds`` hook: round k of Rennala SGD on the Dask workers
+    (events_reference.rennala's semantics). Every worker is handed x_k (in worker-index order: the
+    round's first n tasks); each of the first S arrivals is kept and, unless it is the S-th, its worker
+    is handed x_k again; at the S-th arrival the computations still in flight are cancelled (their Dask
+    futures, in worker-index order; recorded ``cancelled`` at that event) and the round's S tasks, in
+    arrival order, go back to the loop, which applies x_{k+1} = x_k - gamma (1/S) sum of their gradients."""
+
+    def __init__(self, *args: Any, S: int, **kw: Any):
+        super().__init__(*args, **kw)
+        self.S = int(S)
+        self.round_time: list[float] = []  # per server step: its S-th arrival (the round's end)
+        self.round_tasks: list[list[int]] = []
+
+    def __call__(self, k: int, xs: list, problem: Any) -> list[int]:
+        self.xs = xs
+        x = xs[k - 1]
+        for w in self.workers:  # the round starts at the last event (the previous round's end; 0 at k = 1)
+            self._issue(w, x, k)
+        kept: list[int] = []
+        while True:
+            slot, task, _, arrival = self._arrival(problem, xs, k)
+            self.steps[-1].update(t=k, delay=0, position=len(kept))
+            kept.append(task)
+            if len(kept) == self.S:
+                break
+            self._issue(slot, x, k)  # kept; its worker computes at x_k again
+        for fut in sorted(self.info, key=lambda f: self.index[self.info[f][0]]):  # discarded, in worker-index order
+            task = self.info.pop(fut)[1]
+            fut.cancel()
+            self.computations[task].update(end_s=self.event, status="cancelled")
+        self.round_time.append(arrival)
+        self.round_tasks.append(kept)
+        return kept
+
+
+class _MinibatchServer(_Server):
+    """reference_batch_run's ``rounds`` hook for minibatch SGD (events_reference.minibatch's semantics):
+    round k hands x_k to each of the m workers used (the m fastest by speed factor, ties by index; all
+    n by default), in worker-index order (the round's m consecutive tasks), and waits for all m; the
+    round ends at the last arrival and its m gradients are summed in task order (worker-index order).
+    Only the workers used are the run's workers (``worker_index`` counts among them)."""
+
+    def __init__(self, *args: Any, m: int, **kw: Any):
+        super().__init__(*args, **kw)
+        use = sorted(sorted(range(len(self.workers)), key=lambda i: (float(self.factor[self.workers[i]]), i))[:m])
+        self.workers = [self.workers[i] for i in use]
+        self.index = {w: i for i, w in enumerate(self.workers)}
+        self.seen = set(self.workers)
+        self.round_time: list[float] = []
+        self.round_tasks: list[list[int]] = []
+
+    def __call__(self, k: int, xs: list, problem: Any) -> list[int]:
+        self.xs = xs
+        first = self.tasks
+        for w in self.workers:
+            self._issue(w, xs[k - 1], k)
+        for _ in self.workers:
+            _, task, _, arrival = self._arrival(problem, xs, k)
+            self.steps[-1].update(t=k, delay=0, position=task - first)
+        tasks = list(range(first, self.tasks))
+        self.round_time.append(arrival)
+        self.round_tasks.append(tasks)
+        return tasks
+
+
+#: the batch methods of async-run: name -> (server class, its batch parameter)
+_BATCH_SERVERS: dict[str, tuple[type, str]] = {"rennala": (_RennalaServer, "S"), "minibatch": (_MinibatchServer, "m")}
 
 
 def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps: int, *, eps: float,
@@ -310,6 +417,13 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     overrides = dict(overrides or {})
     R = None
     policy = ALGORITHMS.get(algorithm, "async")
+    for key, owner in (("S", "rennala"), ("m", "minibatch")):
+        if key in overrides and algorithm != owner:
+            raise ValueError(f"parameter {key!r} (--batch, = {overrides[key]!r}) only applies to algorithm "
+                             f"{owner!r}; got algorithm {algorithm!r}")
+    if algorithm in _BATCH_SERVERS:
+        return _run_batch(algorithm, problem, prob, noise_model, dim, workers, speeds, steps, eps, sigma, seed,
+                          base_seconds, client, overrides, tau_max)
     if algorithm == "ringmaster":
         bad = sorted(set(overrides) - {"R", "eta"})
         if bad:
@@ -357,14 +471,76 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
                        server.mismatches, server.computations, policy, R, xs)
 
 
-def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: DelaySequence | None = None,
+def _run_batch(algorithm: str, problem: str, prob: Any, noise_model: Any, dim: int, workers: int, speeds: str,
+               steps: int, eps: float, sigma: float, seed: int, base_seconds: float, client: Any,
+               overrides: dict[str, Any], tau_max: float | None) -> AsyncRecord:
+    """``run(algorithm="rennala" | "minibatch")``: the method's rounds on the workers
+    (:class:`_RennalaServer`, :class:`_MinibatchServer`) driving
+    :func:`verify.algorithms.batch.reference_batch_run`; Rennala's S and gamma from
+    :func:`theory.timing.rennala_parameters` unless ``overrides`` gives ``S`` or ``eta``; minibatch's m =
+    all workers unless ``m``, gamma from :func:`theory.timing.minibatch_parameters` unless ``eta``."""
+    Client = require("distributed", "picky async-run").Client
+
+    from verify.algorithms import batch
+    from verify.runtime.executors import local_cluster
+
+    server_cls, key = _BATCH_SERVERS[algorithm]
+    bad = sorted(set(overrides) - {key, "eta"})
+    if bad:
+        raise ValueError(f"parameter {bad[0]!r} (= {overrides[bad[0]]!r}) does not apply to algorithm "
+                         f"{algorithm!r} (it takes {key} (--batch) and eta)")
+    if tau_max is not None:
+        raise ValueError(f"tau_max (= {tau_max!r}) does not apply to algorithm {algorithm!r} (every gradient it "
+                         "applies has delay 0)")
+    alg = batch.resolve_batch(algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, n=workers,
+                              gamma=overrides.get("eta"), **{key: overrides.get(key)})
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
+    factors, jitter, sp = speed_factors(speeds, workers, rng)
+    cluster = None
+    own = client is None
+    if own:
+        cluster = local_cluster(workers)
+        client = Client(cluster)
+    try:
+        server = server_cls(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed,
+                            **{key: alg.batch})
+        res = batch.reference_batch_run(prob, None, alg, seed=seed, T=steps, noise=noise_model, rounds=server)
+        info = server.close()
+    finally:
+        if own:
+            client.close()
+            cluster.close()
+    sched = batch.BatchSchedule(server.round_time, server.round_tasks, algorithm)
+    trace = sched.sequence("async-run", {"workers": workers, "speeds": speeds}, None)
+    res = replace(res, delays=trace, engine="async-run")
+    xs = np.array(server.xs) if server.xs is not None else None
+    return AsyncRecord(res, server.steps, info, {**sp, "factors": factors.tolist(), "base_seconds": base_seconds},
+                       server.mismatches, server.computations, algorithm, None, xs, alg.batch)
+
+
+def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", delays: Any = None,
            trace_every: int | None = None) -> RunResult:
     """The recorded trace through the simulator (same rule object and seed; the noise keyed by the
     trace's tasks): the reference loop, or the compiled engine with ``engine="numba"``. ``delays``:
     another sequence instead of the recorded one (e.g. the event simulation's,
-    :func:`simulated_schedule`)."""
+    :func:`simulated_schedule`). Rennala and minibatch: the batch loop
+    (:func:`verify.algorithms.batch.reference_batch_run`, or :func:`verify.engine.batch.run_batch_lane`)
+    on the recorded rounds (:func:`recorded_batch_schedule`), or on ``delays``, a
+    :class:`~verify.algorithms.batch.BatchSchedule`."""
     r = rec.result
     prob = problems.make(problem, dim)
+    if engine not in ("reference", "numba"):
+        raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
+    if rec.policy in _BATCH_SERVERS:
+        from verify.algorithms import batch
+
+        sched = recorded_batch_schedule(rec) if delays is None else delays
+        if engine == "numba":
+            from verify.engine.batch import run_batch_lane as loop
+        else:
+            loop = batch.reference_batch_run
+        return loop(prob, sched, batch.batch_from_dict(r.config), seed=r.seed, noise=make_noise(r.noise["spec"]),
+                    trace_every=trace_every)
     alg = algorithms.from_dict(r.config)  # the run's rule object and parameters, as recorded
     noise = make_noise(r.noise["spec"])
     seq = r.delays if delays is None else delays
@@ -372,8 +548,6 @@ def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", 
         from verify.engine import run_batch
 
         return run_batch(prob, seq, alg, [r.seed], noise=noise, trace_every=trace_every)[0]
-    if engine != "reference":
-        raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
     return algorithms.reference_run(prob, seq, alg, seed=r.seed, T=len(seq), noise=noise, trace_every=trace_every)
 
 
@@ -384,16 +558,24 @@ def simulated_schedule(rec: AsyncRecord) -> Any:
     from verify.models import compute
 
     cm = compute.trace_model({"computations": rec.computations}, "the run's computations")
-    return events.simulate(cm, len(rec.steps), policy=rec.policy, R=rec.R)
+    # (minibatch: the trace model holds exactly the m workers the run used, so policy minibatch with all of them)
+    return events.simulate(cm, rec.server_steps, policy=rec.policy, R=rec.R,
+                           B=rec.batch if rec.policy == "rennala" else None)
 
 
 def recorded_schedule(rec: AsyncRecord) -> Any:
     """The run's own schedule as a :class:`~verify.engine.events_reference.Schedule`: per step its
     arrival time (event clock), worker index, task and issue step; the cancelled computations
-    (task, worker index, cancel time) in the order the server cancelled them; the number started."""
+    (task, worker index, cancel time) in the order the server cancelled them; the number started.
+    Minibatch: per round (as the event simulation records it) its end, the worker that arrived last,
+    the round's first task and k."""
     from verify.engine.events_reference import Schedule
 
     st = rec.steps
+    if rec.policy == "minibatch":
+        m = int(rec.batch)
+        last = [max(st[k * m:(k + 1) * m], key=lambda s: s["arrival_s"]) for k in range(len(st) // m)]
+        st = [dict(s, task=min(r["task"] for r in st[k * m:(k + 1) * m])) for k, s in enumerate(last)]
     cancelled = [c for c in sorted(rec.computations, key=lambda c: (c["end_s"], c["worker_index"]))
                  if c["status"] == "cancelled"]
     index = {c["worker"]: c["worker_index"] for c in rec.computations}
@@ -404,6 +586,21 @@ def recorded_schedule(rec: AsyncRecord) -> Any:
                     np.array([c["task"] for c in cancelled], dtype=np.int64),
                     np.array([c["worker_index"] for c in cancelled], dtype=np.int64),
                     np.array([c["end_s"] for c in cancelled], dtype=np.float64), len(rec.computations))
+
+
+def recorded_batch_schedule(rec: AsyncRecord) -> Any:
+    """A batch run's rounds as a :class:`~verify.algorithms.batch.BatchSchedule`: per server step its
+    end (its last kept arrival) and its B tasks in the order they are summed: Rennala's S kept arrivals
+    in arrival order, minibatch's m in task (worker-index) order."""
+    from verify.algorithms.batch import BatchSchedule
+
+    if rec.policy not in _BATCH_SERVERS:
+        raise ValueError(f"recorded_batch_schedule needs a Rennala or minibatch run; got policy {rec.policy!r}")
+    B, st = int(rec.batch), rec.steps
+    K = len(st) // B
+    tasks = np.array([s["task"] for s in st[: K * B]], dtype=np.int64).reshape(K, B)
+    return BatchSchedule(np.array([st[k * B + B - 1]["arrival_s"] for k in range(K)], dtype=np.float64),
+                         tasks if rec.policy == "rennala" else np.sort(tasks, axis=1), rec.policy)
 
 
 def schedule_reproduced(rec: AsyncRecord) -> bool:
