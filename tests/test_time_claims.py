@@ -169,3 +169,24 @@ def test_ordering_verdict_boundaries():
     assert picky_seconds.ordering_verdict({**ok, "minibatch": None})[0] == evidence.INCONCLUSIVE
     v, each = picky_seconds.ordering_verdict({**ok, "delayed-sgd": [-0.2, -0.1], "rennala": [0.2, 0.3]})
     assert v == evidence.FAIL and each["delayed-sgd"] == evidence.FAIL and each["rennala"] == evidence.INCONCLUSIVE
+
+
+def test_real_trace_checks_pass_on_the_shipped_traces_and_fail_on_a_tampered_one(tmp_path, monkeypatch):
+    """Claim 19 (c): the shipped Ringmaster and Rennala runs reproduce; the same run with one applied
+    computation's recorded end moved by 1 ms (the schedule the simulation builds from the compute times
+    then differs from the recorded one) fails."""
+    import gzip
+    import json
+
+    shipped = time_models.real_trace_checks()
+    assert sorted(e["policy"] for e in shipped) == ["rennala", "ringmaster-stops"]
+    assert all(e["schedule_reproduced"] and e["verdict"] == evidence.PASS for e in shipped)
+    assert all(e["cancelled"] > 0 for e in shipped)  # the cancellations are part of what is compared
+    src = time_models.TIME_TRACES / "w4-rennala.async.json.gz"
+    data = json.loads(gzip.decompress(src.read_bytes()))
+    k = next(i for i, c in enumerate(data["computations"]) if c["status"] == "applied" and c["start_s"] > 0)
+    data["computations"][k]["end_s"] += 1e-3
+    (tmp_path / "w4-rennala.async.json.gz").write_bytes(gzip.compress(json.dumps(data).encode()))
+    monkeypatch.setattr(time_models, "TIME_TRACES", tmp_path)
+    (bad,) = time_models.real_trace_checks()
+    assert not bad["schedule_reproduced"] and bad["verdict"] == evidence.FAIL

@@ -49,6 +49,7 @@ asynchronous policy (:func:`verify.engine.events_reference.asynchronous`).
 """
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from dataclasses import dataclass, field
@@ -306,7 +307,7 @@ def _trace(name: str, given: Mapping[str, Any], p: dict[str, Any]) -> ComputeMod
     if path.is_dir():
         path = path / "async.json"
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_text())
     except OSError as exc:
         raise ValueError(f"cannot read compute trace {str(path)!r}: {exc.strerror or exc}") from None
     except ValueError as exc:

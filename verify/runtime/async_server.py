@@ -87,7 +87,7 @@ from verify.io.specs import parse_spec
 from verify.optional import require
 
 __all__ = ["SPEEDS", "ALGORITHMS", "run", "replay", "AsyncRecord", "worker_gradient", "ringmaster_choice",
-           "simulated_schedule", "schedule_reproduced", "recorded_schedule", "recorded_batch_schedule"]
+           "simulated_schedule", "schedule_reproduced", "recorded_schedule", "recorded_batch_schedule", "recorded_run"]
 
 #: speed models: per-worker slowdown factors (mean compute time = base x factor), plus per-task load
 #: jitter (a log-normal multiplier with this sigma; 0 = none)
@@ -549,6 +549,20 @@ def replay(rec: AsyncRecord, problem: str, dim: int, engine: str = "reference", 
 
         return run_batch(prob, seq, alg, [r.seed], noise=noise, trace_every=trace_every)[0]
     return algorithms.reference_run(prob, seq, alg, seed=r.seed, T=len(seq), noise=noise, trace_every=trace_every)
+
+
+def recorded_run(data: dict[str, Any]) -> Any:
+    """The content of an ``async.json`` (``picky async-run --save``, format 2: ``computations``,
+    ``steps_detail``, ``policy``, ``R``, ``batch``, ``steps``) as the record :func:`simulated_schedule` and
+    :func:`recorded_schedule` read: a saved run's schedule is checked without rerunning it."""
+    from types import SimpleNamespace
+
+    try:
+        return SimpleNamespace(computations=data["computations"], steps=data["steps_detail"], policy=data["policy"],
+                               R=data["R"], batch=data["batch"], server_steps=int(data["steps"]))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"an async.json of format 2 needs computations, steps_detail, policy, R, batch and steps; "
+                         f"missing {exc}") from None
 
 
 def simulated_schedule(rec: AsyncRecord) -> Any:
