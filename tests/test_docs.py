@@ -144,6 +144,7 @@ def test_docs_build_with_warnings_as_errors(tmp_path):
         assert (out / "generated" / "claims" / f"{cid}.html").is_file(), cid
     for rid in theory.ids():
         assert (out / "generated" / "theory" / f"{rid}.html").is_file(), rid
-    assert len(list((out / "_images").glob("*.png"))) == 8
+    committed = json.loads((ROOT / "figures" / "MANIFEST.json").read_text())["figures"]
+    assert len(committed) == 13 and len(list((out / "_images").glob("*.png"))) == len(committed)
     api = (out / "generated" / "api" / "theory.html").read_text()
     assert 'id="theory.iterations"' in api  # autodoc ran, re-exports documented under the public name
