@@ -85,9 +85,12 @@ def check(ctx: Context) -> Evidence:
         if best["picky-explicit-sharp"] else None,
         "runs": len(rows),
     }
+    # the exact worst case / Theorem D' at the horizons the SDP reaches (claim 12, when it ran before this one)
+    wct = ctx.evidence.get("worst-case-tightness")
     return Evidence(
         claim=CLAIM.id, title=CLAIM.title, result="picky", status=CLAIM.status, verdict=PASS if ok and rows else FAIL,
-        measured=measured, bound={"explicit_ratios": "<= 1"}, ratio=measured["largest_ratio_theorem_D_prime"], ci=None,
+        measured=measured, bound={"explicit_ratios": "<= 1"}, ratio=measured["largest_ratio_theorem_D_prime"],
+        worst_case_ratio=wct.worst_case_ratio if wct is not None else None, ci=None,
         test=noop_test(), what="largest measured/bound of each explicit theorem; the smallest C consistent with every run",
         instances=sorted(rows, key=lambda r: -(r["picky-explicit-sharp"] or 0))[:40],
         notes=["C_lower_bound_rate_form is an empirical LOWER bound on the rate form's unknown constant, for Picky SGD with "

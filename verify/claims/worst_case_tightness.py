@@ -86,7 +86,7 @@ def check(ctx: Context) -> Evidence:
     return Evidence(
         verdict=combine([e["verdict"] for e in entries]),
         measured={"max worst/bound D": by[THEOREM_D], "max worst/bound D'": by[THEOREM_SHARP], "instances": len(entries)},
-        bound={"worst/bound": 1.0}, ratio=max((e["ratio"] for e in solved), default=None), ci=None,
+        bound={"worst/bound": 1.0}, ratio=None, worst_case_ratio=max((e["ratio"] for e in solved), default=None), ci=None,
         instances=entries, rows=rows,
         notes=["all-accept pattern only; the SDP value is an upper bound on the worst case under the theorems' "
                "assumption, so ratio <= 1 certifies the theorem at T for that pattern"], **base)
