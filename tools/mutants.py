@@ -137,6 +137,10 @@ MUTANTS = [
            "certificates still pass)"),
     Mutant("M39", "streaming minimum", "verify/engine/kernel.py", "        if G < gmin:\n", "        if G < gmin and t > 1:\n",
            "the kernel's min_t ||grad f(x_t)|| skips x_1 (first hits and every other statistic unchanged)"),
+    Mutant("M40", "trace durations", "verify/models/compute.py",
+           '        d = b - a + (TRACE_TICK if st != "applied" else 0.0)\n', "        d = b - a\n",
+           "a real run's cancelled/unfinished computations lose their extra tick (on a tie they pop before the event "
+           "that cancels them: the trace: model no longer reproduces the run)"),
 ]
 
 
