@@ -190,3 +190,20 @@ def test_real_trace_checks_pass_on_the_shipped_traces_and_fail_on_a_tampered_one
     monkeypatch.setattr(time_models, "TIME_TRACES", tmp_path)
     (bad,) = time_models.real_trace_checks()
     assert not bad["schedule_reproduced"] and bad["verdict"] == evidence.FAIL
+
+
+def test_picky_seconds_orderings_fail_when_rennala_is_not_optimal(monkeypatch):
+    """A planted bug in a method (Rennala's runner replaced by minibatch SGD's, whose seconds / T_homog grow
+    with n on tau_i = sqrt(i)) makes the time orderings fail: Rennala's slope CI leaves the band."""
+    from dataclasses import replace
+
+    from verify import claims
+
+    ms = {m.name: m for m in picky_seconds.METHODS}
+    broken = tuple(replace(m, runner=ms["minibatch"].runner) if m.name == "rennala" else m for m in picky_seconds.METHODS)
+    monkeypatch.setattr(picky_seconds, "METHODS", broken)
+    monkeypatch.setattr(picky_seconds.measure_fleet, "__defaults__", (broken,))
+    ev = claims.run(["picky-seconds"], "test")[0]
+    o = ev.measured["orderings"]
+    assert o["per_method"]["rennala"] == evidence.FAIL and o["ci"]["rennala"][0] > picky_seconds.ORDER_BAND
+    assert ev.verdict == evidence.FAIL
