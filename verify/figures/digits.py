@@ -156,6 +156,15 @@ def make_algorithm(alg: str, lr: float, rho: float | None, seq: delays.DelaySequ
     return algorithms.resolve(alg, delays=seq, **kw)
 
 
+def evaluation(net: Any, w: Any, data: Data, step: int, test: bool) -> dict[str, Any]:
+    """The losses of the network with weights ``w`` at ``step``: train and validation loss, and test loss and
+    accuracy when ``test`` (else NaN): one row of a run's evaluations."""
+    tl, _ = net.loss_acc(w, data.Xtr, data.ytr)
+    vl, _ = net.loss_acc(w, data.Xva, data.yva)
+    tel, ta = net.loss_acc(w, data.Xte, data.yte) if test else (math.nan, math.nan)
+    return {"step": step, "train_loss": tl, "val_loss": vl, "test_loss": tel, "test_acc": ta}
+
+
 def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed: int, T: int, every: int,
           *, test: bool = True, batches: np.ndarray | None = None,
           eval_at: set[int] | None = None) -> dict[str, Any]:
@@ -182,10 +191,7 @@ def train(alg: algorithms.Algorithm, seq: delays.DelaySequence, data: Data, seed
     diverged_at = None
 
     def evaluate(t: int) -> None:
-        tl, _ = net.loss_acc(w, data.Xtr, data.ytr)
-        vl, _ = net.loss_acc(w, data.Xva, data.yva)
-        tel, ta = net.loss_acc(w, data.Xte, data.yte) if test else (math.nan, math.nan)
-        evals.append({"step": t, "train_loss": tl, "val_loss": vl, "test_loss": tel, "test_acc": ta})
+        evals.append(evaluation(net, w, data, t, test))
 
     for t in range(1, T + 1):
         if (t in eval_at) if eval_at is not None else ((t - 1) % every == 0):

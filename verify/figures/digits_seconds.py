@@ -206,10 +206,7 @@ def train_batch(gamma: float, p: Plan, data: D.Data, seed: int, rows: np.ndarray
     diverged_at = None
 
     def evaluate(t: int) -> None:
-        tl, _ = net.loss_acc(w, data.Xtr, data.ytr)
-        vl, _ = net.loss_acc(w, data.Xva, data.yva)
-        tel, ta = net.loss_acc(w, data.Xte, data.yte) if test else (math.nan, math.nan)
-        evals.append({"step": t, "train_loss": tl, "val_loss": vl, "test_loss": tel, "test_acc": ta})
+        evals.append(D.evaluation(net, w, data, t, test))
 
     for k in range(1, K + 1):
         if k in eval_at:

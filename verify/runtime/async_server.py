@@ -69,10 +69,11 @@ Dask and arrives later; the record says so).
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -395,6 +396,30 @@ class _MinibatchServer(_Server):
 _BATCH_SERVERS: dict[str, tuple[type, str]] = {"rennala": (_RennalaServer, "S"), "minibatch": (_MinibatchServer, "m")}
 
 
+@contextmanager
+def _fleet(seed: int, speeds: str, workers: int, client: Any) -> Iterator[tuple[Any, np.ndarray, float, dict, Any]]:
+    """A run's workers: (rng, speed factors, jitter, the speed spec's parameters, a Dask client). The speeds
+    come from their own stream (independent of the noise); the client is the given one, or one on a
+    LocalCluster of ``workers`` processes started here and closed on exit."""
+    Client = require("distributed", "picky async-run").Client
+
+    from verify.runtime.executors import local_cluster
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
+    factors, jitter, sp = speed_factors(speeds, workers, rng)
+    cluster = None
+    own = client is None
+    if own:
+        cluster = local_cluster(workers)
+        client = Client(cluster)
+    try:
+        yield rng, factors, jitter, sp, client
+    finally:
+        if own:
+            client.close()
+            cluster.close()
+
+
 def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps: int, *, eps: float,
         sigma: float = 0.0, seed: int = 0, base_seconds: float = 0.002, client: Any = None,
         overrides: dict[str, Any] | None = None, tau_max: float | None = None, noise: str = "gaussian") -> AsyncRecord:
@@ -405,10 +430,7 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
     tau_max need ``tau_max`` (a bound known in advance) or an explicit ``eta``. ``algorithm="ringmaster"``:
     Ringmaster ASGD with stops, ``overrides`` may give ``R`` and ``eta`` (default: Ringmaster's R and
     gamma, :func:`ringmaster_choice`)."""
-    Client = require("distributed", "picky async-run").Client
-
-    from verify.runtime.executors import local_cluster
-
+    require("distributed", "picky async-run")  # the one-line error for a missing extra, before any work
     prob = problems.make(problem, dim)
     noise_model = make_noise(noise)
     bounds: dict[str, float] = {"tau_avg": float(workers - 1), "concurrency": float(workers)}
@@ -445,22 +467,11 @@ def run(algorithm: str, problem: str, dim: int, workers: int, speeds: str, steps
         raise
     if R is not None:
         R = int(alg.R)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
-    factors, jitter, sp = speed_factors(speeds, workers, rng)
-    cluster = None
-    own = client is None
-    if own:
-        cluster = local_cluster(workers)
-        client = Client(cluster)
-    try:
+    with _fleet(seed, speeds, workers, client) as (rng, factors, jitter, sp, client):
         server = _Server(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed, R)
         res = algorithms.reference_run(prob, server, alg, seed=seed, T=steps, noise=noise_model,
                                        noise_keys=server.task_of)
         info = server.close()
-    finally:
-        if own:
-            client.close()
-            cluster.close()
     n = len(server.steps)  # = steps run (a divergence stops the run early)
     trace = DelaySequence(res.delays.delays, "async-run", {"workers": workers, "speeds": speeds}, None,
                           wall_clock=[s["arrival_s"] for s in server.steps[:n]],
@@ -479,10 +490,7 @@ def _run_batch(algorithm: str, problem: str, prob: Any, noise_model: Any, dim: i
     :func:`verify.algorithms.batch.reference_batch_run`; Rennala's S and gamma from
     :func:`theory.timing.rennala_parameters` unless ``overrides`` gives ``S`` or ``eta``; minibatch's m =
     all workers unless ``m``, gamma from :func:`theory.timing.minibatch_parameters` unless ``eta``."""
-    Client = require("distributed", "picky async-run").Client
-
     from verify.algorithms import batch
-    from verify.runtime.executors import local_cluster
 
     server_cls, key = _BATCH_SERVERS[algorithm]
     bad = sorted(set(overrides) - {key, "eta"})
@@ -494,22 +502,11 @@ def _run_batch(algorithm: str, problem: str, prob: Any, noise_model: Any, dim: i
                          "applies has delay 0)")
     alg = batch.resolve_batch(algorithm, beta=prob.beta, F=prob.F, eps=eps, sigma=sigma, n=workers,
                               gamma=overrides.get("eta"), **{key: overrides.get(key)})
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))  # speeds: independent of the noise
-    factors, jitter, sp = speed_factors(speeds, workers, rng)
-    cluster = None
-    own = client is None
-    if own:
-        cluster = local_cluster(workers)
-        client = Client(cluster)
-    try:
+    with _fleet(seed, speeds, workers, client) as (rng, factors, jitter, sp, client):
         server = server_cls(client, problem, dim, factors, jitter, base_seconds, rng, noise_model.spec, alg.sigma, seed,
                             **{key: alg.batch})
         res = batch.reference_batch_run(prob, None, alg, seed=seed, T=steps, noise=noise_model, rounds=server)
         info = server.close()
-    finally:
-        if own:
-            client.close()
-            cluster.close()
     sched = batch.BatchSchedule(server.round_time, server.round_tasks, algorithm)
     trace = sched.sequence("async-run", {"workers": workers, "speeds": speeds}, None)
     res = replace(res, delays=trace, engine="async-run")
